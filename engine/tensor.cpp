@@ -412,9 +412,9 @@ Tensor rand(const Shape& shape, DType dtype, RngStream* stream) {
   Tensor t = empty(shape, dtype);
   RngStream& s = stream ? *stream : default_init_stream();
   if (dtype == DType::f32)
-    s.fill_uniform(t.data<float>(), t.numel());
+    s.uniform(t.data<float>(), t.numel());
   else
-    s.fill_uniform(t.data<double>(), t.numel());
+    s.uniform(t.data<double>(), t.numel());
   return t;
 }
 
@@ -423,9 +423,9 @@ Tensor randn(const Shape& shape, DType dtype, RngStream* stream) {
   Tensor t = empty(shape, dtype);
   RngStream& s = stream ? *stream : default_init_stream();
   if (dtype == DType::f32)
-    s.fill_normal(t.data<float>(), t.numel());
+    s.normal(t.data<float>(), t.numel());
   else
-    s.fill_normal(t.data<double>(), t.numel());
+    s.normal(t.data<double>(), t.numel());
   return t;
 }
 

@@ -1,14 +1,19 @@
 # Decides whether kernels/cuda is built with nvcc (SIGNET_CUDA=AUTO|ON|OFF) and sets
-# SIGNET_HAVE_CUDA. AUTO builds it when nvcc is found.
+# SIGNET_HAVE_CUDA. AUTO builds it when a working nvcc is found: CUDACXX, PATH, CUDA_PATH or
+# /usr/local/cuda/bin (CI's non-interactive shell may lack the last on PATH).
 set(SIGNET_HAVE_CUDA OFF)
+if(NOT SIGNET_CUDA MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "SIGNET_CUDA must be AUTO, ON or OFF (got '${SIGNET_CUDA}')")
+endif()
 if(NOT SIGNET_CUDA STREQUAL "OFF")
   include(CheckLanguage)
-  if(NOT CMAKE_CUDA_COMPILER)
-    find_program(SIGNET_NVCC nvcc HINTS /usr/local/cuda/bin ENV CUDA_PATH PATH_SUFFIXES bin)
+  if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+    find_program(SIGNET_NVCC nvcc HINTS ENV CUDA_PATH PATH_SUFFIXES bin PATHS /usr/local/cuda/bin)
     if(SIGNET_NVCC)
-      set(CMAKE_CUDA_COMPILER ${SIGNET_NVCC})
+      set(ENV{CUDACXX} ${SIGNET_NVCC})
     endif()
   endif()
+  # check_language compiles a test project, so an nvcc that cannot build is treated as absent.
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(CMAKE_CUDA_ARCHITECTURES 80 90)
@@ -16,7 +21,7 @@ if(NOT SIGNET_CUDA STREQUAL "OFF")
     find_package(CUDAToolkit REQUIRED)
     set(SIGNET_HAVE_CUDA ON)
   elseif(SIGNET_CUDA STREQUAL "ON")
-    message(FATAL_ERROR "SIGNET_CUDA=ON but nvcc was not found (put it on PATH or set CUDACXX)")
+    message(FATAL_ERROR "SIGNET_CUDA=ON but no working nvcc was found (put it on PATH or set CUDACXX)")
   endif()
 endif()
 message(STATUS "Signet: CUDA kernels ${SIGNET_HAVE_CUDA}, OpenMP ${SIGNET_OPENMP}")

@@ -57,8 +57,8 @@ int run_demo(int argc, char** argv) {
     for (const Tensor& p : l->parameters()) params.push_back(p);
   auto model = [&](const Tensor& in) { return l3.forward(relu(l2.forward(relu(l1.forward(in))))); };
   const double lr = 0.5;
-  std::printf("signet demo: MLP 2-64-64-3 on 600 spiral points (3 classes), full-batch SGD lr %.2f\n",
-              lr);
+  std::printf(
+      "signet demo: MLP 2-64-64-3 on 600 spiral points (3 classes), full-batch SGD lr %.2f\n", lr);
   std::printf("%6s %10s %9s %10s %9s\n", "step", "loss", "acc", "val_loss", "val_acc");
   double first = 0, last = 0;
   for (int64_t step = 0; step <= steps; ++step) {
