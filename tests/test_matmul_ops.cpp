@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
@@ -47,8 +48,8 @@ TEST(Matmul, TwoDMatchesLoop) {
   Tensor a = random_f64({3, 5}, -1, 1, 1), b = random_f64({5, 7}, -1, 1, 2);
   Tensor c = matmul(a, b);
   EXPECT_EQ(c.shape(), (Shape{3, 7}));
-  expect_near(c.to_vector<double>(), loop_product(a.to_vector<double>(), b.to_vector<double>(), 3, 5, 7),
-              1e-14);
+  expect_near(c.to_vector<double>(),
+              loop_product(a.to_vector<double>(), b.to_vector<double>(), 3, 5, 7), 1e-14);
 }
 
 TEST(Matmul, TransposedAndStridedOperandsMatchLoop) {
@@ -92,6 +93,27 @@ TEST(Matmul, BatchedBroadcastMatchesLoop) {
                 loop_product(at.narrow(0, j, 1).squeeze(0).t().contiguous().to_vector<double>(),
                              b.narrow(0, j, 1).contiguous().to_vector<double>(), 3, 4, 2),
                 1e-14);
+}
+
+TEST(Matmul, StridedBatchesMatchLoop) {
+  // Batches one stride apart but rows not packed (narrowed), and batches that cannot be
+  // flattened to one stride (permuted batch dims).
+  Tensor narrowed = random_f64({2, 3, 8, 5}, -1, 1, 15).narrow(2, 0, 4);
+  Tensor permuted = random_f64({2, 3, 4, 5}, -1, 1, 16).permute({1, 0, 2, 3});
+  Tensor b = random_f64({5, 3}, -1, 1, 17).expand({3, 2, 5, 3});
+  Tensor bb = random_f64({2, 3, 5, 3}, -1, 1, 18);
+  for (auto [a, rhs] : {std::pair<Tensor, Tensor>{narrowed, bb}, {permuted, b}}) {
+    Tensor c = matmul(a, rhs);
+    ASSERT_EQ(c.shape(), (Shape{a.size(0), a.size(1), 4, 3}));
+    for (int64_t i = 0; i < a.size(0); ++i)
+      for (int64_t j = 0; j < a.size(1); ++j) {
+        auto item = [&](const Tensor& t) { return t.narrow(0, i, 1).narrow(1, j, 1).contiguous(); };
+        expect_near(
+            item(c).to_vector<double>(),
+            loop_product(item(a).to_vector<double>(), item(rhs).to_vector<double>(), 4, 5, 3),
+            1e-14);
+      }
+  }
 }
 
 TEST(Matmul, OneDimensionalOperandsFollowTorch) {
@@ -148,8 +170,8 @@ TEST(Matmul, ErrorsNameTheShapes) {
 TEST(Linear, MatchesLoopWithAndWithoutBias) {
   Tensor x = random_f64({4, 7}, -1, 1, 13), w = random_f64({3, 7}, -1, 1, 14);
   Tensor b = from_vector<double>({0.5, -1, 2});
-  std::vector<double> xw = loop_product(x.to_vector<double>(), w.t().contiguous().to_vector<double>(),
-                                        4, 7, 3);
+  std::vector<double> xw =
+      loop_product(x.to_vector<double>(), w.t().contiguous().to_vector<double>(), 4, 7, 3);
   expect_near(linear(x, w).to_vector<double>(), xw, 1e-14);
   for (size_t i = 0; i < xw.size(); ++i) xw[i] += b.to_vector<double>()[i % 3];
   expect_near(linear(x, w, b).to_vector<double>(), xw, 1e-14);
@@ -159,8 +181,7 @@ TEST(Linear, MatchesLoopWithAndWithoutBias) {
 
 TEST(Linear, ErrorsNameTheShapes) {
   std::string m = error_of([] { linear(zeros({4, 7}), zeros({3, 5})); });
-  EXPECT_NE(m.find("linear: input [4, 7] and weight [3, 5]: in_features 7 != 5"),
-            std::string::npos)
+  EXPECT_NE(m.find("linear: input [4, 7] and weight [3, 5]: in_features 7 != 5"), std::string::npos)
       << m;
   m = error_of([] { linear(zeros({4, 5}), zeros({3, 5}), zeros({4})); });
   EXPECT_NE(m.find("bias [4]"), std::string::npos) << m;

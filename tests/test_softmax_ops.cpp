@@ -120,8 +120,8 @@ TEST(SoftmaxGrad, EveryDimOfThreeD) {
 TEST(SoftmaxGrad, PermutedInputAndChained) {
   Tensor x = random_f64({4, 3, 5}, -2, 2, 5);
   EXPECT_TRUE(gradcheck([](const Inputs& v) { return softmax(v[0].permute({2, 0, 1}), 1); }, {x}));
-  EXPECT_TRUE(gradcheck(
-      [](const Inputs& v) { return log_softmax(softmax(v[0], 0) * 3.0, -1); }, {x}));
+  EXPECT_TRUE(
+      gradcheck([](const Inputs& v) { return log_softmax(softmax(v[0], 0) * 3.0, -1); }, {x}));
 }
 
 }  // namespace

@@ -105,15 +105,14 @@ std::pair<Tensor, Tensor> nll_elements(const NllDesc& d, const Tensor& logp, con
          w.defined() ? w.raw_data() : nullptr, loss.raw_data(), wsum.raw_data());
   if (autograd::needs_grad({&logp})) {
     Shape shape = logp.shape();
-    autograd::record("NllLossBackward", {&logp}, {&loss}, {tg, w},
-                     [d, shape](const Grads& g, const Grads& s) {
-                       Tensor go = g[0].contiguous();
-                       Tensor gi = empty(shape, go.dtype(), go.device());
-                       bwd.run(gi.device(), gi.dtype(), d, d, s[0].data<int64_t>(),
-                               s[1].defined() ? s[1].raw_data() : nullptr, go.raw_data(),
-                               gi.raw_data());
-                       return Grads{gi};
-                     });
+    autograd::record(
+        "NllLossBackward", {&logp}, {&loss}, {tg, w}, [d, shape](const Grads& g, const Grads& s) {
+          Tensor go = g[0].contiguous();
+          Tensor gi = empty(shape, go.dtype(), go.device());
+          bwd.run(gi.device(), gi.dtype(), d, d, s[0].data<int64_t>(),
+                  s[1].defined() ? s[1].raw_data() : nullptr, go.raw_data(), gi.raw_data());
+          return Grads{gi};
+        });
   }
   return {loss, wsum};
 }

@@ -56,13 +56,19 @@ Operand operand(const Tensor& x) {
 }
 
 // A 1-D left operand becomes one row (1, k).
-Tensor lhs_matrix(const Tensor& a) { return a.dim() == 1 ? a.unsqueeze(0) : a; }
+Tensor lhs_matrix(const Tensor& a) {
+  return a.dim() == 1 ? a.unsqueeze(0) : a;
+}
 
 // A 1-D right operand becomes one column (k, 1).
-Tensor rhs_matrix(const Tensor& b) { return b.dim() == 1 ? b.unsqueeze(1) : b; }
+Tensor rhs_matrix(const Tensor& b) {
+  return b.dim() == 1 ? b.unsqueeze(1) : b;
+}
 
 // The leading (batch) dims of a matrix stack.
-Shape batch_dims(const Tensor& x) { return Shape(x.shape().begin(), x.shape().end() - 2); }
+Shape batch_dims(const Tensor& x) {
+  return Shape(x.shape().begin(), x.shape().end() - 2);
+}
 
 // a (batch..., m, k) @ b (batch..., k, n) with broadcast batch dims, without autograd.
 Tensor product(const Tensor& a, const Tensor& b) {
@@ -173,11 +179,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_pair("linear", x, weight);
   SIGNET_CHECK(weight.dim() == 2, "linear: weight must be (out_features, in_features), got ",
                shape_str(weight.shape()));
-  SIGNET_CHECK(x.dim() >= 1, "linear: input must have at least 1 dim, got ",
-               shape_str(x.shape()));
-  SIGNET_CHECK(x.size(-1) == weight.size(1), "linear: input ", shape_str(x.shape()),
-               " and weight ", shape_str(weight.shape()), ": in_features ", x.size(-1),
-               " != ", weight.size(1));
+  SIGNET_CHECK(x.dim() >= 1, "linear: input must have at least 1 dim, got ", shape_str(x.shape()));
+  SIGNET_CHECK(x.size(-1) == weight.size(1), "linear: input ", shape_str(x.shape()), " and weight ",
+               shape_str(weight.shape()), ": in_features ", x.size(-1), " != ", weight.size(1));
   if (bias.defined()) {
     check_pair("linear", bias, weight);
     SIGNET_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ",

@@ -30,15 +30,18 @@ void backward_ref(const SoftmaxDesc& d, const void* y, const void* dy, void* dx)
 // The registry entry of a forward op (reference kernel on f32 and f64).
 template <bool Log>
 ForwardOp forward_op(const char* name) {
-  return {name, {{"v1_reference", Device::Type::cpu,
-                  {{DType::f32, &forward_ref<float, Log>}, {DType::f64, &forward_ref<double, Log>}}}}};
+  return {name,
+          {{"v1_reference",
+            Device::Type::cpu,
+            {{DType::f32, &forward_ref<float, Log>}, {DType::f64, &forward_ref<double, Log>}}}}};
 }
 
 // The registry entry of a backward op (reference kernel on f32 and f64).
 template <bool Log>
 BackwardOp backward_op(const char* name) {
   return {name,
-          {{"v1_reference", Device::Type::cpu,
+          {{"v1_reference",
+            Device::Type::cpu,
             {{DType::f32, &backward_ref<float, Log>}, {DType::f64, &backward_ref<double, Log>}}}}};
 }
 
@@ -54,8 +57,8 @@ SoftmaxDesc split(const Shape& shape, int64_t dim) {
 }
 
 // Softmax or log-softmax of x along dim; the backward reads the saved output.
-Tensor softmax_along(const ForwardOp& fwd, const BackwardOp& bwd, const char* node,
-                     const Tensor& x, int64_t dim) {
+Tensor softmax_along(const ForwardOp& fwd, const BackwardOp& bwd, const char* node, const Tensor& x,
+                     int64_t dim) {
   const char* name = fwd.name().c_str();
   check_defined(name, x);
   check_dtype(name, x, {DType::f32, DType::f64});
@@ -64,15 +67,15 @@ Tensor softmax_along(const ForwardOp& fwd, const BackwardOp& bwd, const char* no
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   fwd.run(x.device(), x.dtype(), d, d, xc.raw_data(), y.raw_data());
   if (autograd::needs_grad({&x}))
-    autograd::record(
-        node, {&x}, {&y}, {y},
-        [&bwd, d](const Grads& g, const Grads& s) {
-          Tensor go = g[0].contiguous();
-          Tensor gi = empty(s[0].shape(), s[0].dtype(), s[0].device());
-          bwd.run(gi.device(), gi.dtype(), d, d, s[0].raw_data(), go.raw_data(), gi.raw_data());
-          return Grads{gi};
-        },
-        {true});
+    autograd::record(node, {&x}, {&y}, {y},
+                     [&bwd, d](const Grads& g, const Grads& s) {
+                       Tensor go = g[0].contiguous();
+                       Tensor gi = empty(s[0].shape(), s[0].dtype(), s[0].device());
+                       bwd.run(gi.device(), gi.dtype(), d, d, s[0].raw_data(), go.raw_data(),
+                               gi.raw_data());
+                       return Grads{gi};
+                     },
+                     {true});
   return y;
 }
 
