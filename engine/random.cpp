@@ -9,7 +9,9 @@ namespace signet {
 namespace {
 
 // First offset of a purpose's range.
-uint64_t purpose_base(RngPurpose p) { return static_cast<uint64_t>(p) << 62; }
+uint64_t purpose_base(RngPurpose p) {
+  return static_cast<uint64_t>(p) << 62;
+}
 
 // The stream over offsets [begin, begin + size).
 RngStream make_stream(uint64_t seed, uint64_t begin, uint64_t size) {
@@ -50,7 +52,9 @@ void RngStream::normal(double* out, int64_t n, double mean, double stddev) {
   ref::fill_normal(out, n, seed, reserve(fill_blocks<double>(n)), mean, stddev);
 }
 
-uint32_t RngStream::next_u32() { return kernels::philox_word(seed, reserve(1), 0); }
+uint32_t RngStream::next_u32() {
+  return kernels::philox_word(seed, reserve(1), 0);
+}
 
 uint64_t RngStream::uniform_int(uint64_t n) {
   SIGNET_CHECK(n > 0, "RngStream::uniform_int: empty range [0, 0)");
@@ -83,7 +87,9 @@ RngStream augment_stream(uint64_t seed, uint64_t epoch, uint64_t sample) {
                      uint64_t{1} << 20);
 }
 
-void manual_seed(uint64_t seed) { default_init_stream() = init_stream(seed); }
+void manual_seed(uint64_t seed) {
+  default_init_stream() = init_stream(seed);
+}
 
 RngStream& default_init_stream() {
   static RngStream stream = init_stream(0);

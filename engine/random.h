@@ -17,7 +17,7 @@
 // A stream that would run past its range throws instead of overlapping its neighbour.
 //
 // Dropout: the mask of the k-th dropout call in training step s uses seed = the run's seed
-// and offset = (1 << 62) | (s << 32) + (counters taken by the earlier dropout calls of that
+// and offset = 2^62 + s * 2^32 + (counters taken by the earlier dropout calls of that
 // step); the op takes it with offset = reserve(philox_blocks<float>(n)), and element i draws
 // u_i = philox_uniform<float>(seed, offset, i), so a CUDA kernel handed (seed, offset)
 // reproduces the CPU mask bit for bit.

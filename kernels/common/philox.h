@@ -159,8 +159,8 @@ template <>
 SIGNET_HD float philox_normal<float>(uint64_t seed, uint64_t offset, uint64_t index) {
   const Philox4x32 b = philox_block(seed, offset, index / 4);
   const int w = static_cast<int>(index % 4) & ~1;
-  return static_cast<float>(box_muller(uint_to_unit_float(b.v[w]),
-                                       uint_to_unit_float(b.v[w + 1]), (index & 1) != 0));
+  return static_cast<float>(
+      box_muller(uint_to_unit_float(b.v[w]), uint_to_unit_float(b.v[w + 1]), (index & 1) != 0));
 }
 
 // Double normal: u1 from words 0 and 1, u2 from words 2 and 3 of block index / 2.
