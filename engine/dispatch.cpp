@@ -39,10 +39,10 @@ void print_profile() {
       p.rows.begin(), p.rows.end());
   std::sort(rows.begin(), rows.end(),
             [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
-  std::fprintf(stderr, "SIGNET_PROFILE: %-18s %-22s %10s %12s %12s\n", "op", "implementation",
+  std::fprintf(stderr, "SIGNET_PROFILE: %-22s %-18s %10s %12s %12s\n", "op", "implementation",
                "calls", "total ms", "mean us");
   for (const auto& r : rows)
-    std::fprintf(stderr, "SIGNET_PROFILE: %-18s %-22s %10llu %12.3f %12.3f\n",
+    std::fprintf(stderr, "SIGNET_PROFILE: %-22s %-18s %10llu %12.3f %12.3f\n",
                  r.first.first.c_str(), r.first.second.c_str(),
                  static_cast<unsigned long long>(r.second.first), r.second.second * 1e-6,
                  r.second.second * 1e-3 / static_cast<double>(r.second.first));
