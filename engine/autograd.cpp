@@ -68,12 +68,18 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 // Adds g into slot (which may be undefined).
-void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; }
+void accumulate(Tensor& slot, const Tensor& g) {
+  slot = slot.defined() ? add(slot, g) : g;
+}
 
 }  // namespace
 
-bool GradMode::enabled() { return grad_enabled; }
-void GradMode::set_enabled(bool on) { grad_enabled = on; }
+bool GradMode::enabled() {
+  return grad_enabled;
+}
+void GradMode::set_enabled(bool on) {
+  grad_enabled = on;
+}
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
@@ -93,9 +99,8 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
 
 Tensor SavedTensor::unpack(const Node& node, size_t index) const {
   if (!tensor_.defined()) return tensor_;
-  SIGNET_CHECK(tensor_.version() == version_, "backward of ", node.name(), ": saved tensor ",
-               index, " (shape ", shape_str(tensor_.shape()), ", dtype ",
-               dtype_name(tensor_.dtype()),
+  SIGNET_CHECK(tensor_.version() == version_, "backward of ", node.name(), ": saved tensor ", index,
+               " (shape ", shape_str(tensor_.shape()), ", dtype ", dtype_name(tensor_.dtype()),
                ") was modified by an in-place operation after it was saved (version ",
                tensor_.version(), ", expected ", version_, ")");
   return tensor_;

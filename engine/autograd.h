@@ -52,8 +52,8 @@ class Node {
   // Frees saved tensors once backward has passed (unless the graph is retained).
   virtual void release() { released = true; }
 
-  std::vector<Edge> next_edges;     // one per input
-  std::vector<InputMeta> inputs;    // one per input
+  std::vector<Edge> next_edges;   // one per input
+  std::vector<InputMeta> inputs;  // one per input
   uint32_t num_outputs = 1;
   bool released = false;
 };
@@ -73,8 +73,8 @@ class SavedTensor {
 };
 
 // Gradients of a node's outputs -> gradients of its inputs, with the saved tensors unpacked.
-using BackwardFn =
-    std::function<std::vector<Tensor>(const std::vector<Tensor>& grads, const std::vector<Tensor>& saved)>;
+using BackwardFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& grads,
+                                                     const std::vector<Tensor>& saved)>;
 
 namespace autograd {
 

@@ -93,8 +93,8 @@ ProfileScope::ProfileScope(const OpBase* op, const std::string* impl)
 
 ProfileScope::~ProfileScope() {
   if (!on_) return;
-  double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start_)
-                  .count();
+  double ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start_).count();
   Profile& p = profile();
   std::lock_guard<std::mutex> lock(p.mu);
   auto& row = p.rows[{op_->name(), *impl_}];

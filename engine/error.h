@@ -27,10 +27,12 @@ std::string cat(const Args&... args) {
 }  // namespace signet
 
 // Checks a condition that user input can violate; never compiled out in release builds.
-#define SIGNET_CHECK(cond, ...)                                                            \
-  do {                                                                                     \
-    if (!(cond)) ::signet::detail::throw_error(__FILE__, __LINE__, ::signet::detail::cat(__VA_ARGS__)); \
+#define SIGNET_CHECK(cond, ...)                                                              \
+  do {                                                                                       \
+    if (!(cond))                                                                             \
+      ::signet::detail::throw_error(__FILE__, __LINE__, ::signet::detail::cat(__VA_ARGS__)); \
   } while (0)
 
 // Fails unconditionally with a message.
-#define SIGNET_FAIL(...) ::signet::detail::throw_error(__FILE__, __LINE__, ::signet::detail::cat(__VA_ARGS__))
+#define SIGNET_FAIL(...) \
+  ::signet::detail::throw_error(__FILE__, __LINE__, ::signet::detail::cat(__VA_ARGS__))

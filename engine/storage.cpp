@@ -11,6 +11,8 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
   data_ = CpuAllocator::instance().allocate(nbytes);
 }
 
-Storage::~Storage() { CpuAllocator::instance().deallocate(data_, nbytes_); }
+Storage::~Storage() {
+  CpuAllocator::instance().deallocate(data_, nbytes_);
+}
 
 }  // namespace signet

@@ -59,17 +59,29 @@ Shape infer_shape(const char* op, Shape shape, int64_t numel, const Shape& from)
 // Writes element i of a contiguous tensor, converted to text.
 void print_element(std::ostream& os, const Tensor& c, int64_t i) {
   switch (c.dtype()) {
-    case DType::f32: os << c.data<float>()[i]; break;
-    case DType::f64: os << c.data<double>()[i]; break;
-    case DType::i64: os << c.data<int64_t>()[i]; break;
-    case DType::u8: os << static_cast<int>(c.data<uint8_t>()[i]); break;
-    case DType::bf16: os << static_cast<float>(c.data<bf16>()[i]); break;
+    case DType::f32:
+      os << c.data<float>()[i];
+      break;
+    case DType::f64:
+      os << c.data<double>()[i];
+      break;
+    case DType::i64:
+      os << c.data<int64_t>()[i];
+      break;
+    case DType::u8:
+      os << static_cast<int>(c.data<uint8_t>()[i]);
+      break;
+    case DType::bf16:
+      os << static_cast<float>(c.data<bf16>()[i]);
+      break;
   }
 }
 
 }  // namespace
 
-int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+  return shape()[normalize_dim(d, dim(), "size")];
+}
 
 TensorImpl& Tensor::impl() const {
   SIGNET_CHECK(impl_ != nullptr, "use of an undefined tensor");
@@ -91,10 +103,14 @@ void* Tensor::raw_data() const {
 }
 
 Tensor& Tensor::requires_grad_(bool on) {
-  SIGNET_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one "
-                          "was produced by ", grad_fn()->name(), ")");
-  SIGNET_CHECK(!on || is_floating(dtype()), "requires_grad_: only floating tensors can require "
-                                            "gradients, this one is ", dtype_name(dtype()));
+  SIGNET_CHECK(is_leaf(),
+               "requires_grad_: only leaf tensors can change requires_grad (this one "
+               "was produced by ",
+               grad_fn()->name(), ")");
+  SIGNET_CHECK(!on || is_floating(dtype()),
+               "requires_grad_: only floating tensors can require "
+               "gradients, this one is ",
+               dtype_name(dtype()));
   impl().requires_grad = on;
   return *this;
 }
@@ -103,7 +119,9 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   autograd::backward({*this}, {grad}, retain_graph);
 }
 
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+Tensor Tensor::detach() const {
+  return make_view(*this, shape(), strides(), offset());
+}
 
 Tensor Tensor::view(const Shape& new_shape) const {
   Shape s = infer_shape("view", new_shape, numel(), shape());
@@ -115,7 +133,8 @@ Tensor Tensor::view(const Shape& new_shape) const {
 }
 
 Tensor Tensor::reshape(const Shape& new_shape) const {
-  return is_contiguous() ? view(new_shape) : contiguous().view(new_shape);
+  Shape s = infer_shape("reshape", new_shape, numel(), shape());
+  return is_contiguous() ? view(s) : contiguous().view(s);
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
@@ -157,7 +176,8 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   std::vector<int64_t> dims(dim());
   for (int64_t i = 0; i < dim(); ++i) dims[i] = i;
-  std::swap(dims[normalize_dim(d0, dim(), "transpose")], dims[normalize_dim(d1, dim(), "transpose")]);
+  std::swap(dims[normalize_dim(d0, dim(), "transpose")],
+            dims[normalize_dim(d1, dim(), "transpose")]);
   return permute(dims);
 }
 
@@ -168,9 +188,8 @@ Tensor Tensor::t() const {
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   int64_t dd = normalize_dim(d, dim(), "narrow");
-  SIGNET_CHECK(length >= 0 && start >= 0 && start + length <= shape()[dd], "narrow: start ",
-               start, " length ", length, " out of range for dim ", dd, " of shape ",
-               shape_str(shape()));
+  SIGNET_CHECK(length >= 0 && start >= 0 && start + length <= shape()[dd], "narrow: start ", start,
+               " length ", length, " out of range for dim ", dd, " of shape ", shape_str(shape()));
   return slice(dd, start, start + length, 1);
 }
 
@@ -201,8 +220,8 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 }
 
 Tensor Tensor::expand(const Shape& target) const {
-  SIGNET_CHECK(target.size() >= shape().size(), "expand: cannot expand shape ",
-               shape_str(shape()), " to fewer dims ", shape_str(target));
+  SIGNET_CHECK(target.size() >= shape().size(), "expand: cannot expand shape ", shape_str(shape()),
+               " to fewer dims ", shape_str(target));
   size_t lead = target.size() - shape().size();
   Shape s(target.size()), st(target.size(), 0);
   for (size_t i = 0; i < target.size(); ++i) {
@@ -263,7 +282,9 @@ Tensor Tensor::unsqueeze(int64_t d) const {
   return out;
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  return is_contiguous() ? *this : clone();
+}
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype(), device());
@@ -299,8 +320,8 @@ Tensor Tensor::to(Device target) const {
 // Refuses an in-place op on a tensor autograd may need.
 static void check_inplace(const char* op, const Tensor& t) {
   SIGNET_CHECK(!(GradMode::enabled() && t.requires_grad()), op,
-               ": in-place operation on a tensor that requires grad (shape ",
-               shape_str(t.shape()), "); use an out-of-place op or a NoGradGuard");
+               ": in-place operation on a tensor that requires grad (shape ", shape_str(t.shape()),
+               "); use an out-of-place op or a NoGradGuard");
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -319,7 +340,8 @@ Tensor& Tensor::fill_(double value) {
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace("add_", *this);
-  copy_into(*this, add(*this, alpha == 1.0 ? other : mul(other, scalar_tensor(alpha, other.dtype()))));
+  copy_into(*this,
+            add(*this, alpha == 1.0 ? other : mul(other, scalar_tensor(alpha, other.dtype()))));
   storage()->bump_version();
   return *this;
 }
@@ -332,8 +354,7 @@ Tensor& Tensor::mul_(double value) {
 }
 
 double Tensor::item() const {
-  SIGNET_CHECK(numel() == 1, "item: expects a one-element tensor, got shape ",
-               shape_str(shape()));
+  SIGNET_CHECK(numel() == 1, "item: expects a one-element tensor, got shape ", shape_str(shape()));
   Tensor c = to(DType::f64);
   return *c.data<double>();
 }
@@ -372,11 +393,12 @@ std::string Tensor::str() const {
   return os.str();
 }
 
-std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  return os << t.str();
+}
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
-    SIGNET_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
+  for (int64_t s : shape) SIGNET_CHECK(s >= 0, "empty: negative size in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -391,13 +413,25 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   return t;
 }
 
-Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0, dtype, device); }
-Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1, dtype, device); }
-Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 0, dtype, device);
+}
+Tensor ones(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 1, dtype, device);
+}
+Tensor scalar_tensor(double value, DType dtype) {
+  return full({}, value, dtype);
+}
+Tensor zeros_like(const Tensor& t) {
+  return zeros(t.shape(), t.dtype(), t.device());
+}
+Tensor ones_like(const Tensor& t) {
+  return ones(t.shape(), t.dtype(), t.device());
+}
 
-Tensor arange(int64_t end, DType dtype) { return arange(0, static_cast<double>(end), 1, dtype); }
+Tensor arange(int64_t end, DType dtype) {
+  return arange(0, static_cast<double>(end), 1, dtype);
+}
 
 Tensor arange(double start, double end, double step, DType dtype) {
   SIGNET_CHECK(step != 0, "arange: step must be non-zero");
@@ -432,8 +466,8 @@ Tensor randn(const Shape& shape, DType dtype, RngStream* stream) {
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
   Shape s = shape.empty() ? Shape{static_cast<int64_t>(values.size())} : shape;
-  SIGNET_CHECK(shape_numel(s) == static_cast<int64_t>(values.size()), "from_vector: ",
-               values.size(), " values do not fill shape ", shape_str(s));
+  SIGNET_CHECK(shape_numel(s) == static_cast<int64_t>(values.size()),
+               "from_vector: ", values.size(), " values do not fill shape ", shape_str(s));
   Tensor t = empty(s, dtype_of<T>::value);
   std::copy(values.begin(), values.end(), t.data<T>());
   return t;

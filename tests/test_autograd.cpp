@@ -17,8 +17,9 @@ void expect_error(F fn, std::initializer_list<const char*> fragments) {
     fn();
     FAIL() << "no error thrown";
   } catch (const Error& e) {
-    for (const char* f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-        << "missing '" << f << "' in: " << e.what();
+    for (const char* f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
+          << "missing '" << f << "' in: " << e.what();
   }
 }
 

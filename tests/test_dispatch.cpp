@@ -14,9 +14,15 @@ struct Desc {
   int64_t n;
 };
 
-int fast() { return 1; }
-int slow() { return 2; }
-bool large(const Desc& d) { return d.n >= 100; }
+int fast() {
+  return 1;
+}
+int slow() {
+  return 2;
+}
+bool large(const Desc& d) {
+  return d.n >= 100;
+}
 
 // An op with a fast version for large problems and a reference for the rest.
 const dispatch::Op<Fn, Desc>& test_op() {

@@ -16,8 +16,8 @@ using kernels::UnaryOp;
 using Grads = std::vector<Tensor>;
 
 using UnaryFn = void (*)(UnaryOp, ElementwiseParams, const StridedDesc&, const void*, void*);
-using BinaryFn = void (*)(BinaryOp, ElementwiseParams, const StridedDesc&, const void*,
-                          const void*, void*);
+using BinaryFn = void (*)(BinaryOp, ElementwiseParams, const StridedDesc&, const void*, const void*,
+                          void*);
 using CopyFn = void (*)(const StridedDesc&, DType, const void*, void*);
 using FillFn = void (*)(const StridedDesc&, double, void*);
 
@@ -40,11 +40,21 @@ template <class To>
 void copy_ref(const StridedDesc& d, DType from, const void* src, void* dst) {
   To* out = static_cast<To*>(dst);
   switch (from) {
-    case DType::f32: ref::cast<To, float>(d, static_cast<const float*>(src), out); break;
-    case DType::f64: ref::cast<To, double>(d, static_cast<const double*>(src), out); break;
-    case DType::i64: ref::cast<To, int64_t>(d, static_cast<const int64_t*>(src), out); break;
-    case DType::u8: ref::cast<To, uint8_t>(d, static_cast<const uint8_t*>(src), out); break;
-    case DType::bf16: ref::cast<To, bf16>(d, static_cast<const bf16*>(src), out); break;
+    case DType::f32:
+      ref::cast<To, float>(d, static_cast<const float*>(src), out);
+      break;
+    case DType::f64:
+      ref::cast<To, double>(d, static_cast<const double*>(src), out);
+      break;
+    case DType::i64:
+      ref::cast<To, int64_t>(d, static_cast<const int64_t*>(src), out);
+      break;
+    case DType::u8:
+      ref::cast<To, uint8_t>(d, static_cast<const uint8_t*>(src), out);
+      break;
+    case DType::bf16:
+      ref::cast<To, bf16>(d, static_cast<const bf16*>(src), out);
+      break;
   }
 }
 
@@ -62,14 +72,18 @@ void fill_ref<bf16>(const StridedDesc& d, double value, void* out) {
 
 // The registry entry of one unary op (reference kernel on f32 and f64).
 dispatch::Op<UnaryFn> unary_op(const char* name) {
-  return {name, {{"v1_reference", Device::Type::cpu,
-                  {{DType::f32, &unary_ref<float>}, {DType::f64, &unary_ref<double>}}}}};
+  return {name,
+          {{"v1_reference",
+            Device::Type::cpu,
+            {{DType::f32, &unary_ref<float>}, {DType::f64, &unary_ref<double>}}}}};
 }
 
 // The registry entry of one binary op (reference kernel on f32 and f64).
 dispatch::Op<BinaryFn> binary_op(const char* name) {
-  return {name, {{"v1_reference", Device::Type::cpu,
-                  {{DType::f32, &binary_ref<float>}, {DType::f64, &binary_ref<double>}}}}};
+  return {name,
+          {{"v1_reference",
+            Device::Type::cpu,
+            {{DType::f32, &binary_ref<float>}, {DType::f64, &binary_ref<double>}}}}};
 }
 
 // Runs a unary kernel into a new contiguous tensor (no autograd).
@@ -83,16 +97,16 @@ Tensor unary_raw(const dispatch::Op<UnaryFn>& op, UnaryOp code, const Tensor& x,
 }
 
 // Runs a broadcasting binary kernel into a new contiguous tensor (no autograd).
-Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a,
-                  const Tensor& b, ElementwiseParams p = {}) {
+Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a, const Tensor& b,
+                  ElementwiseParams p = {}) {
   const char* name = op.name().c_str();
   check_dtype(name, a, {DType::f32, DType::f64});
   check_dtype(name, b, {DType::f32, DType::f64});
   SIGNET_CHECK(a.dtype() == b.dtype(), name, ": dtypes differ (", dtype_name(a.dtype()), " ",
                shape_str(a.shape()), " vs ", dtype_name(b.dtype()), " ", shape_str(b.shape()),
                "); convert one with .to()");
-  SIGNET_CHECK(a.device() == b.device(), name, ": tensors on different devices (",
-               a.device().str(), " vs ", b.device().str(), ")");
+  SIGNET_CHECK(a.device() == b.device(), name, ": tensors on different devices (", a.device().str(),
+               " vs ", b.device().str(), ")");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty(shape, a.dtype(), a.device());
   StridedDesc d = strided_desc(name, shape, out.strides(), broadcast_strides(a, shape),
@@ -163,8 +177,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor neg(const Tensor& x) {
   static const auto op = unary_op("neg");
   Tensor out = unary_raw(op, UnaryOp::neg, x);
-  record_unary("NegBackward", x, out, {}, {},
-               [](const Tensor& g, const Grads&) { return neg(g); });
+  record_unary("NegBackward", x, out, {}, {}, [](const Tensor& g, const Grads&) { return neg(g); });
   return out;
 }
 
@@ -237,8 +250,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   static const auto bwd = binary_op("leaky_relu_backward");
   Tensor out = unary_raw(op, UnaryOp::leaky_relu, x, {slope, 0});
   record_unary("LeakyReluBackward", x, out, {x}, {}, [slope](const Tensor& g, const Grads& s) {
-    return binary_raw(bwd, BinaryOp::leaky_relu_backward, g, s[0],
-                           {slope, 0});
+    return binary_raw(bwd, BinaryOp::leaky_relu_backward, g, s[0], {slope, 0});
   });
   return out;
 }
@@ -273,30 +285,55 @@ Tensor gelu(const Tensor& x) {
   return out;
 }
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_tensor(b, a.dtype())); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_tensor(b, a.dtype())); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_tensor(b, a.dtype())); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_tensor(b, a.dtype())); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_tensor(a, b.dtype()), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_tensor(a, b.dtype()), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_tensor(a, b.dtype()), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_tensor(a, b.dtype()), b); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator-(const Tensor& x) {
+  return neg(x);
+}
+Tensor operator+(const Tensor& a, double b) {
+  return add(a, scalar_tensor(b, a.dtype()));
+}
+Tensor operator-(const Tensor& a, double b) {
+  return sub(a, scalar_tensor(b, a.dtype()));
+}
+Tensor operator*(const Tensor& a, double b) {
+  return mul(a, scalar_tensor(b, a.dtype()));
+}
+Tensor operator/(const Tensor& a, double b) {
+  return div(a, scalar_tensor(b, a.dtype()));
+}
+Tensor operator+(double a, const Tensor& b) {
+  return add(scalar_tensor(a, b.dtype()), b);
+}
+Tensor operator-(double a, const Tensor& b) {
+  return sub(scalar_tensor(a, b.dtype()), b);
+}
+Tensor operator*(double a, const Tensor& b) {
+  return mul(scalar_tensor(a, b.dtype()), b);
+}
+Tensor operator/(double a, const Tensor& b) {
+  return div(scalar_tensor(a, b.dtype()), b);
+}
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  static const dispatch::Op<CopyFn> op{
-      "copy",
-      {{"v1_reference",
-        Device::Type::cpu,
-        {{DType::f32, &copy_ref<float>},
-         {DType::f64, &copy_ref<double>},
-         {DType::i64, &copy_ref<int64_t>},
-         {DType::u8, &copy_ref<uint8_t>},
-         {DType::bf16, &copy_ref<bf16>}}}}};
+  static const dispatch::Op<CopyFn> op{"copy",
+                                       {{"v1_reference",
+                                         Device::Type::cpu,
+                                         {{DType::f32, &copy_ref<float>},
+                                          {DType::f64, &copy_ref<double>},
+                                          {DType::i64, &copy_ref<int64_t>},
+                                          {DType::u8, &copy_ref<uint8_t>},
+                                          {DType::bf16, &copy_ref<bf16>}}}}};
   check_defined("copy", dst);
   check_defined("copy", src);
   Shape shape = broadcast_shapes(dst.shape(), src.shape(), "copy");
@@ -307,15 +344,14 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 void fill_into(const Tensor& dst, double value) {
-  static const dispatch::Op<FillFn> op{
-      "fill",
-      {{"v1_reference",
-        Device::Type::cpu,
-        {{DType::f32, &fill_ref<float>},
-         {DType::f64, &fill_ref<double>},
-         {DType::i64, &fill_ref<int64_t>},
-         {DType::u8, &fill_ref<uint8_t>},
-         {DType::bf16, &fill_ref<bf16>}}}}};
+  static const dispatch::Op<FillFn> op{"fill",
+                                       {{"v1_reference",
+                                         Device::Type::cpu,
+                                         {{DType::f32, &fill_ref<float>},
+                                          {DType::f64, &fill_ref<double>},
+                                          {DType::i64, &fill_ref<int64_t>},
+                                          {DType::u8, &fill_ref<uint8_t>},
+                                          {DType::bf16, &fill_ref<bf16>}}}}};
   check_defined("fill", dst);
   StridedDesc d = strided_desc("fill", dst.shape(), dst.strides());
   op.run(dst.device(), dst.dtype(), {}, d, value, dst.raw_data());

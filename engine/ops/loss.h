@@ -8,7 +8,7 @@ enum class Reduction { none, mean, sum };
 
 // Options of nll_loss and cross_entropy (PyTorch's defaults).
 struct ClassLossOptions {
-  Tensor weight;              // per-class weights (C), undefined for all ones
+  Tensor weight;  // per-class weights (C), undefined for all ones
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::mean;  // mean divides by the sum of target weights
   double label_smoothing = 0.0;           // cross_entropy only
@@ -18,8 +18,7 @@ struct ClassLossOptions {
 // (N) or (N, d...).
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassLossOptions& opt = {});
 // log_softmax over dim 1 followed by nll_loss, with optional label smoothing.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target,
-                     const ClassLossOptions& opt = {});
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassLossOptions& opt = {});
 // (a - b)^2 reduced.
 Tensor mse_loss(const Tensor& a, const Tensor& b, Reduction reduction = Reduction::mean);
 

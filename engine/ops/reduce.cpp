@@ -30,8 +30,10 @@ void scatter_ref(const ReduceDesc& d, const void* g, const int64_t* arg, void* g
 
 // The registry entry of one reduction (reference kernel on f32 and f64).
 dispatch::Op<ReduceFn> reduce_op(const char* name) {
-  return {name, {{"v1_reference", Device::Type::cpu,
-                  {{DType::f32, &reduce_ref<float>}, {DType::f64, &reduce_ref<double>}}}}};
+  return {name,
+          {{"v1_reference",
+            Device::Type::cpu,
+            {{DType::f32, &reduce_ref<float>}, {DType::f64, &reduce_ref<double>}}}}};
 }
 
 // A reduction problem: the descriptor and the output shapes with and without keepdim.
@@ -95,20 +97,21 @@ Tensor reduce_values(const dispatch::Op<ReduceFn>& op, ReduceOp code, const Tens
     return out;
   }
   DType dt = x.dtype();
-  autograd::record(code == ReduceOp::max ? "MaxBackward" : "MinBackward", {&x}, {&out}, {arg},
-                   [in_shape, dims, dt](const Grads& g, const Grads& s) {
-                     static const dispatch::Op<ScatterFn> scatter{
-                         "scatter_to_arg",
-                         {{"v1_reference", Device::Type::cpu,
-                           {{DType::f32, &scatter_ref<float>},
-                            {DType::f64, &scatter_ref<double>}}}}};
-                     Tensor gi = zeros(in_shape, dt);
-                     Plan q = plan("max backward", gi, dims);
-                     Tensor go = g[0].contiguous();
-                     scatter.run(gi.device(), dt, {}, q.desc, go.raw_data(),
-                                 s[0].data<int64_t>(), gi.raw_data());
-                     return Grads{gi};
-                   });
+  autograd::record(
+      code == ReduceOp::max ? "MaxBackward" : "MinBackward", {&x}, {&out}, {arg},
+      [in_shape, dims, dt](const Grads& g, const Grads& s) {
+        static const dispatch::Op<ScatterFn> scatter{
+            "scatter_to_arg",
+            {{"v1_reference",
+              Device::Type::cpu,
+              {{DType::f32, &scatter_ref<float>}, {DType::f64, &scatter_ref<double>}}}}};
+        Tensor gi = zeros(in_shape, dt);
+        Plan q = plan("max backward", gi, dims);
+        Tensor go = g[0].contiguous();
+        scatter.run(gi.device(), dt, {}, q.desc, go.raw_data(), s[0].data<int64_t>(),
+                    gi.raw_data());
+        return Grads{gi};
+      });
   return out;
 }
 

@@ -5,9 +5,9 @@
 namespace signet::kernels {
 
 struct GemmDesc {
-  int64_t m = 0, n = 0, k = 0;  // op(A) is m x k, op(B) is k x n, C is m x n
-  bool trans_a = false;         // A stored k x m when true
-  bool trans_b = false;         // B stored n x k when true
+  int64_t m = 0, n = 0, k = 0;        // op(A) is m x k, op(B) is k x n, C is m x n
+  bool trans_a = false;               // A stored k x m when true
+  bool trans_b = false;               // B stored n x k when true
   int64_t lda = 0, ldb = 0, ldc = 0;  // row strides of A, B, C as stored
   double alpha = 1, beta = 0;         // beta == 0 ignores C's previous contents (even NaN)
   int64_t batch = 1;

@@ -152,7 +152,8 @@ To convert(From x) {
     if (x != x) return To(0);
     if (x <= static_cast<From>(std::numeric_limits<To>::lowest()))
       return std::numeric_limits<To>::lowest();
-    if (x >= static_cast<From>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    if (x >= static_cast<From>(std::numeric_limits<To>::max()))
+      return std::numeric_limits<To>::max();
     return static_cast<To>(x);
   } else {
     return static_cast<To>(x);

@@ -15,7 +15,7 @@ void nll_forward(const kernels::NllDesc& d, const T* logp, const int64_t* target
 
 // dlogp = 0 except dlogp[n, t, j] = -w[t] * dloss[n, j] (t != ignore_index).
 template <class T>
-void nll_backward(const kernels::NllDesc& d, const int64_t* target, const T* weight,
-                  const T* dloss, T* dlogp);
+void nll_backward(const kernels::NllDesc& d, const int64_t* target, const T* weight, const T* dloss,
+                  T* dlogp);
 
 }  // namespace signet::ref

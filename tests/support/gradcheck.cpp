@@ -31,8 +31,8 @@ Tensor random_f64(const Shape& shape, double lo, double hi, uint64_t seed) {
   std::vector<Tensor> xs;
   for (const Tensor& in : inputs) {
     if (in.dtype() != DType::f64)
-      return ::testing::AssertionFailure() << "gradcheck needs f64 inputs, got "
-                                           << dtype_name(in.dtype());
+      return ::testing::AssertionFailure()
+             << "gradcheck needs f64 inputs, got " << dtype_name(in.dtype());
     Tensor x = in.detach().clone();
     x.requires_grad_(true);
     xs.push_back(x);
@@ -78,8 +78,8 @@ Tensor random_f64(const Shape& shape, double lo, double hi, uint64_t seed) {
     }
   }
   if (kinks > opt.max_kink_fraction * static_cast<double>(total))
-    return ::testing::AssertionFailure() << kinks << " of " << total
-                                         << " elements sit on kinks; move the inputs away";
+    return ::testing::AssertionFailure()
+           << kinks << " of " << total << " elements sit on kinks; move the inputs away";
   return ::testing::AssertionSuccess();
 }
 

@@ -1,0 +1,33 @@
+// CPU single-precision GEMM in numbered versions (see GemmDesc for the problem):
+//   v1 naive      ref::gemm (kernels/reference/gemm.h): three loops, double accumulator.
+//   v2 blocked    loop tiling over (i, k, j) so tiles stay in cache; no packing; the compiler
+//                 vectorises the inner loop. Measured ~25 GFLOP/s on 1024^3, 1 thread.
+//   v3 packed     A and B repacked into MR- and NR-wide panels (zero-padded, any transpose) in
+//                 the caller's workspace, cache-blocked (KC, MC, NC fixed per SIMD path) and fed
+//                 to an MR x NR register-tiled micro-kernel (AVX-512, AVX2+FMA or portable C++).
+//                 Measured in bench/RESULTS.md.
+// Kernels never allocate and never throw; shapes are checked by the caller.
+#pragma once
+#include <cstddef>
+
+#include "kernels/common/gemm_desc.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace signet::cpu {
+
+// The threads the GEMMs use when the caller has no preference (OpenMP's maximum, else 1).
+int sgemm_default_threads();
+
+// v2: C = alpha op(A) op(B) + beta C with tiled loops over up to `threads` OpenMP threads.
+void sgemm_v2_blocked(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
+                      int threads);
+
+// Bytes of scratch sgemm_v3_packed needs for d on up to `threads` threads (any SIMD path).
+size_t sgemm_workspace_bytes(const kernels::GemmDesc& d, int threads);
+
+// v3: the packed, blocked, register-tiled GEMM on `path` (which the CPU must support), using
+// `workspace` (sgemm_workspace_bytes(d, threads) bytes) for the packed panels.
+void sgemm_v3_packed(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
+                     void* workspace, int threads, SimdPath path);
+
+}  // namespace signet::cpu

@@ -1,0 +1,89 @@
+// Micro-kernels of the packed SGEMM: AVX-512 12x32, AVX2+FMA 6x16 and portable C++ 4x16 tiles.
+#include "kernels/cpu/gemm_microkernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace signet::cpu::gemm_detail {
+namespace {
+
+// Plain loops over an MR x NR accumulator array; the compiler vectorises the j loop.
+template <int MR, int NR>
+void kernel_portable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                     float alpha, float beta) {
+  float acc[MR][NR] = {};
+  for (int64_t l = 0; l < kc; ++l, a += MR, b += NR)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = alpha * acc[i][j] + (beta == 0 ? 0.0f : beta * c[i * ldc + j]);
+}
+
+#if defined(__x86_64__)
+// 6 rows x 2 ymm: 12 accumulators, 2 B loads and 6 broadcasts per k step.
+__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a, const float* b,
+                                                     float* c, int64_t ldc, float alpha,
+                                                     float beta) {
+  constexpr int MR = 6;
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t l = 0; l < kc; ++l, a += MR, b += 16) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + i * ldc;
+    for (int h = 0; h < 2; ++h) {
+      __m256 r = _mm256_mul_ps(va, acc[i][h]);
+      if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * h), r);
+      _mm256_storeu_ps(ci + 8 * h, r);
+    }
+  }
+}
+
+// 12 rows x 2 zmm: 24 accumulators, 2 B loads and 12 broadcast FMAs per k step.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512(
+    int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+  constexpr int MR = 12;
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t l = 0; l < kc; ++l, a += MR, b += 32) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < MR; ++i) {
+    float* ci = c + i * ldc;
+    for (int h = 0; h < 2; ++h) {
+      __m512 r = _mm512_mul_ps(va, acc[i][h]);
+      if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16 * h), r);
+      _mm512_storeu_ps(ci + 16 * h, r);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+// Constants chosen for 48 KiB L1d / 2 MiB L2 per core (lscpu of the bench machine).
+Blocking blocking_for(SimdPath path) {
+#if defined(__x86_64__)
+  if (path == SimdPath::avx512) return {12, 32, 256, 480, 2048, &kernel_avx512};
+  if (path == SimdPath::avx2) return {6, 16, 256, 480, 2048, &kernel_avx2};
+#endif
+  (void)path;
+  return {4, 16, 256, 256, 1024, &kernel_portable<4, 16>};
+}
+
+}  // namespace signet::cpu::gemm_detail

@@ -1,0 +1,27 @@
+// The register-tiled micro-kernels of sgemm_v3_packed, one per SIMD path, and their blocking.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cpu/cpu_features.h"
+
+namespace signet::cpu::gemm_detail {
+
+// C[0:MR, 0:NR] (row stride ldc) = alpha * sum over kc of a-sliver x b-sliver + beta * C, where
+// the a sliver holds MR values per k step and the b sliver NR; beta == 0 never reads C.
+using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             float alpha, float beta);
+
+// A path's micro-kernel and its blocking: MR x NR register tile; KC x NR of B stays in L1,
+// MC x KC of A in L2, KC x NC of B in L3.
+struct Blocking {
+  int mr, nr, kc, mc, nc;
+  MicroKernel kernel;
+};
+
+// The largest register tile of any path (for edge-tile scratch on the stack).
+constexpr int kMaxMr = 12, kMaxNr = 32;
+
+// The blocking and micro-kernel of `path` (which must be compiled in and supported).
+Blocking blocking_for(SimdPath path);
+
+}  // namespace signet::cpu::gemm_detail
