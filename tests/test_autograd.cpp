@@ -6,22 +6,12 @@
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
+#include "tests/support/expect_error.h"
 
 namespace signet {
 namespace {
 
-// Expects fn to throw signet::Error whose message contains every fragment.
-template <class F>
-void expect_error(F fn, std::initializer_list<const char*> fragments) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const Error& e) {
-    for (const char* f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-          << "missing '" << f << "' in: " << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(Autograd, TensorUsedTwiceReceivesBothGradients) {
   Tensor x = from_vector<double>({1.0, -2.0, 3.0}).requires_grad_();

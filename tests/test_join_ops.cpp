@@ -5,38 +5,18 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
 #include "engine/ops/reduce.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
 namespace {
 
+using testing::error_of;
+using testing::expect_error;
+
 using testing::gradcheck;
 using testing::random_f64;
 using Inputs = std::vector<Tensor>;
-
-// Expects fn to throw signet::Error whose message contains every fragment.
-template <class F>
-void expect_error(F fn, std::initializer_list<const char*> fragments) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const Error& e) {
-    for (const char* f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-          << "missing '" << f << "' in: " << e.what();
-  }
-}
-
-// The message of the signet::Error fn throws ("" when it throws none).
-template <class F>
-std::string error_of(F fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // An i64 index tensor from values.
 Tensor idx(const std::vector<int64_t>& values, const Shape& shape = {}) {

@@ -8,10 +8,13 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/reduce.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
 namespace {
+
+using testing::error_of;
 
 using testing::gradcheck;
 using testing::random_f64;
@@ -46,17 +49,6 @@ double loop_cross_entropy(const std::vector<double>& x, const std::vector<int64_
     wsum += w[t];
   }
   return reduction == Reduction::mean ? total / wsum : total;
-}
-
-// The message of the Error fn throws ("" when it throws none).
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // Options with class weights, an ignore_index, a reduction and label smoothing.

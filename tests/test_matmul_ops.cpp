@@ -8,10 +8,13 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/reduce.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
 namespace {
+
+using testing::error_of;
 
 using testing::gradcheck;
 using testing::random_f64;
@@ -31,17 +34,6 @@ std::vector<double> loop_product(const std::vector<double>& a, const std::vector
 void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
-
-// The message of the Error fn throws ("" when it throws none).
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Matmul, TwoDMatchesLoop) {

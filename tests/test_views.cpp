@@ -10,28 +10,18 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/random.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
 namespace {
 
+using testing::expect_error;
+
 using testing::gradcheck;
 using testing::random_f64;
 using Inputs = std::vector<Tensor>;
 using Index = std::vector<int64_t>;
-
-// Expects fn to throw signet::Error whose message contains every fragment.
-template <class F>
-void expect_error(F fn, std::initializer_list<const char*> fragments) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const Error& e) {
-    for (const char* f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-          << "missing '" << f << "' in: " << e.what();
-  }
-}
 
 // Row-major values of shape, element by element from f(multi-index).
 std::vector<double> expected(const Shape& shape, const std::function<double(const Index&)>& f) {
