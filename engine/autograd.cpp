@@ -210,6 +210,9 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
         SIGNET_CHECK(g.shape() == node->inputs[i].shape, node->name(),
                      " returned a gradient of shape ", shape_str(g.shape()), " for input ", i,
                      " of shape ", shape_str(node->inputs[i].shape));
+        SIGNET_CHECK(g.dtype() == node->inputs[i].dtype, node->name(),
+                     " returned a gradient of dtype ", dtype_name(g.dtype()), " for input ", i,
+                     " of dtype ", dtype_name(node->inputs[i].dtype));
         auto& buf = buffers[e.node.get()];
         buf.resize(e.node->num_outputs);
         accumulate(buf[e.input_nr], g);
