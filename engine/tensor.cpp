@@ -21,6 +21,7 @@ Tensor make_view(const Tensor& src, Shape shape, Shape strides, int64_t offset) 
   impl->strides = std::move(strides);
   impl->offset = offset;
   impl->dtype = src.dtype();
+  impl->no_grad_view = src.impl().no_grad_view || (!GradMode::enabled() && src.requires_grad());
   return Tensor(impl);
 }
 
@@ -322,6 +323,11 @@ static void check_inplace(const char* op, const Tensor& t) {
   SIGNET_CHECK(!(GradMode::enabled() && t.requires_grad()), op,
                ": in-place operation on a tensor that requires grad (shape ", shape_str(t.shape()),
                "); use an out-of-place op or a NoGradGuard");
+  SIGNET_CHECK(!(GradMode::enabled() && t.impl().no_grad_view), op,
+               ": in-place operation with grad mode on through a view (shape ",
+               shape_str(t.shape()),
+               ") made under NoGradGuard of a tensor that requires grad; write under a "
+               "NoGradGuard");
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {

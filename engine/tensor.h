@@ -29,6 +29,9 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
   uint32_t output_nr = 0;            // which output of grad_fn this is
   std::weak_ptr<Node> grad_accumulator;
+  // A view of a tensor needing gradients made under NoGradGuard: in-place writes through it
+  // with grad mode on would bypass autograd, so they are refused.
+  bool no_grad_view = false;
 };
 
 class Tensor {

@@ -111,6 +111,21 @@ TEST(Autograd, InPlaceOnTensorRequiringGradIsRefused) {
   expect_error([&] { x.mul_(2.0); }, {"mul_", "requires grad"});
 }
 
+TEST(Autograd, InPlaceThroughNoGradViewOfLeafIsRefused) {
+  Tensor x = from_vector<double>({1.0, 2.0, 3.0}).requires_grad_();
+  Tensor v;
+  {
+    NoGradGuard guard;
+    v = x.slice(0, 0, 2);
+    v.fill_(0.5);
+  }
+  EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{0.5, 0.5, 3.0}));
+  expect_error([&] { v.fill_(1.0); }, {"fill_", "NoGradGuard"});
+  Tensor d = x.detach();
+  d.fill_(2.0);
+  EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{2.0, 2.0, 2.0}));
+}
+
 TEST(Autograd, MultiOutputNodeWithGradientOnOneOutput) {
   // A custom two-output node: (2x, 3x). Only the second output reaches the loss.
   Tensor x = from_vector<double>({1.0, -1.0}).requires_grad_();
