@@ -1,0 +1,281 @@
+#include "engine/ops/lstm.h"
+
+#include <utility>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "kernels/reference/gemm.h"
+#include "kernels/reference/lstm.h"
+
+namespace signet {
+namespace {
+
+using kernels::GemmDesc;
+using kernels::LstmCellDesc;
+using Grads = std::vector<Tensor>;
+using GemmFn = void (*)(const GemmDesc&, const void*, const void*, void*);
+using CellFn = void (*)(const LstmCellDesc&, const int64_t*, const void*, const void*, const void*,
+                        void*, void*, void*, void*);
+using CellBackwardFn = void (*)(const LstmCellDesc&, const int64_t*, const void*, const void*,
+                                const void*, const void*, void*, void*, void*);
+
+// Adapts ref::gemm<T> to the untyped dispatch signature.
+template <class T>
+void gemm_ref(const GemmDesc& d, const void* a, const void* b, void* c) {
+  ref::gemm<T>(d, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(c));
+}
+
+// Adapts ref::lstm_cell_forward<T> to the untyped dispatch signature.
+template <class T>
+void cell_ref(const LstmCellDesc& d, const int64_t* lengths, const void* gates, const void* c_prev,
+              const void* h_prev, void* act, void* c, void* h, void* y) {
+  ref::lstm_cell_forward<T>(d, lengths, static_cast<const T*>(gates), static_cast<const T*>(c_prev),
+                            static_cast<const T*>(h_prev), static_cast<T*>(act), static_cast<T*>(c),
+                            static_cast<T*>(h), static_cast<T*>(y));
+}
+
+// Adapts ref::lstm_cell_backward<T> to the untyped dispatch signature.
+template <class T>
+void cell_backward_ref(const LstmCellDesc& d, const int64_t* lengths, const void* act,
+                       const void* c_prev, const void* c, const void* dy, void* dh, void* dc,
+                       void* dgates) {
+  ref::lstm_cell_backward<T>(d, lengths, static_cast<const T*>(act), static_cast<const T*>(c_prev),
+                             static_cast<const T*>(c), static_cast<const T*>(dy),
+                             static_cast<T*>(dh), static_cast<T*>(dc), static_cast<T*>(dgates));
+}
+
+// C (m, n) = op(A) op(B) + beta C for gapless row-major A, B, C, through "lstm_gemm".
+void gemm(DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, double beta,
+          const void* a, const void* b, void* c) {
+  static const dispatch::Op<GemmFn, GemmDesc> op{
+      "lstm_gemm",
+      {{"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}}}};
+  GemmDesc d;
+  d.m = m;
+  d.n = n;
+  d.k = k;
+  d.trans_a = trans_a;
+  d.trans_b = trans_b;
+  d.lda = trans_a ? m : k;
+  d.ldb = trans_b ? k : n;
+  d.ldc = n;
+  d.beta = beta;
+  op.run(Device::cpu(), dt, d, d, a, b, c);
+}
+
+// The fused cell step through the "lstm_cell" dispatch entry.
+void cell_forward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const void* gates,
+                  const void* c_prev, const void* h_prev, void* act, void* c, void* h, void* y) {
+  static const dispatch::Op<CellFn, LstmCellDesc> op{
+      "lstm_cell",
+      {{"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &cell_ref<float>}, {DType::f64, &cell_ref<double>}}}}};
+  op.run(Device::cpu(), dt, d, d, lengths, gates, c_prev, h_prev, act, c, h, y);
+}
+
+// The fused cell gradient through the "lstm_cell_backward" dispatch entry.
+void cell_backward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const void* act,
+                   const void* c_prev, const void* c, const void* dy, void* dh, void* dc,
+                   void* dgates) {
+  static const dispatch::Op<CellBackwardFn, LstmCellDesc> op{
+      "lstm_cell_backward",
+      {{"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &cell_backward_ref<float>}, {DType::f64, &cell_backward_ref<double>}}}}};
+  op.run(Device::cpu(), dt, d, d, lengths, act, c_prev, c, dy, dh, dc, dgates);
+}
+
+// Pointer to element `index` of t's storage (t contiguous), or null for an undefined t.
+void* at(const Tensor& t, int64_t index) {
+  if (!t.defined()) return nullptr;
+  return static_cast<char*>(t.raw_data()) + index * static_cast<int64_t>(dtype_size(t.dtype()));
+}
+
+// Refuses t unless it is defined with shape want and x's dtype and device.
+void check_operand(const char* what, const Tensor& t, const Shape& want, const Tensor& x) {
+  SIGNET_CHECK(t.shape() == want, "lstm: ", what, " has shape ", shape_str(t.shape()),
+               ", expected ", shape_str(want), " (input ", shape_str(x.shape()), ")");
+  SIGNET_CHECK(t.dtype() == x.dtype(), "lstm: ", what, " has dtype ", dtype_name(t.dtype()),
+               " but the input has ", dtype_name(x.dtype()));
+  SIGNET_CHECK(t.device() == x.device(), "lstm: ", what, " is on ", t.device().str(),
+               " but the input is on ", x.device().str());
+}
+
+// Checks every argument of lstm_layer and returns the lengths as a vector (empty when none).
+std::vector<int64_t> check_layer(const Tensor& x, const LstmWeights& w, const Tensor& h0,
+                                 const Tensor& c0, const Tensor& lengths) {
+  check_defined("lstm", x);
+  check_defined("lstm", w.w_ih);
+  check_defined("lstm", w.w_hh);
+  check_dtype("lstm", x, {DType::f32, DType::f64});
+  SIGNET_CHECK(x.dim() == 3 && x.size(0) >= 1, "lstm: input must be (T, N, I) with T >= 1, got ",
+               shape_str(x.shape()));
+  SIGNET_CHECK(w.w_hh.dim() == 2 && w.w_hh.size(0) == 4 * w.w_hh.size(1) && w.w_hh.size(1) >= 1,
+               "lstm: weight_hh must be (4H, H), got ", shape_str(w.w_hh.shape()));
+  const int64_t T = x.size(0), N = x.size(1), I = x.size(2), H = w.w_hh.size(1);
+  check_operand("weight_ih", w.w_ih, {4 * H, I}, x);
+  check_operand("weight_hh", w.w_hh, {4 * H, H}, x);
+  SIGNET_CHECK(w.b_ih.defined() == w.b_hh.defined(),
+               "lstm: bias_ih and bias_hh must both be given or both be undefined");
+  if (w.b_ih.defined()) {
+    check_operand("bias_ih", w.b_ih, {4 * H}, x);
+    check_operand("bias_hh", w.b_hh, {4 * H}, x);
+  }
+  if (h0.defined()) check_operand("h0", h0, {N, H}, x);
+  if (c0.defined()) check_operand("c0", c0, {N, H}, x);
+  if (!lengths.defined()) return {};
+  check_dtype("lstm lengths", lengths, {DType::i64});
+  SIGNET_CHECK(lengths.shape() == Shape{N}, "lstm: lengths has shape ", shape_str(lengths.shape()),
+               ", expected [", N, "] (one per sample of input ", shape_str(x.shape()), ")");
+  std::vector<int64_t> lens = lengths.contiguous().to(Device::cpu()).to_vector<int64_t>();
+  for (int64_t b = 0; b < N; ++b)
+    SIGNET_CHECK(lens[b] >= 0 && lens[b] <= T, "lstm: lengths[", b, "] = ", lens[b],
+                 " is outside [0, ", T, "] for input ", shape_str(x.shape()));
+  return lens;
+}
+
+// What the backward of one layer needs besides its saved tensors.
+struct LayerContext {
+  int64_t T = 0, N = 0, I = 0, H = 0;
+  DType dtype = DType::f32;
+  bool reverse = false;
+  std::vector<int64_t> lengths;
+  bool need_x = false, need_w = false, need_b = false, need_h0 = false, need_c0 = false;
+};
+
+// Gradients of one layer's inputs (undefined where not needed).
+struct LayerGrads {
+  Tensor x, w_ih, w_hh, bias, h0, c0;
+};
+
+// Backward of lstm_layer: saved = (x, w_ih, w_hh, hbuf, cbuf, act); grads of (output, h_n, c_n).
+LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s) {
+  const int64_t T = k.T, N = k.N, I = k.I, H = k.H, G = 4 * H;
+  const Tensor &x = s[0], &w_ih = s[1], &w_hh = s[2], &hbuf = s[3], &cbuf = s[4], &act = s[5];
+  const int64_t* lens = k.lengths.empty() ? nullptr : k.lengths.data();
+  Tensor dgates = empty({T, N, G}, k.dtype);
+  Tensor dh = g[1].defined() ? g[1].clone() : zeros({N, H}, k.dtype);
+  Tensor dc = g[2].defined() ? g[2].clone() : zeros({N, H}, k.dtype);
+  Tensor dy = g[0].defined() ? g[0].contiguous() : Tensor();
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = k.reverse ? T - 1 - step : step;
+    const int64_t prev = k.reverse ? t + 1 : t, next = k.reverse ? t : t + 1;
+    cell_backward(k.dtype, {N, H, t}, lens, at(act, t * N * G), at(cbuf, prev * N * H),
+                  at(cbuf, next * N * H), dy.defined() ? at(dy, t * N * H) : nullptr, dh.raw_data(),
+                  dc.raw_data(), at(dgates, t * N * G));
+    if (step > 0 || k.need_h0)
+      gemm(k.dtype, N, H, G, false, false, 1.0, at(dgates, t * N * G), w_hh.raw_data(),
+           dh.raw_data());
+  }
+  LayerGrads out;
+  if (k.need_x) {
+    out.x = empty({T, N, I}, k.dtype);
+    gemm(k.dtype, T * N, I, G, false, false, 0.0, dgates.raw_data(), w_ih.raw_data(),
+         out.x.raw_data());
+  }
+  if (k.need_w) {
+    out.w_ih = empty({G, I}, k.dtype);
+    out.w_hh = empty({G, H}, k.dtype);
+    gemm(k.dtype, G, I, T * N, true, false, 0.0, dgates.raw_data(), x.raw_data(),
+         out.w_ih.raw_data());
+    gemm(k.dtype, G, H, T * N, true, false, 0.0, dgates.raw_data(), at(hbuf, k.reverse ? N * H : 0),
+         out.w_hh.raw_data());
+  }
+  if (k.need_b) out.bias = sum(dgates.view({T * N, G}), {0});
+  if (k.need_h0) out.h0 = dh;
+  if (k.need_c0) out.c0 = dc;
+  return out;
+}
+
+}  // namespace
+
+LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& h0,
+                           const Tensor& c0, const Tensor& lengths, bool reverse) {
+  LayerContext k;
+  k.lengths = check_layer(x, w, h0, c0, lengths);
+  k.T = x.size(0);
+  k.N = x.size(1);
+  k.I = x.size(2);
+  k.H = w.w_hh.size(1);
+  k.dtype = x.dtype();
+  k.reverse = reverse;
+  const int64_t T = k.T, N = k.N, H = k.H, G = 4 * H;
+  const bool has_bias = w.b_ih.defined();
+  const bool grad = autograd::needs_grad({&x, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &h0, &c0});
+  const int64_t* lens = k.lengths.empty() ? nullptr : k.lengths.data();
+  Tensor xc, w_ih, w_hh, act, hbuf, cbuf;
+  LstmLayerResult r;
+  {
+    NoGradGuard no_grad;
+    xc = x.contiguous();
+    w_ih = w.w_ih.contiguous();
+    w_hh = w.w_hh.contiguous();
+    act = empty({T, N, G}, k.dtype);
+    if (has_bias) copy_into(act, add(w.b_ih, w.b_hh));
+    gemm(k.dtype, T * N, G, k.I, false, true, has_bias ? 1.0 : 0.0, xc.raw_data(), w_ih.raw_data(),
+         act.raw_data());
+    hbuf = empty({T + 1, N, H}, k.dtype);
+    cbuf = empty({T + 1, N, H}, k.dtype);
+    const int64_t first = reverse ? T : 0, last = reverse ? 0 : T;
+    Tensor h_first = hbuf.narrow(0, first, 1), c_first = cbuf.narrow(0, first, 1);
+    if (h0.defined())
+      copy_into(h_first, h0);
+    else
+      fill_into(h_first, 0.0);
+    if (c0.defined())
+      copy_into(c_first, c0);
+    else
+      fill_into(c_first, 0.0);
+    Tensor y = lens ? empty({T, N, H}, k.dtype) : Tensor();
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = reverse ? T - 1 - s : s;
+      const int64_t prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
+      void* gates = at(act, t * N * G);
+      gemm(k.dtype, N, G, H, false, true, 1.0, at(hbuf, prev * N * H), w_hh.raw_data(), gates);
+      cell_forward(k.dtype, {N, H, t}, lens, gates, at(cbuf, prev * N * H), at(hbuf, prev * N * H),
+                   gates, at(cbuf, next * N * H), at(hbuf, next * N * H),
+                   lens ? at(y, t * N * H) : nullptr);
+    }
+    r.output = lens ? y : hbuf.narrow(0, reverse ? 0 : 1, T);
+    r.h_n = hbuf.narrow(0, last, 1).squeeze(0).clone();
+    r.c_n = cbuf.narrow(0, last, 1).squeeze(0).clone();
+  }
+  if (!grad) return r;
+  std::vector<const Tensor*> inputs{&x, &w.w_ih, &w.w_hh};
+  if (has_bias) inputs.insert(inputs.end(), {&w.b_ih, &w.b_hh});
+  if (h0.defined()) inputs.push_back(&h0);
+  if (c0.defined()) inputs.push_back(&c0);
+  k.need_x = x.requires_grad();
+  k.need_w = w.w_ih.requires_grad() || w.w_hh.requires_grad();
+  k.need_b = has_bias && (w.b_ih.requires_grad() || w.b_hh.requires_grad());
+  k.need_h0 = h0.defined() && h0.requires_grad();
+  k.need_c0 = c0.defined() && c0.requires_grad();
+  const bool has_h0 = h0.defined(), has_c0 = c0.defined();
+  autograd::record("LstmBackward", inputs, {&r.output, &r.h_n, &r.c_n},
+                   {xc, w_ih, w_hh, hbuf, cbuf, act},
+                   [k, has_bias, has_h0, has_c0](const Grads& g, const Grads& s) {
+                     LayerGrads lg = layer_backward(k, g, s);
+                     Grads out{lg.x, lg.w_ih, lg.w_hh};
+                     if (has_bias) out.insert(out.end(), {lg.bias, lg.bias});
+                     if (has_h0) out.push_back(lg.h0);
+                     if (has_c0) out.push_back(lg.c0);
+                     return out;
+                   });
+  return r;
+}
+
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const LstmWeights& w, const Tensor& h,
+                                    const Tensor& c) {
+  check_defined("lstm_cell", x);
+  SIGNET_CHECK(x.dim() == 2, "lstm_cell: input must be (N, I), got ", shape_str(x.shape()));
+  LstmLayerResult r = lstm_layer(x.unsqueeze(0), w, h, c);
+  return {r.h_n, r.c_n};
+}
+
+}  // namespace signet
