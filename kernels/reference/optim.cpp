@@ -1,10 +1,11 @@
 #include "kernels/reference/optim.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace signet::ref {
 
-// Scalars are rounded to T first, as torch.optim's tensor ops do.
+// SGD element by element; scalars are rounded to T first, as torch.optim's tensor ops do.
 template <class T>
 void sgd_step(const kernels::SgdDesc& d, T* param, const T* grad, T* buf) {
   const T lr = static_cast<T>(d.lr), wd = static_cast<T>(d.weight_decay);
@@ -20,7 +21,7 @@ void sgd_step(const kernels::SgdDesc& d, T* param, const T* grad, T* buf) {
   }
 }
 
-// One Adam/AdamW element after another, in the order of torch.optim's single-tensor path.
+// Adam/AdamW element by element, rounding in the order of torch.optim's single-tensor path.
 template <class T>
 void adam_step(const kernels::AdamDesc& d, T* param, const T* grad, T* m, T* v, T* vmax) {
   const T b1 = static_cast<T>(d.beta1), b2 = static_cast<T>(d.beta2);
@@ -36,7 +37,7 @@ void adam_step(const kernels::AdamDesc& d, T* param, const T* grad, T* m, T* v, 
     else if (d.weight_decay != 0)
       g = g + wd * p;
     m[i] = m[i] * b1 + one_b1 * g;
-    v[i] = v[i] * b2 + one_b2 * (g * g);
+    v[i] = v[i] * b2 + one_b2 * g * g;
     T second = v[i];
     if (d.amsgrad) {
       vmax[i] = std::max(vmax[i], v[i]);
@@ -47,7 +48,7 @@ void adam_step(const kernels::AdamDesc& d, T* param, const T* grad, T* m, T* v, 
   }
 }
 
-// One RMSProp element after another, in the order of torch.optim's single-tensor path.
+// RMSProp element by element, rounding in the order of torch.optim's single-tensor path.
 template <class T>
 void rmsprop_step(const kernels::RmspropDesc& d, T* param, const T* grad, T* square_avg,
                   T* grad_avg, T* buf) {
@@ -57,7 +58,7 @@ void rmsprop_step(const kernels::RmspropDesc& d, T* param, const T* grad, T* squ
   for (int64_t i = 0; i < d.n; ++i) {
     T g = grad[i];
     if (d.weight_decay != 0) g = g + wd * param[i];
-    square_avg[i] = square_avg[i] * alpha + one_alpha * (g * g);
+    square_avg[i] = square_avg[i] * alpha + one_alpha * g * g;
     T avg;
     if (d.centered) {
       grad_avg[i] = grad_avg[i] * alpha + one_alpha * g;
@@ -78,10 +79,10 @@ template void sgd_step<float>(const kernels::SgdDesc&, float*, const float*, flo
 template void sgd_step<double>(const kernels::SgdDesc&, double*, const double*, double*);
 template void adam_step<float>(const kernels::AdamDesc&, float*, const float*, float*, float*,
                                float*);
-template void adam_step<double>(const kernels::AdamDesc&, double*, const double*, double*,
-                                double*, double*);
-template void rmsprop_step<float>(const kernels::RmspropDesc&, float*, const float*, float*,
-                                  float*, float*);
+template void adam_step<double>(const kernels::AdamDesc&, double*, const double*, double*, double*,
+                                double*);
+template void rmsprop_step<float>(const kernels::RmspropDesc&, float*, const float*, float*, float*,
+                                  float*);
 template void rmsprop_step<double>(const kernels::RmspropDesc&, double*, const double*, double*,
                                    double*, double*);
 

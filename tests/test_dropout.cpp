@@ -1,0 +1,196 @@
+// Dropout: the mask is a pure function of (seed, offset, index) recomputed here from
+// kernels/common/philox.h, the backward regenerates it, the keep fraction is 1 - p within a
+// standard-error bound, chunks give the same mask, channel forms drop whole (n, c) channels,
+// p = 0 / p = 1 / eval edge cases, modules, errors and f64 gradchecks on a fixed stream.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/nn/dropout.h"
+#include "engine/ops/dropout.h"
+#include "engine/ops/elementwise.h"
+#include "kernels/common/philox.h"
+#include "kernels/reference/dropout.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/gradcheck.h"
+
+namespace signet {
+namespace {
+
+using testing::expect_error;
+using testing::gradcheck;
+using testing::random_f64;
+
+// Whether unit u survives under (seed, offset): float uniform of word u, kept when >= p.
+bool kept(uint64_t seed, uint64_t offset, uint64_t unit, double p) {
+  return static_cast<double>(kernels::philox_uniform<float>(seed, offset, unit)) >= p;
+}
+
+TEST(Dropout, MaskIsAPureFunctionOfSeedOffsetIndex) {
+  RngStream s = dropout_stream(42, 7);
+  const RngStream before = s;
+  const int64_t n = 1003;
+  const double p = 0.3;
+  Tensor x = arange(1.0, n + 1.0, 1.0, DType::f32);
+  std::vector<float> y = dropout(x, p, true, s).to_vector<float>();
+  EXPECT_EQ(s.offset, before.offset + kernels::philox_blocks<float>(n));
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  for (int64_t i = 0; i < n; ++i) {
+    const float want = kept(42, before.offset, i, p) ? static_cast<float>(i + 1) * scale : 0.0f;
+    ASSERT_EQ(y[i], want) << "element " << i;
+  }
+  // The same (seed, offset) gives the same mask for f64; the next call gets other counters.
+  RngStream again = before;
+  std::vector<double> y64 = dropout(x.to(DType::f64), p, true, again).to_vector<double>();
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y64[i] != 0, y[i] != 0) << i;
+  std::vector<float> next = dropout(x, p, true, s).to_vector<float>();
+  EXPECT_NE(next, y);
+}
+
+TEST(Dropout, BackwardRegeneratesTheMask) {
+  RngStream s = dropout_stream(3, 1);
+  const RngStream before = s;
+  const double p = 0.6;
+  Tensor x = random_f64({5, 37}).to(DType::f32).requires_grad_();
+  Tensor y = dropout(x, p, true, s);
+  Tensor g = random_f64({5, 37}, -1, 1, 9).to(DType::f32);
+  y.backward(g);
+  std::vector<float> gx = x.grad().to_vector<float>(), gv = g.to_vector<float>();
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  for (size_t i = 0; i < gx.size(); ++i)
+    ASSERT_EQ(gx[i], kept(3, before.offset, i, p) ? gv[i] * scale : 0.0f) << i;
+}
+
+TEST(Dropout, KeepFractionWithinStandardErrors) {
+  const int64_t n = 200000;
+  Tensor x = ones({n});
+  for (double p : {0.1, 0.5, 0.9}) {
+    RngStream s = dropout_stream(11, 0);
+    std::vector<float> y = dropout(x, p, true, s).to_vector<float>();
+    int64_t k = 0;
+    for (float v : y) k += v != 0;
+    const double frac = static_cast<double>(k) / n;
+    EXPECT_NEAR(frac, 1 - p, 5 * std::sqrt(p * (1 - p) / n)) << "p = " << p;
+  }
+}
+
+TEST(Dropout, MaskDoesNotDependOnChunking) {
+  for (int64_t group : {1, 7}) {
+    const int64_t n = 7 * 143;
+    std::vector<double> x(n, 1.0), whole(n), parts(n);
+    kernels::DropoutDesc d;
+    d.n = n;
+    d.group = group;
+    d.p = 0.45;
+    d.seed = 99;
+    d.offset = (uint64_t{1} << 62) + 12345;
+    ref::dropout_forward<double>(d, x.data(), whole.data());
+    const int64_t split = 437;  // inside a channel for group 7
+    kernels::DropoutDesc a = d, b = d;
+    a.n = split;
+    b.n = n - split;
+    b.first = split;
+    ref::dropout_forward<double>(a, x.data(), parts.data());
+    ref::dropout_forward<double>(b, x.data() + split, parts.data() + split);
+    EXPECT_EQ(whole, parts) << "group " << group;
+    std::vector<uint8_t> mask(n);
+    ref::dropout_mask(d, mask.data());
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(mask[i] != 0, whole[i] != 0) << i;
+  }
+}
+
+TEST(Dropout, ZeroOneAndEvaluation) {
+  Tensor x = random_f64({4, 6});
+  RngStream s = dropout_stream(1, 0);
+  const uint64_t offset = s.offset;
+  EXPECT_TRUE(dropout(x, 0.0, true, s).same(x));
+  EXPECT_TRUE(dropout(x, 0.7, false, s).same(x));
+  Tensor v = x.view({2, 2, 3, 2});
+  EXPECT_TRUE(dropout2d(v, 0.7, false, s).same(v));
+  EXPECT_EQ(s.offset, offset);
+  EXPECT_EQ(dropout(x, 1.0, true, s).to_vector<double>(), std::vector<double>(24, 0.0));
+  EXPECT_EQ(s.offset, offset + kernels::philox_blocks<float>(24));
+}
+
+// Checks that every (n, c) channel of y is either x * scale or zero, by the unit rule.
+void expect_channels(const Tensor& x, const Tensor& y, int64_t channel, uint64_t seed,
+                     uint64_t offset, double p) {
+  std::vector<double> xv = x.to_vector<double>(), yv = y.to_vector<double>();
+  const double scale = 1.0 / (1.0 - p);
+  int kept_channels = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    const bool keep = kept(seed, offset, i / channel, p);
+    kept_channels += keep && i % channel == 0;
+    ASSERT_EQ(yv[i], keep ? xv[i] * scale : 0.0) << i;
+  }
+  EXPECT_GT(kept_channels, 0);
+  EXPECT_LT(static_cast<size_t>(kept_channels), xv.size() / channel);
+}
+
+TEST(Dropout, ChannelFormsDropWholeChannels) {
+  RngStream s = dropout_stream(5, 2);
+  Tensor x4 = random_f64({3, 5, 4, 2});
+  uint64_t o = s.offset;
+  expect_channels(x4, dropout2d(x4, 0.5, true, s), 8, 5, o, 0.5);
+  EXPECT_EQ(s.offset, o + kernels::philox_blocks<float>(15));
+  Tensor x3 = random_f64({6, 3, 3});
+  o = s.offset;
+  expect_channels(x3, dropout2d(x3, 0.5, true, s), 9, 5, o, 0.5);
+  Tensor x5 = random_f64({2, 4, 2, 3, 2});
+  o = s.offset;
+  expect_channels(x5, dropout3d(x5, 0.4, true, s), 12, 5, o, 0.4);
+  // A non-contiguous input is masked by its logical (row-major) index.
+  Tensor xt = random_f64({4, 3, 2, 5}).transpose(2, 3);
+  o = s.offset;
+  expect_channels(xt.contiguous(), dropout2d(xt, 0.5, true, s), 10, 5, o, 0.5);
+}
+
+TEST(Dropout, ModulesFollowTrainingMode) {
+  nn::Dropout d(0.5);
+  nn::Dropout2d d2(0.5);
+  nn::Dropout3d d3(0.5);
+  Tensor x = random_f64({2, 3, 2, 2, 2});
+  RngStream s = dropout_stream(8, 0);
+  RngStream ref_stream = s;
+  EXPECT_TRUE(d.training());
+  EXPECT_EQ(d.forward(x, s).to_vector<double>(),
+            dropout(x, 0.5, true, ref_stream).to_vector<double>());
+  EXPECT_EQ(d3.forward(x, s).to_vector<double>(),
+            dropout3d(x, 0.5, true, ref_stream).to_vector<double>());
+  d.train(false);
+  d2.train(false);
+  EXPECT_TRUE(d.forward(x, s).same(x));
+  Tensor v = x.view({6, 2, 2, 2});
+  EXPECT_TRUE(d2.forward(v, s).same(v));
+  EXPECT_EQ(s.offset, ref_stream.offset);
+  EXPECT_EQ(d.named_parameters().size(), 0u);
+}
+
+TEST(Dropout, Errors) {
+  RngStream s = dropout_stream(1, 0);
+  expect_error([&] { dropout(zeros({3}), 1.5, true, s); }, {"dropout", "p must be in [0, 1]"});
+  expect_error([&] { dropout2d(zeros({3, 4}), 0.5, true, s); }, {"dropout2d", "[3, 4]"});
+  expect_error([&] { dropout3d(zeros({2, 3, 4}), 0.5, true, s); }, {"dropout3d", "[2, 3, 4]"});
+  expect_error([&] { dropout(arange(4), 0.5, true, s); }, {"dropout", "i64"});
+  expect_error([&] { nn::Dropout(-0.1); }, {"Dropout", "p must be"});
+}
+
+TEST(Dropout, GradcheckOnAFixedStream) {
+  const RngStream fixed = dropout_stream(21, 4);
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        RngStream s = fixed;
+        return dropout(in[0], 0.4, true, s);
+      },
+      {random_f64({3, 7})}));
+  EXPECT_TRUE(gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        RngStream s = fixed;
+        return dropout2d(in[0], 0.5, true, s) * 2.0;
+      },
+      {random_f64({2, 3, 2, 2})}));
+}
+
+}  // namespace
+}  // namespace signet
