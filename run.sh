@@ -9,7 +9,8 @@ JOBS=$(nproc)
 # Debian packages the build needs. CUDA is optional and not from Debian: kernels/cuda is built
 # when nvcc is found (PATH, CUDACXX or /usr/local/cuda/bin).
 PACKAGES=(cmake make g++ libgtest-dev libgmock-dev libbenchmark-dev clang-format git pkg-config
-  ca-certificates)
+  ca-certificates libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libstb-dev
+  libopenblas-dev libdnnl-dev)
 
 usage() {
   cat <<EOF

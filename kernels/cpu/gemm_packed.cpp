@@ -5,6 +5,9 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_microkernels.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #ifdef SIGNET_WITH_OPENMP
 #include <omp.h>
 #endif
@@ -30,10 +33,55 @@ void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int6
   *b_floats = round_up(std::min<int64_t>(bl.nc, round_up(d.n, bl.nr)) * kc, 16);
 }
 
+#if defined(__x86_64__)
+// Transposes the 16 x 16 block r (row i = r[i]) in place: afterwards r[l] holds column l. The
+// all-ones masked forms avoid GCC 12's false -Wmaybe-uninitialized on the unmasked ones.
+__attribute__((target("avx512f"), always_inline)) inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_mask_unpacklo_ps(r[i], 0xFFFF, r[i], r[i + 1]);
+    t[i + 1] = _mm512_mask_unpackhi_ps(r[i], 0xFFFF, r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_mask_shuffle_ps(t[i], 0xFFFF, t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_mask_shuffle_ps(t[i], 0xFFFF, t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] =
+        _mm512_mask_shuffle_ps(t[i + 1], 0xFFFF, t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] =
+        _mm512_mask_shuffle_ps(t[i + 1], 0xFFFF, t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_mask_shuffle_f32x4(r[h + i], 0xFFFF, r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_mask_shuffle_f32x4(r[h + i], 0xFFFF, r[h + i], r[h + i + 4], 0xdd);
+    }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_mask_shuffle_f32x4(t[i], 0xFFFF, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_mask_shuffle_f32x4(t[i], 0xFFFF, t[i], t[i + 8], 0xdd);
+  }
+}
+
+// Writes element (row i, step l) of 16 rows (row i at src[i], kc steps) to out[l * ld + i]
+// for i < lanes, 16 steps at a time through transpose16; the tail of kc scalar.
+__attribute__((target("avx512f"))) void interleave16(const float* const src[16], int64_t kc,
+                                                     float* out, int ld, int lanes) {
+  const __mmask16 keep = static_cast<__mmask16>((1u << lanes) - 1);
+  int64_t l = 0;
+  for (; l + 16 <= kc; l += 16) {
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src[i] + l);
+    transpose16(r);
+    for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(out + (l + j) * ld, keep, r[j]);
+  }
+  for (; l < kc; ++l)
+    for (int i = 0; i < lanes; ++i) out[l * ld + i] = src[i][l];
+}
+#endif
+
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers, k-major, zero-padded.
 template <int MR>
 void pack_a(const GemmDesc& d, const float* a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-            float* out) {
+            float* out, bool avx512) {
   for (int64_t ir = 0; ir < mc; ir += MR, out += MR * kc) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     if (d.trans_a) {
@@ -42,6 +90,12 @@ void pack_a(const GemmDesc& d, const float* a, int64_t i0, int64_t mc, int64_t p
         for (int i = 0; i < rows; ++i) out[l * MR + i] = src[i];
         for (int i = rows; i < MR; ++i) out[l * MR + i] = 0;
       }
+    } else if (MR == 12 && rows == MR && avx512) {
+#if defined(__x86_64__)
+      const float* src[16];
+      for (int i = 0; i < 16; ++i) src[i] = a + (i0 + ir + (i < MR ? i : 0)) * d.lda + p0;
+      interleave16(src, kc, out, MR, MR);
+#endif
     } else {
       for (int i = 0; i < rows; ++i) {
         const float* src = a + (i0 + ir + i) * d.lda + p0;
@@ -56,10 +110,18 @@ void pack_a(const GemmDesc& d, const float* a, int64_t i0, int64_t mc, int64_t p
 // Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers, zero-padded.
 template <int NR>
 void pack_b(const GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-            float* out) {
+            float* out, bool avx512) {
   for (int64_t jr = 0; jr < nc; jr += NR, out += NR * kc) {
     const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-    if (d.trans_b) {
+    if (d.trans_b && NR == 32 && cols == NR && avx512) {
+#if defined(__x86_64__)
+      const float* src[16];
+      for (int h = 0; h < 2; ++h) {
+        for (int j = 0; j < 16; ++j) src[j] = b + (j0 + jr + 16 * h + j) * d.ldb + p0;
+        interleave16(src, kc, out + 16 * h, NR, 16);
+      }
+#endif
+    } else if (d.trans_b) {
       for (int j = 0; j < cols; ++j) {
         const float* src = b + (j0 + jr + j) * d.ldb + p0;
         for (int64_t l = 0; l < kc; ++l) out[l * NR + j] = src[l];
@@ -102,10 +164,10 @@ void packed_block(const GemmDesc& d, const Blocking& bl, const float* a, const f
     for (int64_t pc = 0; pc < d.k; pc += bl.kc) {
       const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
       const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
-      pack_b<NR>(d, b, pc, kc, jc, nc, bpack);
+      pack_b<NR>(d, b, pc, kc, jc, nc, bpack, bl.avx512);
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min<int64_t>(bl.mc, m1 - ic);
-        pack_a<MR>(d, a, ic, mc, pc, kc, apack);
+        pack_a<MR>(d, a, ic, mc, pc, kc, apack, bl.avx512);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -124,11 +186,12 @@ void packed_block(const GemmDesc& d, const Blocking& bl, const float* a, const f
   }
 }
 
-// Thread tid's share of C: the longer of m and n split into nt runs of whole MR/NR tiles.
+// Thread tid's share of C: the longer of m and n split into nt runs of whole MR/NR tiles (each
+// thread packs all of the other operand; B's pack is the cheaper one, so ties split m).
 void thread_range(const GemmDesc& d, const Blocking& bl, int tid, int nt, int64_t* m0, int64_t* m1,
                   int64_t* n0, int64_t* n1) {
   *m0 = 0, *m1 = d.m, *n0 = 0, *n1 = d.n;
-  const bool split_m = d.m > d.n && d.m >= int64_t{bl.mr} * nt;
+  const bool split_m = d.m >= d.n && d.m >= int64_t{bl.mr} * nt;
   const int64_t q = split_m ? bl.mr : bl.nr, len = split_m ? d.m : d.n;
   const int64_t units = (len + q - 1) / q;
   const int64_t lo = std::min(len, units * tid / nt * q);
@@ -142,11 +205,12 @@ void thread_range(const GemmDesc& d, const Blocking& bl, int tid, int nt, int64_
 
 // The whole batched product on one path: each thread owns a fixed block of every batch item.
 template <int MR, int NR>
-void packed_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws,
-                int threads, const Blocking& bl) {
+void packed_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
+                const Blocking& bl) {
   int64_t a_floats, b_floats;
   panel_floats(d, bl, &a_floats, &b_floats);
-  const bool parallel = threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
+  const bool parallel =
+      threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
   const int nt_req = parallel ? threads : 1;
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel num_threads(nt_req)

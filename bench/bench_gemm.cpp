@@ -1,0 +1,229 @@
+// SGEMM: Signet's CPU GEMM beside OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm) on the same
+// random inputs in the same run, 1 and all threads. GFLOP/s = 2 m n k / median real time.
+// Inputs are not rotated: every case is compute-bound (2 m n k / 4 (mk + kn + mn) >= 15 flop
+// per byte) and the LSTM cases reuse their weights every step, as here.
+// `signet` runs SIGNET_IMPL_matmul's version (v3_packed unless set: v2_blocked, v1_reference)
+// on SIGNET_SIMD's path (the widest supported unless set), like the engine's matmul.
+// OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes
+// the program with OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its
+// own detection picks Prescott on this Xeon); the context's openblas_env and openblas_core say so.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "bench/harness.h"
+#include "kernels/common/gemm_desc.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/reference/gemm.h"
+
+#ifdef SIGNET_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+#ifdef SIGNET_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using signet::bench::Buffer;
+using signet::kernels::GemmDesc;
+
+// One case: C (m x n) = op(A) op(B), as the layer that needs it stores its operands.
+struct GemmCase {
+  const char* name;
+  const char* direction;
+  int64_t m, n, k;
+  bool trans_a, trans_b;
+};
+
+// 1024^3; the LSTM step X W^T (32 x 1024 by 4096 x 1024 stored); its weight gradient G^T X
+// (G stored 32 x 4096); a 20-step input projection X W^T (640 x 1024 by 4096 x 1024 stored).
+const GemmCase kCases[] = {
+    {"1024x1024x1024", "fwd", 1024, 1024, 1024, false, false},
+    {"lstm_step_32x4096x1024", "fwd", 32, 4096, 1024, false, true},
+    {"lstm_wgrad_4096x1024x32", "bwd_weights", 4096, 1024, 32, true, false},
+    {"lstm_inproj_640x4096x1024", "fwd", 640, 4096, 1024, false, true},
+};
+
+// A case's descriptor and its random inputs, shared by every implementation.
+struct GemmData {
+  GemmDesc d;
+  Buffer a, b, c;
+};
+
+// Builds (once) the descriptor and inputs of case c.
+GemmData& data_for(const GemmCase& c) {
+  static std::map<const GemmCase*, GemmData> all;
+  auto it = all.find(&c);
+  if (it != all.end()) return it->second;
+  GemmDesc d;
+  d.m = c.m, d.n = c.n, d.k = c.k, d.trans_a = c.trans_a, d.trans_b = c.trans_b;
+  d.lda = c.trans_a ? c.m : c.k;
+  d.ldb = c.trans_b ? c.k : c.n;
+  d.ldc = c.n;
+  GemmData g{d, signet::bench::random_buffer(c.m * c.k, 1),
+             signet::bench::random_buffer(c.k * c.n, 2),
+             signet::bench::random_buffer(c.m * c.n, 3)};
+  return all.emplace(&c, std::move(g)).first->second;
+}
+
+// The version `signet` runs: SIGNET_IMPL_matmul or v3_packed.
+std::string signet_version() {
+  const char* v = std::getenv("SIGNET_IMPL_matmul");
+  return v && *v ? v : "v3_packed";
+}
+
+// Signet's GEMM (the version from signet_version()) with `threads` threads.
+void bm_signet(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+  const std::string version = signet_version();
+  const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
+  auto ws = signet::bench::raw_buffer(signet::cpu::sgemm_workspace_bytes(g.d, threads));
+  for (auto _ : state) {
+    if (version == "v2_blocked")
+      signet::cpu::sgemm_v2_blocked(g.d, g.a.get(), g.b.get(), g.c.get(), threads);
+    else if (version == "v1_reference")
+      signet::ref::gemm<float>(g.d, g.a.get(), g.b.get(), g.c.get());
+    else
+      signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), g.c.get(), ws.get(), threads, path);
+    benchmark::ClobberMemory();
+  }
+  signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+
+#ifdef SIGNET_BENCH_OPENBLAS
+// cblas_sgemm, row-major, with openblas_set_num_threads(threads).
+void bm_openblas(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+  openblas_set_num_threads(threads);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, c->trans_a ? CblasTrans : CblasNoTrans,
+                c->trans_b ? CblasTrans : CblasNoTrans, c->m, c->n, c->k, 1.0f, g.a.get(), g.d.lda,
+                g.b.get(), g.d.ldb, 0.0f, g.c.get(), g.d.ldc);
+    benchmark::ClobberMemory();
+  }
+  signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+#endif
+
+#ifdef SIGNET_BENCH_ONEDNN
+// dnnl_sgemm (row-major), threads set through OpenMP (oneDNN's CPU runtime here).
+void bm_onednn(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+#ifdef SIGNET_WITH_OPENMP
+  omp_set_num_threads(threads);
+#endif
+  for (auto _ : state) {
+    dnnl_sgemm(c->trans_a ? 'T' : 'N', c->trans_b ? 'T' : 'N', c->m, c->n, c->k, 1.0f, g.a.get(),
+               g.d.lda, g.b.get(), g.d.ldb, 0.0f, g.c.get(), g.d.ldc);
+    benchmark::ClobberMemory();
+  }
+  signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+#endif
+
+#ifdef SIGNET_BENCH_ONEDNN
+// The name of the instruction set oneDNN dispatches to (its dnnl_cpu_isa_t spelling).
+std::string onednn_isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "dnnl_cpu_isa_t " + std::to_string(static_cast<int>(isa));
+  }
+}
+#endif
+
+// Largest |x - y| / (1 + |y|) between two m x n results.
+double max_rel_diff(const float* x, const float* y, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::fabs(double{x[i]} - y[i]) / (1 + std::fabs(double{y[i]})));
+  return worst;
+}
+
+// Runs ours and each peer once per case and records their largest difference in the context,
+// so a fast wrong answer cannot pass unnoticed.
+void check_agreement() {
+  for (const GemmCase& c : kCases) {
+    GemmData& g = data_for(c);
+    const size_t n = c.m * c.n;
+    auto ws = signet::bench::raw_buffer(signet::cpu::sgemm_workspace_bytes(g.d, 1));
+    Buffer ours = signet::bench::random_buffer(n, 4), peer = signet::bench::random_buffer(n, 5);
+    signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), ours.get(), ws.get(), 1,
+                                 signet::cpu::active_simd_path());
+    std::string note;
+#ifdef SIGNET_BENCH_OPENBLAS
+    cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans,
+                c.trans_b ? CblasTrans : CblasNoTrans, c.m, c.n, c.k, 1.0f, g.a.get(), g.d.lda,
+                g.b.get(), g.d.ldb, 0.0f, peer.get(), g.d.ldc);
+    note += "openblas " + std::to_string(max_rel_diff(ours.get(), peer.get(), n)) + " ";
+#endif
+#ifdef SIGNET_BENCH_ONEDNN
+    dnnl_sgemm(c.trans_a ? 'T' : 'N', c.trans_b ? 'T' : 'N', c.m, c.n, c.k, 1.0f, g.a.get(),
+               g.d.lda, g.b.get(), g.d.ldb, 0.0f, peer.get(), g.d.ldc);
+    note += "onednn " + std::to_string(max_rel_diff(ours.get(), peer.get(), n));
+#endif
+    benchmark::AddCustomContext(std::string("max_rel_diff/") + c.name,
+                                note.empty() ? "no peer" : note);
+  }
+}
+
+// Every case for ours and each peer found at build time, thread counts 1 and all.
+void register_gemm_cases() {
+  check_agreement();
+  benchmark::AddCustomContext("signet_version", signet_version());
+#ifdef SIGNET_BENCH_OPENBLAS
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("openblas_config", openblas_get_config());
+#else
+  std::fprintf(stderr, "bench_gemm: built without OpenBLAS (libopenblas-dev); peer skipped\n");
+#endif
+#ifdef SIGNET_BENCH_ONEDNN
+  const dnnl_version_t* v = dnnl_version();
+  benchmark::AddCustomContext(
+      "onednn_version",
+      std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  benchmark::AddCustomContext("onednn_isa", onednn_isa_name(dnnl_get_effective_cpu_isa()));
+#else
+  std::fprintf(stderr, "bench_gemm: built without oneDNN (libdnnl-dev); peer skipped\n");
+#endif
+  for (int t : signet::bench::thread_counts()) {
+    for (const GemmCase& c : kCases) {
+      auto name = [&](const char* impl) {
+        return signet::bench::case_name("sgemm", c.name, c.direction, impl, t);
+      };
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, t));
+#ifdef SIGNET_BENCH_OPENBLAS
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name("openblas").c_str(), bm_openblas, &c, t));
+#endif
+#ifdef SIGNET_BENCH_ONEDNN
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn, &c, t));
+#endif
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return signet::bench::run_main(argc, argv, register_gemm_cases);
+}

@@ -1,0 +1,137 @@
+// Harness: buffers, names, counters and the shared main() (see harness.h).
+#include "bench/harness.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "kernels/cpu/cpu_features.h"
+
+namespace signet::bench {
+namespace {
+
+// Set (to what was changed) across the re-exec, so the new process can say so in its context.
+constexpr const char* kEnvNote = "SIGNET_BENCH_OPENBLAS_ENV_CHANGED";
+
+// OpenBLAS's own kernel for this CPU's widest path. OpenBLAS 0.3.21 (Debian 12) does not know
+// newer Xeons (lscpu model 207) and falls back to Prescott (SSE3) on its own, so the peer is
+// pinned to the core whose kernels match the CPU: Cooperlake (AVX-512 + BF16), SkylakeX, Haswell.
+const char* best_openblas_core() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (cpu::simd_path_supported(cpu::SimdPath::avx512))
+    return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  if (cpu::simd_path_supported(cpu::SimdPath::avx2)) return "Haswell";
+#endif
+  return nullptr;
+}
+
+// Re-executes this program with OpenBLAS at its best for this CPU: OPENBLAS_L2_SIZE unset and
+// OPENBLAS_CORETYPE set to best_openblas_core() (OpenBLAS reads both when it loads, before
+// main). SIGNET_BENCH_KEEP_OPENBLAS_ENV=1 keeps the environment as it is.
+void reexec_with_best_openblas(char** argv) {
+  const char* keep = std::getenv("SIGNET_BENCH_KEEP_OPENBLAS_ENV");
+  if (keep && std::strcmp(keep, "1") == 0) return;
+  std::string changed;
+  if (const char* l2 = std::getenv("OPENBLAS_L2_SIZE")) {
+    changed += std::string("unset OPENBLAS_L2_SIZE=") + l2 + "; ";
+    unsetenv("OPENBLAS_L2_SIZE");
+  }
+  const char* core = best_openblas_core();
+  const char* now = std::getenv("OPENBLAS_CORETYPE");
+  if (core && (!now || std::strcmp(now, core) != 0)) {
+    changed += std::string("OPENBLAS_CORETYPE=") + core + " (was " + (now ? now : "unset") + ")";
+    setenv("OPENBLAS_CORETYPE", core, 1);
+  } else if (!core && now) {
+    changed += std::string("unset OPENBLAS_CORETYPE=") + now;
+    unsetenv("OPENBLAS_CORETYPE");
+  }
+  if (changed.empty()) return;
+  std::fprintf(stderr, "bench: for the OpenBLAS peer: %s; re-executing\n", changed.c_str());
+  setenv(kEnvNote, changed.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  std::perror("bench: re-exec failed; OpenBLAS keeps its environment");
+}
+
+// Adds `flag` to the arguments unless one starting with its "--name=" is already there.
+void default_flag(std::vector<char*>& args, const char* flag) {
+  const size_t name_len = std::strchr(flag, '=') - flag + 1;
+  for (char* a : args)
+    if (std::strncmp(a, flag, name_len) == 0) return;
+  args.push_back(const_cast<char*>(flag));
+}
+
+}  // namespace
+
+// A counter-based generator (splitmix64): fast enough for 256 MiB, never all zeros.
+Buffer random_buffer(size_t n, uint32_t seed) {
+  const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  Buffer buf(static_cast<float*>(std::aligned_alloc(64, bytes)), std::free);
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    buf[i] = static_cast<float>((z ^ (z >> 31)) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+  }
+  return buf;
+}
+
+// aligned_alloc needs a multiple of the alignment.
+std::unique_ptr<unsigned char[], void (*)(void*)> raw_buffer(size_t bytes) {
+  return {static_cast<unsigned char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)), std::free};
+}
+
+// Joins the parts with '/'.
+std::string case_name(const std::string& op, const std::string& cas, const std::string& direction,
+                      const std::string& impl, int threads) {
+  return op + "/" + cas + "/" + direction + "/" + impl + "/t" + std::to_string(threads);
+}
+
+// 1 and every core (just 1 on a one-core machine).
+std::vector<int> thread_counts() {
+  const int all = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return all > 1 ? std::vector<int>{1, all} : std::vector<int>{1};
+}
+
+// Warm-up of 0.2 s before the measured repetitions.
+benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b) {
+  return b->UseRealTime()->MinWarmUpTime(0.2)->Unit(benchmark::kMillisecond);
+}
+
+// Both counters are rates over real time, so the reported medians divide by the median time.
+void set_flop_counters(benchmark::State& state, double flops_per_iteration, int threads) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_frac"] =
+      benchmark::Counter(flops_per_iteration * 1e-9 / fma_peak_gflops(threads),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// See harness.h.
+int run_main(int argc, char** argv, void (*register_cases)()) {
+  reexec_with_best_openblas(argv);
+  std::vector<char*> args(argv, argv + argc);
+  default_flag(args, "--benchmark_repetitions=5");
+  default_flag(args, "--benchmark_enable_random_interleaving=true");
+  default_flag(args, "--benchmark_display_aggregates_only=true");
+  default_flag(args, "--benchmark_min_time=0.2");
+  int n = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  const char* changed = std::getenv(kEnvNote);
+  benchmark::AddCustomContext("openblas_env", changed ? changed : "unchanged");
+  benchmark::AddCustomContext("simd_path", cpu::simd_path_name(cpu::active_simd_path()));
+  register_ceilings();
+  register_cases();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace signet::bench

@@ -1,0 +1,52 @@
+// The benchmark harness shared by bench_*.cpp: names, hygiene, counters, ceilings and main().
+// Names are op/case/direction/impl/tN; thread counts are set explicitly per implementation and
+// never through benchmark's ->Threads(n); every case uses real time, a warm-up and repetitions
+// (medians reported), on random inputs.
+#pragma once
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace signet::bench {
+
+// A 64-byte aligned float buffer.
+using Buffer = std::unique_ptr<float[], void (*)(void*)>;
+
+// n floats uniform in [-1, 1) (never zeros) from seed, 64-byte aligned.
+Buffer random_buffer(size_t n, uint32_t seed);
+
+// n uninitialised bytes, 64-byte aligned (a kernel workspace).
+std::unique_ptr<unsigned char[], void (*)(void*)> raw_buffer(size_t bytes);
+
+// "op/case/direction/impl/tN".
+std::string case_name(const std::string& op, const std::string& cas, const std::string& direction,
+                      const std::string& impl, int threads);
+
+// The thread counts every case runs with: 1 and all of the machine's cores.
+std::vector<int> thread_counts();
+
+// The machine's fp32 FMA peak in GFLOP/s on its widest SIMD path with `threads` threads,
+// measured once per process (the same measurement as the ceiling/fma_* benchmarks).
+double fma_peak_gflops(int threads);
+
+// Adds the hygiene every case shares: real time, warm-up, milliseconds.
+benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b);
+
+// Sets the GFLOP/s counter (flops per iteration over real time) and peak_frac (of
+// fma_peak_gflops(threads)).
+void set_flop_counters(benchmark::State& state, double flops_per_iteration, int threads);
+
+// Registers the ceilings (FMA peak on AVX-512 and AVX2, copy bandwidth on 256 MiB buffers).
+void register_ceilings();
+
+// The main() of every bench program: re-executes with OpenBLAS pinned to its kernels for this
+// CPU (see harness.cpp), adds the default
+// flags (5 repetitions, random interleaving, aggregates on the console), registers the ceilings
+// and the program's cases (register_cases), notes the context and runs.
+int run_main(int argc, char** argv, void (*register_cases)());
+
+}  // namespace signet::bench

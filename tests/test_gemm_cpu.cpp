@@ -1,0 +1,186 @@
+// The CPU SGEMM versions against ref::gemm: odd shapes, every transpose, alpha/beta, batches,
+// each SIMD path the CPU runs; and the matmul dispatcher running (and reporting) each version.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/ops/matmul.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/reference/gemm.h"
+
+namespace {
+
+using signet::cpu::SimdPath;
+using signet::kernels::GemmDesc;
+using Kernel = std::function<void(const GemmDesc&, const float*, const float*, float*)>;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// n floats uniform in [-1, 1) from seed.
+std::vector<float> uniform(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+// A descriptor with padded leading dims (ld = cols + 3) and padded batch strides.
+GemmDesc desc(int64_t m, int64_t n, int64_t k, bool ta, bool tb, double alpha, double beta,
+              int64_t batch = 1) {
+  GemmDesc d;
+  d.m = m, d.n = n, d.k = k, d.trans_a = ta, d.trans_b = tb, d.alpha = alpha, d.beta = beta;
+  d.lda = (ta ? m : k) + 3;
+  d.ldb = (tb ? k : n) + 3;
+  d.ldc = n + 3;
+  d.batch = batch;
+  d.stride_a = (ta ? k : m) * d.lda + 5;
+  d.stride_b = (tb ? n : k) * d.ldb + 5;
+  d.stride_c = m * d.ldc + 5;
+  return d;
+}
+
+// v3 on one SIMD path with a workspace sized by sgemm_workspace_bytes.
+Kernel v3_on(SimdPath path, int threads) {
+  return [path, threads](const GemmDesc& d, const float* a, const float* b, float* c) {
+    std::vector<unsigned char> ws(signet::cpu::sgemm_workspace_bytes(d, threads));
+    signet::cpu::sgemm_v3_packed(d, a, b, c, ws.data(), threads, path);
+  };
+}
+
+// v2 on `threads` threads.
+Kernel v2_on(int threads) {
+  return [threads](const GemmDesc& d, const float* a, const float* b, float* c) {
+    signet::cpu::sgemm_v2_blocked(d, a, b, c, threads);
+  };
+}
+
+// Runs kernel and ref::gemm on the same random inputs and compares every element of C, padding
+// included (which must stay untouched); beta == 0 starts from a NaN-filled C.
+void expect_matches_reference(const Kernel& kernel, const GemmDesc& d) {
+  const size_t na = d.batch * d.stride_a, nb = d.batch * d.stride_b, nc = d.batch * d.stride_c;
+  const std::vector<float> a = uniform(na, 1), b = uniform(nb, 2);
+  std::vector<float> c = d.beta == 0 ? std::vector<float>(nc, kNaN) : uniform(nc, 3);
+  std::vector<float> want = c;
+  signet::ref::gemm<float>(d, a.data(), b.data(), want.data());
+  kernel(d, a.data(), b.data(), c.data());
+  const float tol = 1e-6f * static_cast<float>(d.k + 8);
+  int bad = 0;
+  for (size_t i = 0; i < nc && bad < 5; ++i) {
+    const bool both_nan = std::isnan(want[i]) && std::isnan(c[i]);
+    if (!both_nan && !(std::fabs(c[i] - want[i]) <= tol)) {
+      ++bad;
+      ADD_FAILURE() << "m=" << d.m << " n=" << d.n << " k=" << d.k << " ta=" << d.trans_a
+                    << " tb=" << d.trans_b << " beta=" << d.beta << " batch=" << d.batch << ": C["
+                    << i << "] = " << c[i] << ", reference " << want[i];
+    }
+  }
+}
+
+// Every (m, n, k) from {1, 7, 33, 257}, every transpose, beta 0 and 0.5, alpha 1.5.
+void expect_odd_shapes_match(const Kernel& kernel) {
+  const int64_t sizes[] = {1, 7, 33, 257};
+  for (int64_t m : sizes)
+    for (int64_t n : sizes)
+      for (int64_t k : sizes)
+        for (int t = 0; t < 4; ++t)
+          for (double beta : {0.0, 0.5})
+            expect_matches_reference(kernel, desc(m, n, k, t & 1, t & 2, 1.5, beta));
+}
+
+// Shapes crossing every cache block (MC, KC, NC), batches, k == 0 and alpha = -1.
+void expect_blocks_and_batches_match(const Kernel& kernel) {
+  expect_matches_reference(kernel, desc(493, 40, 300, false, false, 1.0, 0.0));
+  expect_matches_reference(kernel, desc(13, 2071, 300, true, true, -1.0, 2.0));
+  expect_matches_reference(kernel, desc(493, 50, 270, true, false, 1.0, 0.0));
+  expect_matches_reference(kernel, desc(14, 2090, 260, false, true, 1.0, 0.5));
+  for (int t = 0; t < 4; ++t)
+    expect_matches_reference(kernel, desc(19, 45, 37, t & 1, t & 2, 0.75, t < 2 ? 0.0 : -1.0, 3));
+  expect_matches_reference(kernel, desc(7, 33, 0, false, false, 1.0, 0.0));
+  expect_matches_reference(kernel, desc(7, 33, 0, false, true, 1.0, 0.5));
+}
+
+// The SIMD paths this CPU can run.
+std::vector<SimdPath> supported_paths() {
+  std::vector<SimdPath> out;
+  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
+    if (signet::cpu::simd_path_supported(p)) out.push_back(p);
+  return out;
+}
+
+TEST(GemmCpu, V2BlockedMatchesReferenceOnOddShapes) {
+  expect_odd_shapes_match(v2_on(2));
+  expect_blocks_and_batches_match(v2_on(2));
+}
+
+TEST(GemmCpu, V3PackedMatchesReferenceOnEveryPath) {
+  for (SimdPath path : supported_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    expect_odd_shapes_match(v3_on(path, 2));
+    expect_blocks_and_batches_match(v3_on(path, 2));
+  }
+}
+
+TEST(GemmCpu, V3PackedOneThreadMatchesReference) {
+  expect_blocks_and_batches_match(v3_on(signet::cpu::detect_simd_path(), 1));
+}
+
+TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
+  const GemmDesc d = desc(300, 260, 270, false, true, 1.0, 0.0);
+  const std::vector<float> a = uniform(d.stride_a, 4), b = uniform(d.stride_b, 5);
+  std::vector<float> c1(d.stride_c, 0), c2(d.stride_c, 1);
+  v3_on(signet::cpu::detect_simd_path(), 2)(d, a.data(), b.data(), c1.data());
+  v3_on(signet::cpu::detect_simd_path(), 2)(d, a.data(), b.data(), c2.data());
+  for (int64_t i = 0; i < d.m; ++i)
+    for (int64_t j = 0; j < d.n; ++j) ASSERT_EQ(c1[i * d.ldc + j], c2[i * d.ldc + j]);
+}
+
+// matmul of a (2, 33, 70) batch by a (70, 45) matrix, compared with ref::gemm in float64.
+void expect_matmul_matches_reference() {
+  const std::vector<float> a = uniform(2 * 33 * 70, 6), b = uniform(70 * 45, 7);
+  signet::Tensor c =
+      signet::matmul(signet::from_vector(a, {2, 33, 70}), signet::from_vector(b, {70, 45}));
+  GemmDesc d;
+  d.m = 66, d.n = 45, d.k = 70, d.lda = 70, d.ldb = 45, d.ldc = 45;
+  std::vector<float> want(66 * 45);
+  signet::ref::gemm<float>(d, a.data(), b.data(), want.data());
+  const std::vector<float> got = c.to_vector<float>();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4) << i;
+}
+
+// In a fresh process (a death test): forces `impl` (when non-empty), profiles one matmul and
+// exits, so the profile table printed at exit names the implementation that ran.
+void run_matmul_profiled(const char* impl) {
+  setenv("SIGNET_PROFILE", "1", 1);
+  if (*impl) setenv("SIGNET_IMPL_matmul", impl, 1);
+  expect_matmul_matches_reference();
+  std::exit(::testing::Test::HasFailure() ? 1 : 0);
+}
+
+TEST(GemmCpuDispatch, DefaultF32RunsV3Packed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_matmul_profiled(""), ::testing::ExitedWithCode(0),
+              "SIGNET_PROFILE: matmul +v3_packed");
+}
+
+TEST(GemmCpuDispatch, ForcedVersionIsTheOneThatRuns) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const char* impl : {"v3_packed", "v2_blocked", "v1_reference"})
+    EXPECT_EXIT(run_matmul_profiled(impl), ::testing::ExitedWithCode(0),
+                std::string("SIGNET_PROFILE: matmul +") + impl);
+}
+
+TEST(GemmCpuDispatch, MatmulValuesMatchReference) {
+  expect_matmul_matches_reference();
+}
+
+}  // namespace
