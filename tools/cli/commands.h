@@ -7,5 +7,7 @@ namespace signet::cli {
 int run_info(int argc, char** argv);
 // `signet demo`: the main job on built-in data.
 int run_demo(int argc, char** argv);
+// `signet data`: fetches and converts built-in data sets (mnist).
+int run_data(int argc, char** argv);
 
 }  // namespace signet::cli
