@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/synth.h"
 
 namespace {
 
@@ -15,10 +16,12 @@ void print_usage(std::FILE* out) {
                "usage: signet <command> [args]\n"
                "\n"
                "commands:\n"
-               "  demo     train a small model on built-in data and show the loss falling\n"
+               "  demo     generate the gesture videos, train convlstm, test and predict\n"
+               "  data     fetch and convert built-in data (data mnist: real digits as CSV)\n"
+               "  synth    write the synthetic gesture video set (data/synth by default)\n"
                "  info     version, compiler, SIMD path, threads, CUDA build and devices\n"
                "\n"
-               "planned: synth, data, prep, train, eval, predict, bench, summary\n"
+               "planned: prep, train, eval, predict, bench, summary\n"
                "\n"
                "options:\n"
                "  --help     this message\n"
@@ -27,7 +30,7 @@ void print_usage(std::FILE* out) {
 
 // True for the commands of later issues.
 bool is_planned(const char* cmd) {
-  for (const char* name : {"synth", "data", "prep", "train", "eval", "predict", "bench", "summary"})
+  for (const char* name : {"prep", "train", "eval", "predict", "bench", "summary"})
     if (std::strcmp(cmd, name) == 0) return true;
   return false;
 }
@@ -50,6 +53,8 @@ int dispatch(int argc, char** argv) {
   }
   if (std::strcmp(cmd, "info") == 0) return signet::cli::run_info(argc - 1, argv + 1);
   if (std::strcmp(cmd, "demo") == 0) return signet::cli::run_demo(argc - 1, argv + 1);
+  if (std::strcmp(cmd, "data") == 0) return signet::cli::run_data(argc - 1, argv + 1);
+  if (std::strcmp(cmd, "synth") == 0) return signet::cli::run_synth(argc - 1, argv + 1);
   if (is_planned(cmd)) {
     std::fprintf(stderr, "signet: '%s' is not available yet\n", cmd);
     return 2;
