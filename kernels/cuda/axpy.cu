@@ -19,7 +19,7 @@ void axpy(int64_t n, float alpha, const float* x, float* y, cudaStream_t stream)
   constexpr int threads = 256;
   const int64_t wanted = (n + threads - 1) / threads;
   const int blocks = int(wanted < 4096 ? wanted : 4096);
-  axpy_kernel<<<blocks, threads, 0, stream>>>(n, alpha, x, y);
+  launch_kernel(axpy_kernel, blocks, threads, 0, stream, n, alpha, x, y);
 }
 
 }  // namespace signet::cuda

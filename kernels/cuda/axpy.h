@@ -1,6 +1,6 @@
 // y = alpha * x + y on the GPU: the first kernel, proving the sm_80/sm_90 build.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/cuda_compat.h"
 
 #include <cstdint>
 

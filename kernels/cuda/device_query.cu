@@ -1,4 +1,4 @@
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/cuda_compat.h"
 
 #include "kernels/cuda/device_query.h"
 

@@ -2,6 +2,8 @@
 #pragma once
 #include <string>
 
+#include "kernels/cuda/cuda_compat.h"
+
 namespace signet::cuda {
 
 // Number of CUDA devices; 0 with the reason in *error (when given) if there is no driver or GPU.

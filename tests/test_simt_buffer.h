@@ -1,0 +1,40 @@
+// A device array for the simt tests: cudaMalloc'd, filled and read back with blocking copies.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "kernels/cuda/cuda_compat.h"
+
+namespace signet::cuda {
+
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    EXPECT_EQ(cudaMalloc(&ptr_, n * sizeof(T)), cudaSuccess);
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { write(host); }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* get() const { return ptr_; }
+  // Copies host values in (blocking, so earlier queued work finishes first).
+  void write(const std::vector<T>& host) {
+    EXPECT_EQ(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  // Copies the contents out after all queued work.
+  std::vector<T> read() const {
+    std::vector<T> host(n_);
+    EXPECT_EQ(cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    return host;
+  }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_;
+};
+
+}  // namespace signet::cuda
