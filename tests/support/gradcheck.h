@@ -26,6 +26,12 @@ struct GradcheckOptions {
                                      const std::vector<Tensor>& inputs,
                                      const GradcheckOptions& opt = {});
 
+// The same check for the parameters of a module (contiguous f64 leaves requiring grad) that
+// fn reads: the numeric side writes into the parameters' storage and calls fn again.
+::testing::AssertionResult gradcheck_params(const std::function<Tensor()>& fn,
+                                            const std::vector<Tensor>& params,
+                                            const GradcheckOptions& opt = {});
+
 // A random f64 tensor with values in [lo, hi) from a fixed test stream.
 Tensor random_f64(const Shape& shape, double lo = -1.0, double hi = 1.0, uint64_t seed = 1);
 
