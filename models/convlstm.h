@@ -1,0 +1,28 @@
+// convlstm: the ConvLSTM video classifier of the WLASL seed on clips (N, T, C, H, W).
+// A per-frame convolutional stem (Conv2d "stem" (16, C, 3, 3, pad 1) + ReLU + max-pool 2), a
+// ConvLSTM "convlstm" (16 -> hidden channels, 3x3, layers), global average pooling of the last
+// hidden map, Linear "fc" (classes, hidden). (The seed's stem is a Conv3d; a per-frame 2-D stem
+// keeps the time axis for the recurrence.)
+#pragma once
+#include <memory>
+
+#include "engine/nn/conv.h"
+#include "engine/nn/conv_lstm.h"
+#include "engine/nn/linear.h"
+#include "models/model.h"
+
+namespace signet::models {
+
+class ConvLstmClassifier : public Model {
+ public:
+  explicit ConvLstmClassifier(const ModelConfig& c);
+  Tensor forward(const Tensor& x, RngStream& rng) override;
+  const char* name() const override { return "convlstm"; }
+
+ private:
+  std::shared_ptr<nn::Conv2d> stem_;
+  std::shared_ptr<nn::ConvLSTM> convlstm_;
+  std::shared_ptr<nn::Linear> fc_;
+};
+
+}  // namespace signet::models

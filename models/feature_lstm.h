@@ -1,0 +1,26 @@
+// feature_lstm: the LSTM of the CNN+LSTM seed over precomputed per-frame features.
+// Input (N, T, features) -> LSTM (layers of hidden, Keras-style per-step input dropout) ->
+// last step -> Linear -> logits (N, classes).
+// torch equivalent: nn.LSTM(features, hidden, layers, batch_first=True) named "lstm"
+// (lstm.weight_ih_l0, ...) and nn.Linear(hidden, classes) named "fc".
+#pragma once
+#include <memory>
+
+#include "engine/nn/linear.h"
+#include "engine/nn/lstm.h"
+#include "models/model.h"
+
+namespace signet::models {
+
+class FeatureLstm : public Model {
+ public:
+  explicit FeatureLstm(const ModelConfig& c);
+  Tensor forward(const Tensor& x, RngStream& rng) override;
+  const char* name() const override { return "feature_lstm"; }
+
+ private:
+  std::shared_ptr<nn::LSTM> lstm_;
+  std::shared_ptr<nn::Linear> fc_;
+};
+
+}  // namespace signet::models

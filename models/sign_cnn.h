@@ -1,0 +1,27 @@
+// sign_cnn: the hand-shape CNN of the Sign-Language-MNIST seed on (N, channels, H, W) images.
+// conv 3x3 32 + ReLU + max-pool 2, conv 3x3 64 + ReLU + max-pool 2, dense 128 + ReLU, dropout,
+// dense classes. torch equivalent: Conv2d "conv1" (32, C, 3, 3), Conv2d "conv2" (64, 32, 3, 3),
+// Linear "fc1" (128, 64 * (H/4 - ...)), Linear "fc2" (classes, 128); padding 0 as in Keras.
+#pragma once
+#include <memory>
+
+#include "engine/nn/conv.h"
+#include "engine/nn/dropout.h"
+#include "engine/nn/linear.h"
+#include "models/model.h"
+
+namespace signet::models {
+
+class SignCnn : public Model {
+ public:
+  explicit SignCnn(const ModelConfig& c);
+  Tensor forward(const Tensor& x, RngStream& rng) override;
+  const char* name() const override { return "sign_cnn"; }
+
+ private:
+  std::shared_ptr<nn::Conv2d> conv1_, conv2_;
+  std::shared_ptr<nn::Linear> fc1_, fc2_;
+  nn::Dropout dropout_;
+};
+
+}  // namespace signet::models
