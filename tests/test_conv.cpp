@@ -18,6 +18,7 @@
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/reference/conv.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
 
 namespace {
@@ -183,50 +184,16 @@ TEST(ConvKernels, V2WorkspaceIsBoundedByOneTilePerThread) {
   EXPECT_FALSE(signet::cpu::conv_is_pointwise(odd_cases()[7]));
 }
 
-// One tensor of a fixture file: shape and values.
-struct FixtureTensor {
-  Shape shape;
-  std::vector<double> values;
-};
-
-// Every tensor of tests/fixtures/<file>, by "<case>/<name>".
-std::map<std::string, FixtureTensor> load_fixtures(const std::string& file) {
-  const std::string here = __FILE__;
-  std::ifstream in(here.substr(0, here.rfind('/')) + "/fixtures/" + file);
-  EXPECT_TRUE(in.good()) << "cannot open fixture " << file;
-  std::map<std::string, FixtureTensor> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream s(line);
-    std::string key;
-    int64_t ndim = 0;
-    s >> key >> ndim;
-    FixtureTensor t;
-    t.shape.resize(ndim);
-    for (int64_t& d : t.shape) s >> d;
-    for (double v; s >> v;) t.values.push_back(v);
-    out[key] = t;
-  }
-  return out;
-}
-
-// The fixture tensor key as a tensor of dtype (undefined when absent).
-Tensor fixture(const std::map<std::string, FixtureTensor>& f, const std::string& key, DType dtype) {
+// A fresh copy of the fixture tensor key in dtype (undefined when absent).
+Tensor fixture(const std::map<std::string, Tensor>& f, const std::string& key, DType dtype) {
   auto it = f.find(key);
-  if (it == f.end()) return Tensor();
-  return signet::from_vector(it->second.values, it->second.shape).to(dtype);
+  return it == f.end() ? Tensor() : it->second.clone().to(dtype);
 }
 
 // Expects t to hold the fixture values of key within tol (absolute).
-void expect_fixture(const Tensor& t, const std::map<std::string, FixtureTensor>& f,
-                    const std::string& key, double tol) {
-  SCOPED_TRACE(key);
-  ASSERT_TRUE(t.defined());
-  const FixtureTensor& want = f.at(key);
-  ASSERT_EQ(t.shape(), want.shape);
-  const std::vector<double> got = t.to(DType::f64).to_vector<double>();
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want.values[i], tol) << i;
+void expect_fixture(const Tensor& t, const std::map<std::string, Tensor>& f, const std::string& key,
+                    double tol) {
+  signet::testing::expect_close(t, f.at(key), tol, key);
 }
 
 // One fixture case and its arguments (as written by make_conv_fixtures.py).
@@ -240,7 +207,7 @@ struct ConvCase {
 // Runs a case in dtype and compares output and gradients with PyTorch's.
 void expect_conv_case(const ConvCase& c, DType dtype, double tol) {
   SCOPED_TRACE(c.name);
-  static const auto f = load_fixtures("conv_cases.txt");
+  static const auto f = signet::testing::load_text_fixture("conv_cases.txt");
   const std::string p = std::string(c.name) + "/";
   Tensor x = fixture(f, p + "x", dtype).requires_grad_();
   Tensor w = fixture(f, p + "weight", dtype).requires_grad_();

@@ -21,6 +21,7 @@
 #include "engine/ops/reduce.h"
 #include "kernels/reference/lstm.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
@@ -35,37 +36,11 @@ using testing::gradcheck;
 using testing::random_f64;
 using Inputs = std::vector<Tensor>;
 using Fixture = std::map<std::string, Tensor>;
+using testing::expect_close;
 
 // The f64 tensors of tests/fixtures/<name>.txt by name (see make_lstm_fixtures.py).
 Fixture load_fixture(const std::string& name) {
-  std::string here = __FILE__;
-  std::string path = here.substr(0, here.find_last_of('/') + 1) + "fixtures/" + name + ".txt";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  Fixture out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream s(line);
-    std::string key;
-    int64_t ndim = 0;
-    s >> key >> ndim;
-    Shape shape(ndim);
-    for (int64_t& d : shape) s >> d;
-    std::vector<double> values(shape_numel(shape));
-    for (double& v : values) s >> v;
-    out[key] = from_vector(values, shape);
-  }
-  return out;
-}
-
-// Expects got and want (same shape) to agree element by element within tol.
-void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
-  ASSERT_TRUE(got.defined()) << what << " is undefined";
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  std::vector<double> g = got.to(DType::f64).contiguous().to_vector<double>();
-  std::vector<double> w = want.to(DType::f64).contiguous().to_vector<double>();
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << what << " element " << i;
+  return testing::load_text_fixture(name + ".txt");
 }
 
 // Copies the fixture's parameters into m, checking that the names match PyTorch's one to one.

@@ -14,6 +14,7 @@
 #include "engine/ops/pool.h"
 #include "engine/ops/reduce.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
 
 namespace {
@@ -26,43 +27,10 @@ using signet::testing::gradcheck;
 using signet::testing::random_f64;
 using Inputs = std::vector<Tensor>;
 
-// One tensor of a fixture file: shape and values.
-struct FixtureTensor {
-  Shape shape;
-  std::vector<double> values;
-};
-
-// Every tensor of tests/fixtures/<file>, by "<case>/<name>".
-std::map<std::string, FixtureTensor> load_fixtures(const std::string& file) {
-  const std::string here = __FILE__;
-  std::ifstream in(here.substr(0, here.rfind('/')) + "/fixtures/" + file);
-  EXPECT_TRUE(in.good()) << "cannot open fixture " << file;
-  std::map<std::string, FixtureTensor> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream s(line);
-    std::string key;
-    int64_t ndim = 0;
-    s >> key >> ndim;
-    FixtureTensor t;
-    t.shape.resize(ndim);
-    for (int64_t& d : t.shape) s >> d;
-    for (double v; s >> v;) t.values.push_back(v);
-    out[key] = t;
-  }
-  return out;
-}
-
 // Expects t to hold the fixture values of key within tol (absolute).
-void expect_fixture(const Tensor& t, const std::map<std::string, FixtureTensor>& f,
-                    const std::string& key, double tol) {
-  SCOPED_TRACE(key);
-  ASSERT_TRUE(t.defined());
-  const FixtureTensor& want = f.at(key);
-  ASSERT_EQ(t.shape(), want.shape);
-  const std::vector<double> got = t.to(DType::f64).to_vector<double>();
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want.values[i], tol) << i;
+void expect_fixture(const Tensor& t, const std::map<std::string, Tensor>& f, const std::string& key,
+                    double tol) {
+  signet::testing::expect_close(t, f.at(key), tol, key);
 }
 
 // One fixture case: its name and the pooling it applies (arguments as in the script).
@@ -110,21 +78,18 @@ const PoolCase kCases[] = {
 
 // Runs every case in dtype and compares output, indices and the input gradient with PyTorch's.
 void expect_cases_match(DType dtype, double tol) {
-  static const auto f = load_fixtures("pool_cases.txt");
+  static const auto f = signet::testing::load_text_fixture("pool_cases.txt");
   for (const PoolCase& c : kCases) {
     SCOPED_TRACE(c.name);
     const std::string p = std::string(c.name) + "/";
-    const FixtureTensor& fx = f.at(p + "x");
-    Tensor x = signet::from_vector(fx.values, fx.shape).to(dtype).requires_grad_();
+    Tensor x = f.at(p + "x").clone().to(dtype).requires_grad_();
     auto [y, idx] = c.run(x);
     expect_fixture(y, f, p + "out", tol);
     if (idx.defined()) {
       EXPECT_EQ(idx.dtype(), DType::i64);
       expect_fixture(idx, f, p + "indices", 0);
     }
-    const FixtureTensor& probe = f.at(p + "probe");
-    signet::sum(signet::mul(y, signet::from_vector(probe.values, probe.shape).to(dtype)))
-        .backward();
+    signet::sum(signet::mul(y, f.at(p + "probe").to(dtype))).backward();
     expect_fixture(x.grad(), f, p + "grad.x", tol);
   }
 }

@@ -1,0 +1,46 @@
+#include "tests/support/fixtures.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace signet::testing {
+
+std::string fixture_path(const std::string& name) {
+  std::string here = __FILE__;  // .../tests/support/fixtures.cpp
+  std::string tests = here.substr(0, here.rfind('/', here.rfind('/') - 1) + 1);
+  return tests + "fixtures/" + name;
+}
+
+std::map<std::string, Tensor> load_text_fixture(const std::string& name) {
+  std::ifstream in(fixture_path(name));
+  EXPECT_TRUE(in.good()) << "cannot open fixture " << fixture_path(name);
+  std::map<std::string, Tensor> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream s(line);
+    std::string key;
+    int64_t ndim = 0;
+    s >> key >> ndim;
+    Shape shape(static_cast<size_t>(ndim));
+    for (int64_t& d : shape) s >> d;
+    std::vector<double> values(static_cast<size_t>(shape_numel(shape)));
+    for (double& v : values) s >> v;
+    EXPECT_FALSE(s.fail()) << "fixture " << name << ": short line for " << key;
+    out[key] = from_vector(values, shape);
+  }
+  return out;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
+  ASSERT_TRUE(got.defined()) << what << " is undefined";
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  std::vector<double> g = got.to(DType::f64).contiguous().to_vector<double>();
+  std::vector<double> w = want.to(DType::f64).contiguous().to_vector<double>();
+  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << what << " element " << i;
+}
+
+}  // namespace signet::testing

@@ -1,0 +1,20 @@
+// Reference data made by the scripts in tests/fixtures/ (PyTorch outputs committed as text).
+#pragma once
+#include <map>
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace signet::testing {
+
+// The path of tests/fixtures/<name>.
+std::string fixture_path(const std::string& name);
+
+// The tensors of a text fixture by key, as f64 tensors. One tensor per line:
+// "key ndim d0 d1 ... v0 v1 ..."; empty lines and lines starting with '#' are skipped.
+std::map<std::string, Tensor> load_text_fixture(const std::string& name);
+
+// Expects got to have want's shape and every element within tol (absolute) of want's.
+void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what);
+
+}  // namespace signet::testing
