@@ -112,7 +112,7 @@ std::vector<EpochLog> Trainer::fit(data::Loader& train, data::Loader& val) {
       save_checkpoint(opt_.run_dir + "/last.safetensors");
       if (improved) save_checkpoint(opt_.run_dir + "/best.safetensors");
     }
-    if (opt_.on_epoch_end) opt_.on_epoch_end(row.epoch, v.loss);
+    if (opt_.on_epoch_end) opt_.on_epoch_end(row);
     if (opt_.patience > 0 && epochs_without_improvement_ >= opt_.patience) break;
   }
   return logs;

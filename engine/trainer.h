@@ -24,6 +24,12 @@ struct TrainProgress {
   double loss = 0;                 // running mean over the epoch
 };
 
+// One row of the CSV log.
+struct EpochLog {
+  int64_t epoch = 0;
+  double acc = 0, loss = 0, val_acc = 0, val_loss = 0, lr = 0, seconds = 0, grad_norm = 0;
+};
+
 struct TrainerOptions {
   int64_t epochs = 10;
   uint64_t seed = 0;      // dropout masks use dropout_stream(seed, global step)
@@ -33,8 +39,8 @@ struct TrainerOptions {
   ClassLossOptions loss;  // class weights, label smoothing, ignore_index
   // Called after every training batch (the command line draws its progress bar from it).
   std::function<void(const TrainProgress&)> on_progress;
-  // Called after each epoch with (epoch, val_loss): learning-rate schedules hook in here.
-  std::function<void(int64_t, double)> on_epoch_end;
+  // Called after each epoch with its log row: schedules and progress tables hook in here.
+  std::function<void(const EpochLog&)> on_epoch_end;
 };
 
 // What one pass over a split measured.
@@ -44,12 +50,6 @@ struct EvalResult {
   int64_t samples = 0;
   Tensor confusion;  // (C, C) i64, rows are labels
   double macro_f1 = 0;
-};
-
-// One row of the CSV log.
-struct EpochLog {
-  int64_t epoch = 0;
-  double acc = 0, loss = 0, val_acc = 0, val_loss = 0, lr = 0, seconds = 0, grad_norm = 0;
 };
 
 class Trainer {

@@ -103,13 +103,13 @@ EvalResult train_and_test(models::Model& model, std::shared_ptr<const data::Data
   to.seed = a.seed;
   to.run_dir = run_dir;
   to.on_progress = progress_printer();
+  to.on_epoch_end = [](const EpochLog& r) {
+    std::printf("epoch %lld: loss %.4f acc %.3f val_loss %.4f val_acc %.3f (%.1f s)\n",
+                static_cast<long long>(r.epoch), r.loss, r.acc, r.val_loss, r.val_acc, r.seconds);
+  };
   Trainer trainer(model, adam, to);
   auto tl = make_loader(train, batch, true, a.seed), vl = make_loader(val, batch, false, a.seed);
-  std::printf("%5s %8s %8s %8s %8s %10s\n", "epoch", "loss", "acc", "val_loss", "val_acc",
-              "seconds");
-  for (const EpochLog& r : trainer.fit(*tl, *vl))
-    std::printf("%5lld %8.4f %8.3f %8.4f %8.3f %10.1f\n", static_cast<long long>(r.epoch), r.loss,
-                r.acc, r.val_loss, r.val_acc, r.seconds);
+  trainer.fit(*tl, *vl);
   auto testl = make_loader(test, batch, false, a.seed);
   EvalResult t = trainer.evaluate(*testl, classes);
   std::printf("test: top-1 %.3f  top-5 %.3f  loss %.4f  macro-F1 %.3f  (%lld samples)\n", t.top1,
