@@ -202,7 +202,7 @@ int gesture_demo(const DemoArgs& a) {
               static_cast<long long>(sets[0]->size()));
   std::string run = a.out + "/convlstm-run";
   EvalResult t = train_and_test(*model, sets[0], sets[1], sets[2], so.classes,
-                                a.epochs > 0 ? a.epochs : 12, 16, 5e-3, a, run);
+                                a.epochs > 0 ? a.epochs : 20, 16, 5e-3, a, run);
   std::vector<std::string> names;
   for (int i = 0; i < so.classes; ++i) names.push_back(media::gesture_class_name(i));
   print_confusion(t.confusion, names);
