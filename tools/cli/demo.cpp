@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 // The demo's command line.
 struct DemoArgs {
   std::string data = "gestures";
+  std::string model = "convlstm";  // gestures: convlstm or frame_cnn (the no-temporal baseline)
   std::string out = "signet-demo";
   int64_t epochs = 0;  // 0: the data set's default
   uint64_t seed = 1;
@@ -39,10 +40,12 @@ struct DemoArgs {
 
 // Prints the usage.
 void usage(std::FILE* f) {
-  std::fprintf(f,
-               "usage: signet demo [--data gestures|spiral] [--epochs N] [--out DIR] [--seed S]\n"
-               "  gestures (default): synthetic gesture videos -> convlstm\n"
-               "  spiral: 2-D spirals -> a small MLP (no video support needed)\n");
+  std::fprintf(
+      f,
+      "usage: signet demo [--data gestures|spiral] [--model convlstm|frame_cnn] [--epochs N]\n"
+      "                   [--out DIR] [--seed S]\n"
+      "  gestures (default): synthetic gesture videos -> convlstm\n"
+      "  spiral: 2-D spirals -> a small MLP (no video support needed)\n");
 }
 
 // Three interleaved spiral arms in 2-D: points (n*3, 2) and labels (n*3) as i64.
@@ -197,12 +200,14 @@ int gesture_demo(const DemoArgs& a) {
   c.height = c.width = so.size;
   c.hidden = 32;
   c.layers = 1;
-  auto model = models::create_model("convlstm", c);
-  std::printf("signet demo: convlstm on %lld training clips (10 motions)\n",
+  SIGNET_CHECK(a.model == "convlstm" || a.model == "frame_cnn", "demo: --model ", a.model,
+               " is not a clip model (convlstm, frame_cnn)");
+  auto model = models::create_model(a.model, c);
+  std::printf("signet demo: %s on %lld training clips (10 motions)\n", a.model.c_str(),
               static_cast<long long>(sets[0]->size()));
-  std::string run = a.out + "/convlstm-run";
+  std::string run = a.out + "/" + a.model + "-run";
   EvalResult t = train_and_test(*model, sets[0], sets[1], sets[2], so.classes,
-                                a.epochs > 0 ? a.epochs : 20, 16, 5e-3, a, run);
+                                a.epochs > 0 ? a.epochs : 24, 16, 5e-3, a, run);
   std::vector<std::string> names;
   for (int i = 0; i < so.classes; ++i) names.push_back(media::gesture_class_name(i));
   print_confusion(t.confusion, names);
@@ -242,6 +247,8 @@ int run_demo(int argc, char** argv) {
     };
     if (arg == "--data") {
       a.data = value();
+    } else if (arg == "--model") {
+      a.model = value();
     } else if (arg == "--epochs") {
       a.epochs = std::atoll(value().c_str());
     } else if (arg == "--out") {
