@@ -10,6 +10,7 @@
 #include "engine/io/npy.h"
 #include "engine/tensor.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 
 namespace {
 
@@ -18,29 +19,10 @@ using signet::Tensor;
 using signet::io::read_npy;
 using signet::io::write_npy;
 using signet::testing::expect_error;
-
-// A path in the test's temporary folder.
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + name;
-}
-
-// tests/fixtures/<name>.
-std::string fixture(const std::string& name) {
-  const std::string here = __FILE__;
-  return here.substr(0, here.find_last_of('/') + 1) + "fixtures/" + name;
-}
-
-// The bytes of a file.
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Writes raw bytes to a file.
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
+using signet::testing::fixture_path;
+using signet::testing::read_bytes;
+using signet::testing::temp_path;
+using signet::testing::write_bytes;
 
 // A v1.0 file with the given header dict and data bytes.
 std::string npy_bytes(const std::string& dict, const std::string& data) {
@@ -114,13 +96,13 @@ TEST(Npy, OverwritesAnExistingFile) {
 }
 
 TEST(Npy, ReadsFilesWrittenByPython) {
-  Tensor f = read_npy(fixture("io_f32_2x3.npy"));
+  Tensor f = read_npy(fixture_path("io_f32_2x3.npy"));
   EXPECT_EQ(f.shape(), (signet::Shape{2, 3}));
   EXPECT_EQ(f.to_vector<float>(), (std::vector<float>{0.5f, -1.25f, 2, 3.5f, -4, 1e-3f}));
-  Tensor i = read_npy(fixture("io_i64_scalar.npy"));
+  Tensor i = read_npy(fixture_path("io_i64_scalar.npy"));
   EXPECT_EQ(i.dim(), 0);
   EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{-1234567890123}));
-  Tensor u = read_npy(fixture("io_u8_4.npy"));
+  Tensor u = read_npy(fixture_path("io_u8_4.npy"));
   EXPECT_EQ(u.shape(), (signet::Shape{4}));
   EXPECT_EQ(u.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 1, 128, 255}));
 }

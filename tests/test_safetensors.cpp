@@ -12,6 +12,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/tensor.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 
 namespace {
 
@@ -20,29 +21,10 @@ using signet::Tensor;
 using signet::io::read_safetensors;
 using signet::io::write_safetensors;
 using signet::testing::expect_error;
-
-// A path in the test's temporary folder.
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + name;
-}
-
-// tests/fixtures/<name>.
-std::string fixture(const std::string& name) {
-  const std::string here = __FILE__;
-  return here.substr(0, here.find_last_of('/') + 1) + "fixtures/" + name;
-}
-
-// The bytes of a file.
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Writes raw bytes to a file.
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
+using signet::testing::fixture_path;
+using signet::testing::read_bytes;
+using signet::testing::temp_path;
+using signet::testing::write_bytes;
 
 // A file with the given header text (length prefix added) and data bytes.
 std::string st_bytes(const std::string& header, const std::string& data) {
@@ -114,7 +96,7 @@ TEST(Safetensors, WritesAViewInCOrder) {
 }
 
 TEST(Safetensors, ReadsAFileWrittenByPython) {
-  const signet::io::SafetensorsData d = read_safetensors(fixture("io_mixed.safetensors"));
+  const signet::io::SafetensorsData d = read_safetensors(fixture_path("io_mixed.safetensors"));
   EXPECT_EQ(d.metadata.at("format"), "pt");
   EXPECT_EQ(d.metadata.at("note"), "made by make_io_fixtures.py");
   ASSERT_EQ(d.tensors.size(), 5u);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -12,6 +13,20 @@ std::string fixture_path(const std::string& name) {
   std::string here = __FILE__;  // .../tests/support/fixtures.cpp
   std::string tests = here.substr(0, here.rfind('/', here.rfind('/') - 1) + 1);
   return tests + "fixtures/" + name;
+}
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + name;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
 }
 
 std::map<std::string, Tensor> load_text_fixture(const std::string& name) {

@@ -10,6 +10,13 @@ namespace signet::testing {
 // The path of tests/fixtures/<name>.
 std::string fixture_path(const std::string& name);
 
+// A path in the test's temporary folder.
+std::string temp_path(const std::string& name);
+// The bytes of a file ("" when it cannot be read).
+std::string read_bytes(const std::string& path);
+// Writes raw bytes to a file.
+void write_bytes(const std::string& path, const std::string& bytes);
+
 // The tensors of a text fixture by key, as f64 tensors. One tensor per line:
 // "key ndim d0 d1 ... v0 v1 ..."; empty lines and lines starting with '#' are skipped.
 std::map<std::string, Tensor> load_text_fixture(const std::string& name);
