@@ -31,15 +31,7 @@ using signet::kernels::ConvDesc;
 using signet::testing::expect_error;
 using signet::testing::gradcheck;
 using signet::testing::random_f64;
-
-// n floats uniform in [-1, 1) from seed.
-std::vector<float> uniform(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
+using signet::testing::uniform_floats;
 
 // A descriptor from per-dim lists (2 or 3 values each), with out[] computed.
 ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape kernel, Shape stride,
@@ -100,8 +92,9 @@ void expect_v2_matches_reference(const ConvDesc& d, int threads, SimdPath path) 
   const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
   const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
   const size_t nw = d.k * cg * taps;
-  const std::vector<float> x = uniform(nx, 1), w = uniform(nw, 2), b = uniform(d.k, 3);
-  const std::vector<float> dy = uniform(ny, 4);
+  const std::vector<float> x = uniform_floats(nx, 1), w = uniform_floats(nw, 2),
+                           b = uniform_floats(d.k, 3);
+  const std::vector<float> dy = uniform_floats(ny, 4);
   const float nan = std::nanf("");
   std::vector<char> ws(signet::cpu::conv_workspace_bytes(d, threads));
   std::fill(reinterpret_cast<float*>(ws.data()),
@@ -156,7 +149,8 @@ TEST(ConvKernels, V2IsBitwiseRepeatableForAThreadCount) {
   const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
   const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
   const size_t nw = d.k * d.c * signet::kernels::conv_kernel_volume(d);
-  const std::vector<float> x = uniform(nx, 5), w = uniform(nw, 6), dy = uniform(ny, 7);
+  const std::vector<float> x = uniform_floats(nx, 5), w = uniform_floats(nw, 6),
+                           dy = uniform_floats(ny, 7);
   std::vector<char> ws(signet::cpu::conv_workspace_bytes(d, 3));
   const SimdPath path = signet::cpu::active_simd_path();
   std::vector<float> runs[2][3];

@@ -15,23 +15,16 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/reference/gemm.h"
+#include "tests/support/fixtures.h"
 
 namespace {
 
 using signet::cpu::SimdPath;
 using signet::kernels::GemmDesc;
+using signet::testing::uniform_floats;
 using Kernel = std::function<void(const GemmDesc&, const float*, const float*, float*)>;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-// n floats uniform in [-1, 1) from seed.
-std::vector<float> uniform(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
 
 // A descriptor with padded leading dims (ld = cols + 3) and padded batch strides.
 GemmDesc desc(int64_t m, int64_t n, int64_t k, bool ta, bool tb, double alpha, double beta,
@@ -67,8 +60,8 @@ Kernel v2_on(int threads) {
 // included (which must stay untouched); beta == 0 starts from a NaN-filled C.
 void expect_matches_reference(const Kernel& kernel, const GemmDesc& d) {
   const size_t na = d.batch * d.stride_a, nb = d.batch * d.stride_b, nc = d.batch * d.stride_c;
-  const std::vector<float> a = uniform(na, 1), b = uniform(nb, 2);
-  std::vector<float> c = d.beta == 0 ? std::vector<float>(nc, kNaN) : uniform(nc, 3);
+  const std::vector<float> a = uniform_floats(na, 1), b = uniform_floats(nb, 2);
+  std::vector<float> c = d.beta == 0 ? std::vector<float>(nc, kNaN) : uniform_floats(nc, 3);
   std::vector<float> want = c;
   signet::ref::gemm<float>(d, a.data(), b.data(), want.data());
   kernel(d, a.data(), b.data(), c.data());
@@ -135,7 +128,7 @@ TEST(GemmCpu, V3PackedOneThreadMatchesReference) {
 
 TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
   const GemmDesc d = desc(300, 260, 270, false, true, 1.0, 0.0);
-  const std::vector<float> a = uniform(d.stride_a, 4), b = uniform(d.stride_b, 5);
+  const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
   std::vector<float> c1(d.stride_c, 0), c2(d.stride_c, 1);
   v3_on(signet::cpu::detect_simd_path(), 2)(d, a.data(), b.data(), c1.data());
   v3_on(signet::cpu::detect_simd_path(), 2)(d, a.data(), b.data(), c2.data());
@@ -145,7 +138,7 @@ TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
 
 // matmul of a (2, 33, 70) batch by a (70, 45) matrix, compared with ref::gemm in float64.
 void expect_matmul_matches_reference() {
-  const std::vector<float> a = uniform(2 * 33 * 70, 6), b = uniform(70 * 45, 7);
+  const std::vector<float> a = uniform_floats(2 * 33 * 70, 6), b = uniform_floats(70 * 45, 7);
   signet::Tensor c =
       signet::matmul(signet::from_vector(a, {2, 33, 70}), signet::from_vector(b, {70, 45}));
   GemmDesc d;

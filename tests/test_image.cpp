@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tools/media/image_reader.h"
 
 #if __has_include(<stb/stb_image_write.h>)
@@ -27,6 +28,7 @@ using signet::media::Image;
 using signet::media::read_image;
 using signet::media::resize_image;
 using signet::testing::expect_error;
+using signet::testing::TempDir;
 
 // An image of the given size and channels with every byte from fn(index).
 template <class Fn>
@@ -62,27 +64,12 @@ TEST(ResizeImage, IdentityHalvingAndDoubling) {
 
 #ifdef SIGNET_TEST_HAVE_STB_WRITE
 
-// A fresh temporary folder, removed with its contents at scope end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "signet-image-XXXXXX").string();
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
 #define REQUIRE_IMAGES() \
   if (!signet::media::image_support()) GTEST_SKIP() << "signet_media built without stb_image"
 
 TEST(ReadImage, PngAndBmpAreExactJpegWithinTolerance) {
   REQUIRE_IMAGES();
-  TempDir dir;
+  TempDir dir("signet-image");
   const Image rgb = make_image(5, 3, 3, [](size_t i) { return (i * 53) % 256; });
   const std::string png = dir.file("a.png"), bmp = dir.file("a.bmp"), jpg = dir.file("a.jpg");
   ASSERT_NE(stbi_write_png(png.c_str(), 5, 3, 3, rgb.pixels.data(), 15), 0);
@@ -106,7 +93,7 @@ TEST(ReadImage, PngAndBmpAreExactJpegWithinTolerance) {
 
 TEST(ReadImage, ChannelConversions) {
   REQUIRE_IMAGES();
-  TempDir dir;
+  TempDir dir("signet-image");
   const Image grey = make_image(4, 2, 1, [](size_t i) { return 30 * i; });
   const Image rgba = make_image(4, 2, 4, [](size_t i) { return (i * 29) % 256; });
   const std::string grey_png = dir.file("g.png"), rgba_png = dir.file("rgba.png");
@@ -130,7 +117,7 @@ TEST(ReadImage, ChannelConversions) {
 
 TEST(ReadImage, BadFilesGiveErrorsNamingTheFile) {
   REQUIRE_IMAGES();
-  TempDir dir;
+  TempDir dir("signet-image");
   const Image rgb = make_image(8, 8, 3, [](size_t i) { return i % 256; });
   const std::string good = dir.file("good.png"), truncated = dir.file("truncated.png");
   ASSERT_NE(stbi_write_png(good.c_str(), 8, 8, 3, rgb.pixels.data(), 24), 0);

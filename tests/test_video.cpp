@@ -14,6 +14,7 @@
 
 #include "engine/random.h"
 #include "support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tools/media/video_reader.h"
 #include "tools/media/video_writer.h"
 
@@ -24,26 +25,12 @@ using namespace signet::media;
 using signet::DType;
 using signet::Tensor;
 using signet::testing::expect_error;
+using signet::testing::TempDir;
 
 // Lossy-codec tolerance for flat frames, in levels of 0..255. RGB -> limited-range 4:2:0 YUV
 // -> RGB rounds each channel by up to ~2 levels; a flat frame has no AC coefficients, so the
 // encoder only quantises its DC terms, which at crf 18 / mpeg4 q 4 costs a few more.
 constexpr int kTolerance = 8;
-
-// A fresh temporary folder, removed with its contents at scope end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "signet-video-XXXXXX").string();
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // `frames` flat frames, frame i grey level 8 + 6 i, so frames can be told apart after decoding.
 std::vector<uint8_t> numbered_frames(int frames, int width, int height) {
@@ -92,7 +79,7 @@ std::string write_numbered(const TempDir& dir, const std::string& name, const st
 
 TEST(Video, FlatColourRoundTripsWithinCodecTolerance) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   const uint8_t colour[3] = {200, 60, 30};
   std::vector<uint8_t> rgb(size_t(10) * 24 * 32 * 3);
   for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = colour[i % 3];
@@ -119,7 +106,7 @@ TEST(Video, FlatColourRoundTripsWithinCodecTolerance) {
 
 TEST(Video, GreyAndResize) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   const std::string path = write_numbered(dir, "numbered.mp4", "libx264,mpeg4");
   VideoReadOptions grey;
   grey.color = ColorMode::gray;
@@ -139,7 +126,7 @@ TEST(Video, GreyAndResize) {
 
 TEST(Video, FrameRangesAreOneBasedInclusiveWithMinusOneToTheEnd) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   for (const auto& [name, codecs] :
        {std::pair<const char*, const char*>{"n.mp4", "libx264,mpeg4"}, {"n.avi", "mpeg4"}}) {
     const std::string path = write_numbered(dir, name, codecs);
@@ -163,7 +150,7 @@ TEST(Video, FrameRangesAreOneBasedInclusiveWithMinusOneToTheEnd) {
 
 TEST(Video, BadFilesGiveErrorsNamingTheFile) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   const std::string good = write_numbered(dir, "good.mp4", "libx264,mpeg4");
   const std::string truncated = dir.file("truncated.mp4");
   {
@@ -186,7 +173,7 @@ TEST(Video, BadFilesGiveErrorsNamingTheFile) {
 
 TEST(Video, WriterRefusesBadArgumentsNamingTheFile) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   const std::vector<uint8_t> rgb(size_t(2) * 10 * 10 * 3);
   const std::string odd = dir.file("odd.mp4");
   expect_error([&] { write_video(odd, rgb.data(), 1, 9, 10); }, {odd.c_str(), "even"});
@@ -263,7 +250,7 @@ TEST(FrameSampling, BadArgumentsAreErrors) {
 
 TEST(FrameSampling, DecodedShortAndLongClipsSampleToFixedLength) {
   REQUIRE_VIDEO();
-  TempDir dir;
+  TempDir dir("signet-video");
   const std::string path = write_numbered(dir, "long.mp4", "libx264,mpeg4");
   VideoReadOptions first_six;
   first_six.frame_end = 6;

@@ -1,7 +1,10 @@
-// Reference data made by the scripts in tests/fixtures/ (PyTorch outputs committed as text).
+// Test data: reference data made by the scripts in tests/fixtures/ (PyTorch outputs committed
+// as text), temporary files and folders, and random inputs.
 #pragma once
+#include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -16,6 +19,21 @@ std::string temp_path(const std::string& name);
 std::string read_bytes(const std::string& path);
 // Writes raw bytes to a file.
 void write_bytes(const std::string& path, const std::string& bytes);
+
+// A fresh temporary folder, removed with its contents at scope end.
+struct TempDir {
+  std::filesystem::path path;
+  // Creates <tmp>/<prefix>-XXXXXX.
+  explicit TempDir(const std::string& prefix = "signet-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  // The path of name inside the folder.
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// n floats uniform in [-1, 1) from seed (std::mt19937: independent of the engine's Philox).
+std::vector<float> uniform_floats(size_t n, unsigned seed);
 
 // The tensors of a text fixture by key, as f64 tensors. One tensor per line:
 // "key ndim d0 d1 ... v0 v1 ..."; empty lines and lines starting with '#' are skipped.
