@@ -4,28 +4,15 @@
 
 namespace signet::nn {
 
-// Refuses a probability outside [0, 1] when the module is built.
-static double checked_p(const char* name, double p) {
+DropoutNd::DropoutNd(const char* name, int channel_dims, double p)
+    : channel_dims_(channel_dims), p_(p) {
   SIGNET_CHECK(p >= 0.0 && p <= 1.0, name, ": p must be in [0, 1], got ", p);
-  return p;
 }
 
-Dropout::Dropout(double p) : p_(checked_p("Dropout", p)) {}
-
-Tensor Dropout::forward(const Tensor& x, RngStream& stream) const {
+Tensor DropoutNd::forward(const Tensor& x, RngStream& stream) const {
+  if (channel_dims_ == 2) return dropout2d(x, p_, training(), stream);
+  if (channel_dims_ == 3) return dropout3d(x, p_, training(), stream);
   return dropout(x, p_, training(), stream);
-}
-
-Dropout2d::Dropout2d(double p) : p_(checked_p("Dropout2d", p)) {}
-
-Tensor Dropout2d::forward(const Tensor& x, RngStream& stream) const {
-  return dropout2d(x, p_, training(), stream);
-}
-
-Dropout3d::Dropout3d(double p) : p_(checked_p("Dropout3d", p)) {}
-
-Tensor Dropout3d::forward(const Tensor& x, RngStream& stream) const {
-  return dropout3d(x, p_, training(), stream);
 }
 
 }  // namespace signet::nn
