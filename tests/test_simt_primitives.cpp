@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/cuda/cuda_compat.h"
@@ -246,10 +248,45 @@ __global__ void read_fresh_shared(float* out) {
   smem[threadIdx.x] = 1.0f;  // the next block on this worker must not see it
 }
 
+// The same in doubles: two fill words make a double NaN too.
+__global__ void read_fresh_shared_double(double* out) {
+  SIGNET_DYNAMIC_SHARED(double, smem);
+  out[blockIdx.x * blockDim.x + threadIdx.x] = smem[threadIdx.x];
+  smem[threadIdx.x] = 1.0;
+}
+
 TEST(SimtPrimitives, DynamicSharedMemoryStartsAsNaN) {
   DeviceBuffer<float> out(8 * 32);
   ASSERT_EQ(run(read_fresh_shared, 8, 32, 32 * sizeof(float), out.get()), cudaSuccess);
   for (float v : out.read()) EXPECT_TRUE(std::isnan(v));
+  DeviceBuffer<double> out_double(8 * 32);
+  ASSERT_EQ(run(read_fresh_shared_double, 8, 32, 32 * sizeof(double), out_double.get()),
+            cudaSuccess);
+  for (double v : out_double.read()) EXPECT_TRUE(std::isnan(v)) << v;
+}
+
+// Planted bug: reads static shared memory (a float array at an odd offset and an aligned double
+// array) before any write, then writes 1, which a later block on the same worker must not see.
+__global__ void read_fresh_static_shared(float* f_out, double* d_out) {
+  __shared__ float f[33];
+  __shared__ __align__(16) double d[32];
+  f_out[blockIdx.x * blockDim.x + threadIdx.x] = f[threadIdx.x + 1];
+  d_out[blockIdx.x * blockDim.x + threadIdx.x] = d[threadIdx.x];
+  f[threadIdx.x + 1] = 1.0f;
+  d[threadIdx.x] = 1.0;
+}
+
+TEST(SimtPrimitives, StaticSharedMemoryStartsAsNaNInEveryBlock) {
+  // More blocks than workers: some worker runs two blocks, the second after the first wrote 1.
+  const unsigned blocks = 2 * std::max(1u, std::thread::hardware_concurrency()) + 2;
+  DeviceBuffer<float> f(blocks * 32);
+  DeviceBuffer<double> d(blocks * 32);
+  for (int launch = 0; launch < 2; ++launch) {
+    ASSERT_EQ(run(read_fresh_static_shared, blocks, 32, 0, f.get(), d.get()), cudaSuccess);
+    for (float v : f.read()) ASSERT_TRUE(std::isnan(v)) << v;
+    for (double v : d.read()) ASSERT_TRUE(std::isnan(v)) << v;
+  }
+  EXPECT_GE(simt::static_shared_bytes(), 33 * sizeof(float) + 32 * sizeof(double));
 }
 
 // Static __shared__ is one copy per block in flight: each block sees only its own writes, even

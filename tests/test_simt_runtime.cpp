@@ -173,5 +173,42 @@ TEST(SimtRuntimeDeathTest, HostReadOfDeviceMemoryFaults) {
   EXPECT_EQ(peek(device), 1);
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define SIGNET_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIGNET_TEST_TSAN 1
+#endif
+#endif
+
+#if defined(SIGNET_TEST_TSAN)
+// Planted race: threads 0 and 1 write the same shared word with no barrier between them.
+__global__ void racy_shared_write(int* out) {
+  __shared__ int word;
+  if (threadIdx.x < 2) word = int(threadIdx.x);
+  __syncthreads();
+  if (threadIdx.x == 0) out[0] = word;
+}
+#endif
+
+// Under ThreadSanitizer (.ci/simt_sanitizers.sh) only barriers and warp collectives order the
+// threads of a block, so the planted race is reported: the child exits with TSan's code 66.
+TEST(SimtRuntimeDeathTest, ThreadSanitizerReportsSharedMemoryRace) {
+#if defined(SIGNET_TEST_TSAN)
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  DeviceBuffer<int> out(1);
+  int* device = out.get();
+  EXPECT_EXIT(
+      {
+        launch_kernel(racy_shared_write, 1, 64, 0, nullptr, device);
+        cudaDeviceSynchronize();
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(66), "ThreadSanitizer: data race");
+#else
+  GTEST_SKIP() << "needs a -fsanitize=thread build (.ci/simt_sanitizers.sh)";
+#endif
+}
+
 }  // namespace
 }  // namespace signet::cuda

@@ -1,5 +1,7 @@
 #include "kernels/cuda/simt/block.h"
 
+#include "kernels/cuda/simt/static_shared.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,7 +128,7 @@ std::string BlockRunner::schedule(const GridLaunch& launch, uint3 index, Order o
     t.linear = i;
     context_init(t.ctx, stack, stacks_.bytes(), &BlockRunner::fiber_main, &t);
   }
-  // Fresh shared memory reads as NaN (the bits 0x7fc00000 are a NaN as float and in pairs as
+  // Fresh shared memory reads as NaN (kSharedNaNWord is a NaN as float and in pairs as
   // double), so a read before any write shows up in the results.
   const size_t words = (launch.shmem + 3) / 4;
   if (words > arena_words_ || !arena_) {
@@ -134,8 +136,9 @@ std::string BlockRunner::schedule(const GridLaunch& launch, uint3 index, Order o
     arena_words_ = words;
   }
   std::fill_n(arena_.get(), kGuardWords, kGuard);
-  std::fill_n(arena_.get() + kGuardWords, words, 0x7fc00000u);
+  std::fill_n(arena_.get() + kGuardWords, words, kSharedNaNWord);
   std::fill_n(arena_.get() + kGuardWords + words, kGuardWords, kGuard);
+  fill_static_shared();
 
   blockIdx = index;
   blockDim = b;

@@ -130,6 +130,88 @@ void machine_init(Context* ctx, char* base, size_t bytes) {
   ctx->sp = frame;
 }
 
+#elif defined(SIGNET_SIMT_AARCH64_SWITCH)
+
+// signet_simt_switch(void** save_sp, void* new_sp): stores the callee-saved registers of the
+// AAPCS64 (x19-x28, fp, lr, d8-d15) and the FP control register in a 176-byte frame, stores sp,
+// loads the other fiber's sp and restores its frame; `ret` jumps to its saved lr, wherever that
+// fiber last called us. signet_simt_start is the saved lr of a new fiber: it calls x20(x19). Its
+// CFI marks the end of the call stack, so gdb's backtrace in a fiber stops at the kernel.
+asm(R"(
+  .text
+  .p2align 4
+  .globl signet_simt_switch
+  .hidden signet_simt_switch
+  .type signet_simt_switch, %function
+signet_simt_switch:
+  sub sp, sp, #176
+  stp x19, x20, [sp, #0]
+  stp x21, x22, [sp, #16]
+  stp x23, x24, [sp, #32]
+  stp x25, x26, [sp, #48]
+  stp x27, x28, [sp, #64]
+  stp x29, x30, [sp, #80]
+  stp d8, d9, [sp, #96]
+  stp d10, d11, [sp, #112]
+  stp d12, d13, [sp, #128]
+  stp d14, d15, [sp, #144]
+  mrs x9, fpcr
+  str x9, [sp, #160]
+  mov x9, sp
+  str x9, [x0]
+  mov sp, x1
+  ldr x9, [sp, #160]
+  msr fpcr, x9
+  ldp x19, x20, [sp, #0]
+  ldp x21, x22, [sp, #16]
+  ldp x23, x24, [sp, #32]
+  ldp x25, x26, [sp, #48]
+  ldp x27, x28, [sp, #64]
+  ldp x29, x30, [sp, #80]
+  ldp d8, d9, [sp, #96]
+  ldp d10, d11, [sp, #112]
+  ldp d12, d13, [sp, #128]
+  ldp d14, d15, [sp, #144]
+  add sp, sp, #176
+  ret
+  .size signet_simt_switch, .-signet_simt_switch
+
+  .p2align 4
+  .globl signet_simt_start
+  .hidden signet_simt_start
+  .type signet_simt_start, %function
+signet_simt_start:
+  .cfi_startproc
+  .cfi_undefined x30
+  mov x0, x19
+  blr x20
+  brk #0
+  .cfi_endproc
+  .size signet_simt_start, .-signet_simt_start
+)");
+
+// Global but hidden: a GOT reference to a local symbol would be made against the section, and
+// the AArch64 GOT relocations drop the offset, so the start address must come from the symbol.
+extern "C" __attribute__((visibility("hidden"))) void signet_simt_switch(void** save_sp,
+                                                                         void* new_sp);
+extern "C" __attribute__((visibility("hidden"))) void signet_simt_start();
+
+// Builds the frame signet_simt_switch restores: x19 = ctx, x20 = fiber_entry, fp = 0 (the end of
+// the frame chain), lr = the start code, FPCR = 0 (round to nearest, no traps); the rest zero.
+void machine_init(Context* ctx, char* base, size_t bytes) {
+  auto top = reinterpret_cast<uintptr_t>(base + bytes) & ~uintptr_t(15);
+  auto* frame = reinterpret_cast<uint64_t*>(top - 176);
+  for (int i = 0; i < 22; ++i) frame[i] = 0;
+  frame[0] = reinterpret_cast<uint64_t>(ctx);                  // x19
+  frame[1] = reinterpret_cast<uint64_t>(&fiber_entry);         // x20
+  frame[11] = reinterpret_cast<uint64_t>(&signet_simt_start);  // x30
+  ctx->sp = frame;
+}
+
+#endif
+
+#if defined(SIGNET_SIMT_ASM_SWITCH)
+
 // One hand-written switch: no signal-mask system call, unlike swapcontext.
 void raw_switch(Context* from, Context* to) {
   signet_simt_switch(&from->sp, to->sp);

@@ -1,5 +1,6 @@
 // Fibers for the host SIMT mode: each CUDA thread runs on its own stack and gives the OS thread
 // back only at barriers and warp collectives, so a block of 256 threads is 256 fibers on one core.
+// The switch is hand-written for x86-64 and aarch64; other machines use ucontext.
 // Under AddressSanitizer and ThreadSanitizer every switch is announced to the sanitizer.
 #pragma once
 #include <cstddef>
@@ -7,6 +8,10 @@
 
 #if defined(__x86_64__) && !defined(SIGNET_SIMT_UCONTEXT)
 #define SIGNET_SIMT_X86_64_SWITCH 1
+#define SIGNET_SIMT_ASM_SWITCH 1
+#elif defined(__aarch64__) && !defined(SIGNET_SIMT_UCONTEXT)
+#define SIGNET_SIMT_AARCH64_SWITCH 1
+#define SIGNET_SIMT_ASM_SWITCH 1
 #else
 #include <ucontext.h>
 #endif
@@ -22,7 +27,7 @@ struct Context {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
-#if defined(SIGNET_SIMT_X86_64_SWITCH)
+#if defined(SIGNET_SIMT_ASM_SWITCH)
   void* sp = nullptr;
 #else
   ucontext_t uc;

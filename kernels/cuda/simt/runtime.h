@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "kernels/cuda/simt/cuda_api.h"
+#include "kernels/cuda/simt/static_shared.h"
 
 #define __global__
 #define __device__
@@ -30,10 +31,12 @@
 #define __noinline__ __attribute__((noinline))
 #define __constant__
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+// A GNU attribute, so that it may follow __shared__'s storage class as it does under nvcc.
+#define __align__(n) __attribute__((aligned(n)))
 // One copy per worker thread is one copy per block in flight: a worker runs one block at a time.
-// Unlike dynamic shared memory it is not NaN-filled: it keeps the previous block's values.
-#define __shared__ static thread_local
+// All of them sit in one section that the runtime refills with NaN before each block
+// (static_shared.h), like dynamic shared memory.
+#define __shared__ __attribute__((section(SIGNET_SIMT_SHARED_SECTION))) static thread_local
 // `extern __shared__ type name[]` under nvcc: the launch's dynamic shared memory, NaN-filled.
 #define SIGNET_DYNAMIC_SHARED(type, name) \
   type* const name = static_cast<type*>(::signet::simt::dynamic_shared())
