@@ -6,6 +6,7 @@
 #include "engine/ops/join.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/matmul.h"
+#include "engine/ops/norm.h"
 #include "engine/ops/reduce.h"
 #include "engine/ops/softmax.h"
 #include "engine/tensor.h"
