@@ -1,16 +1,22 @@
 // Dropout: the mask is a pure function of (seed, offset, index) recomputed here from
 // kernels/common/philox.h, the backward regenerates it, the keep fraction is 1 - p within a
 // standard-error bound, chunks give the same mask, channel forms drop whole (n, c) channels,
-// p = 0 / p = 1 / eval edge cases, modules, errors and f64 gradchecks on a fixed stream.
+// p = 0 / p = 1 / eval edge cases, modules, errors and f64 gradchecks on a fixed stream; the
+// fast v2 kernel is bit-identical to the reference for any thread count, chunking and size.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <vector>
 
+#include "engine/dispatch.h"
 #include "engine/nn/dropout.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/elementwise.h"
 #include "kernels/common/philox.h"
+#include "kernels/cpu/dropout.h"
 #include "kernels/reference/dropout.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/gradcheck.h"
@@ -190,6 +196,94 @@ TEST(Dropout, GradcheckOnAFixedStream) {
         return dropout2d(in[0], 0.5, true, s) * 2.0;
       },
       {random_f64({2, 3, 2, 2})}));
+}
+
+// x with a few non-finite values (a dropped inf or nan must give 0, as in the reference).
+template <class T>
+std::vector<T> inputs_with_specials(int64_t n) {
+  std::vector<T> x =
+      random_f64({n}, -3, 3, 17).to(sizeof(T) == 4 ? DType::f32 : DType::f64).to_vector<T>();
+  if (n > 5) x[5] = std::numeric_limits<T>::infinity();
+  if (n > 40) x[40] = std::numeric_limits<T>::quiet_NaN();
+  return x;
+}
+
+// v2 against ref::dropout_forward, element by element in bits, for 1, 2 and 3 threads.
+template <class T>
+void expect_v2_matches_reference(const kernels::DropoutDesc& d) {
+  std::vector<T> x = inputs_with_specials<T>(d.n), want(d.n), got(d.n);
+  ref::dropout_forward<T>(d, x.data(), want.data());
+  for (int threads : {1, 2, 3}) {
+    std::fill(got.begin(), got.end(), T(7));
+    cpu::dropout_forward_v2<T>(d, x.data(), got.data(), threads);
+    ASSERT_EQ(std::memcmp(want.data(), got.data(), sizeof(T) * want.size()), 0)
+        << "n " << d.n << " first " << d.first << " group " << d.group << " p " << d.p
+        << " threads " << threads;
+  }
+}
+
+TEST(DropoutV2, BitIdenticalToReferenceForAnyThreadCount) {
+  for (int64_t n : {1, 3, 31, 33, 1000, 4099}) {
+    for (int64_t first : {0, 1, 29, 1003}) {
+      for (int64_t group : {1, 3, 7, 40}) {
+        for (double p : {0.0, 0.3, 0.5, 0.9, 1.0}) {
+          kernels::DropoutDesc d;
+          d.n = n;
+          d.first = first;
+          d.group = group;
+          d.p = p;
+          d.seed = 0x123456789abcdefULL;
+          d.offset = (uint64_t{1} << 40) + 77;
+          expect_v2_matches_reference<float>(d);
+          expect_v2_matches_reference<double>(d);
+        }
+      }
+    }
+  }
+}
+
+TEST(DropoutV2, ChunksGiveTheWholeMask) {
+  kernels::DropoutDesc d;
+  d.n = 5003;
+  d.group = 5;
+  d.p = 0.4;
+  d.seed = 3;
+  d.offset = 11;
+  std::vector<float> x = inputs_with_specials<float>(d.n), whole(d.n), parts(d.n);
+  cpu::dropout_forward_v2<float>(d, x.data(), whole.data(), 2);
+  for (int64_t split : {1, 17, 2502, 5002}) {
+    kernels::DropoutDesc a = d, b = d;
+    a.n = split;
+    b.first = split;
+    b.n = d.n - split;
+    cpu::dropout_forward_v2<float>(a, x.data(), parts.data(), 3);
+    cpu::dropout_forward_v2<float>(b, x.data() + split, parts.data() + split, 1);
+    ASSERT_EQ(std::memcmp(whole.data(), parts.data(), sizeof(float) * whole.size()), 0) << split;
+  }
+}
+
+TEST(DropoutV2, OpUsesV2ForF32AndTheBackwardRegeneratesItsMask) {
+  RngStream s = dropout_stream(77, 3);
+  const RngStream before = s;
+  Tensor x = random_f64({9, 131}).to(DType::f32).requires_grad_();
+  Tensor y = dropout(x, 0.5, true, s);
+  kernels::DropoutDesc d;
+  d.n = x.numel();
+  d.p = 0.5;
+  d.seed = before.seed;
+  d.offset = before.offset;
+  std::vector<float> xv = x.to_vector<float>(), want(d.n);
+  ref::dropout_forward<float>(d, xv.data(), want.data());
+  EXPECT_EQ(y.to_vector<float>(), want);
+  Tensor g = random_f64({9, 131}, -1, 1, 5).to(DType::f32);
+  y.backward(g);
+  std::vector<float> gv = g.to_vector<float>(), gwant(d.n);
+  ref::dropout_forward<float>(d, gv.data(), gwant.data());
+  EXPECT_EQ(x.grad().to_vector<float>(), gwant);
+  bool listed_first = false;
+  for (const dispatch::OpBase* op : dispatch::OpBase::all())
+    if (op->name() == "dropout") listed_first = op->impl_names().front() == "v2_tiled";
+  EXPECT_TRUE(listed_first);
 }
 
 }  // namespace

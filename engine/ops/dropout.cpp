@@ -3,6 +3,8 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "kernels/common/philox.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/dropout.h"
 
 namespace signet {
@@ -17,10 +19,18 @@ void dropout_ref(const DropoutDesc& d, const void* x, void* y) {
   ref::dropout_forward<T>(d, static_cast<const T*>(x), static_cast<T*>(y));
 }
 
+// Adapts cpu::dropout_forward_v2<T> (all OpenMP threads) to the untyped dispatch signature.
+template <class T>
+void dropout_v2(const DropoutDesc& d, const void* x, void* y) {
+  cpu::dropout_forward_v2<T>(d, static_cast<const T*>(x), static_cast<T*>(y),
+                             cpu::elementwise_default_threads());
+}
+
 // y = x * mask * scale for the mask of d; differentiable (the backward is the same mask on dy).
 Tensor apply_mask(const Tensor& x, DropoutDesc d) {
   static const dispatch::Op<DropoutFn> op(
-      "dropout", {{"v1_reference",
+      "dropout", {{"v2_tiled", Device::Type::cpu, {{DType::f32, &dropout_v2<float>}}},
+                  {"v1_reference",
                    Device::Type::cpu,
                    {{DType::f32, &dropout_ref<float>}, {DType::f64, &dropout_ref<double>}}}});
   Tensor xc = x.contiguous();

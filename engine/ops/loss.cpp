@@ -1,5 +1,8 @@
 #include "engine/ops/loss.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
@@ -117,11 +120,81 @@ std::pair<Tensor, Tensor> nll_elements(const NllDesc& d, const Tensor& logp, con
   return {loss, wsum};
 }
 
-// Reduces per-element class losses; mean divides by the summed weights of the counted targets.
-Tensor reduce_class_loss(const Tensor& loss, const Tensor& wsum, Reduction reduction) {
+// Reduces per-element class losses, times the padding weights pad when defined; mean divides by
+// the summed weights (wsum times pad) of the counted targets.
+Tensor reduce_class_loss(Tensor loss, Tensor wsum, Reduction reduction, const Tensor& pad = {}) {
+  if (pad.defined()) {
+    loss = mul(loss, pad);
+    wsum = mul(wsum, pad);
+  }
   if (reduction == Reduction::none) return loss;
   if (reduction == Reduction::sum) return sum(loss);
   return div(sum(loss), sum(wsum));
+}
+
+// The padding weights of a per-element loss of `shape` (see loss.h), shaped to broadcast over
+// it, of dtype; undefined when neither lengths nor mask is given.
+Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths,
+                       const Tensor& mask, DType dtype) {
+  SIGNET_CHECK(!(lengths.defined() && mask.defined()), op,
+               ": give lengths or mask, not both (loss shape ", shape_str(shape), ")");
+  Shape out = shape;
+  std::vector<double> w;
+  if (lengths.defined()) {
+    SIGNET_CHECK(lengths.dtype() == DType::i64, op, ": lengths must be i64, got ",
+                 dtype_name(lengths.dtype()), " ", shape_str(lengths.shape()));
+    SIGNET_CHECK(shape.size() >= 2, op,
+                 ": lengths need a per-element loss of shape (N, T, ...), got ", shape_str(shape));
+    SIGNET_CHECK(lengths.dim() == 1 && lengths.size(0) == shape[0], op, ": lengths ",
+                 shape_str(lengths.shape()), " do not match the ", shape[0],
+                 " samples of the per-element loss ", shape_str(shape));
+    std::vector<int64_t> len = lengths.contiguous().to_vector<int64_t>();
+    const int64_t steps = shape[1];
+    for (int64_t n = 0; n < shape[0]; ++n) {
+      SIGNET_CHECK(len[n] >= 0 && len[n] <= steps, op, ": lengths[", n, "] = ", len[n],
+                   " is outside [0, ", steps, "] (per-element loss ", shape_str(shape), ")");
+      for (int64_t t = 0; t < steps; ++t) w.push_back(t < len[n] ? 1.0 : 0.0);
+    }
+    out = {shape[0], steps};
+  } else if (mask.defined()) {
+    check_dtype(op, mask, {DType::u8, DType::f32, DType::f64});
+    const bool prefix = mask.dim() >= 1 && static_cast<size_t>(mask.dim()) <= shape.size() &&
+                        std::equal(mask.shape().begin(), mask.shape().end(), shape.begin());
+    SIGNET_CHECK(prefix, op, ": mask ", shape_str(mask.shape()),
+                 " must have a leading prefix of the per-element loss shape ", shape_str(shape));
+    w = mask.contiguous().to(DType::f64).to_vector<double>();
+    for (size_t i = 0; i < w.size(); ++i)
+      SIGNET_CHECK(
+          mask.dtype() == DType::u8 ? (w[i] == 0 || w[i] == 1) : (w[i] >= 0 && std::isfinite(w[i])),
+          op, ": mask value ", w[i], " at position ",
+          index_str(mask.shape(), static_cast<int64_t>(i)),
+          mask.dtype() == DType::u8 ? " is not 0 or 1" : " is not a finite weight >= 0");
+    out = mask.shape();
+  } else {
+    return Tensor();
+  }
+  out.resize(shape.size(), 1);
+  return from_vector<double>(w, out).to(dtype);
+}
+
+// The target with masked-out elements set to ignore_index (so they are neither checked nor
+// counted) and the padding weights (undefined when there is no padding).
+std::pair<Tensor, Tensor> pad_target(const char* op, const Tensor& input, const Tensor& target,
+                                     const Tensor& lengths, const Tensor& mask,
+                                     int64_t ignore_index) {
+  if (!lengths.defined() && !mask.defined()) return {target, Tensor()};
+  check_defined(op, input);
+  check_defined(op, target);
+  check_dtype(op, input, {DType::f32, DType::f64});
+  SIGNET_CHECK(target.dtype() == DType::i64, op, ": target must hold class indices (i64), got ",
+               dtype_name(target.dtype()), " ", shape_str(target.shape()));
+  Tensor pad = padding_weights(op, target.shape(), lengths, mask, input.dtype());
+  std::vector<double> w =
+      pad.expand(target.shape()).contiguous().to(DType::f64).to_vector<double>();
+  std::vector<int64_t> t = target.contiguous().to_vector<int64_t>();
+  for (size_t i = 0; i < t.size(); ++i)
+    if (w[i] == 0) t[i] = ignore_index;
+  return {from_vector<int64_t>(t, target.shape()), pad};
 }
 
 // 1 where target is counted, 0 where it equals ignore_index (dtype of the loss).
@@ -150,21 +223,25 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassLossOp
                opt.label_smoothing);
   if (log_probs.defined() && log_probs.dim() == 1)
     return unbatched(&nll_loss, "nll_loss", log_probs, target, opt);
-  NllDesc d = check_class_problem("nll_loss", log_probs, target, opt);
-  auto [loss, wsum] = nll_elements(d, log_probs, target, opt.weight);
-  return reduce_class_loss(loss, wsum, opt.reduction);
+  auto [tg, pad] =
+      pad_target("nll_loss", log_probs, target, opt.lengths, opt.mask, opt.ignore_index);
+  NllDesc d = check_class_problem("nll_loss", log_probs, tg, opt);
+  auto [loss, wsum] = nll_elements(d, log_probs, tg, opt.weight);
+  return reduce_class_loss(loss, wsum, opt.reduction, pad);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassLossOptions& opt) {
+namespace {
+
+// Per-element cross-entropy (with label smoothing) and target weights of a padded target.
+std::pair<Tensor, Tensor> cross_entropy_elements(const char* op, const Tensor& logits,
+                                                 const Tensor& target,
+                                                 const ClassLossOptions& opt) {
   const double eps = opt.label_smoothing;
-  SIGNET_CHECK(eps >= 0.0 && eps <= 1.0, "cross_entropy: label_smoothing must be in [0, 1], got ",
-               eps);
-  if (logits.defined() && logits.dim() == 1)
-    return unbatched(&cross_entropy, "cross_entropy", logits, target, opt);
-  NllDesc d = check_class_problem("cross_entropy", logits, target, opt);
+  SIGNET_CHECK(eps >= 0.0 && eps <= 1.0, op, ": label_smoothing must be in [0, 1], got ", eps);
+  NllDesc d = check_class_problem(op, logits, target, opt);
   Tensor logp = log_softmax(logits, 1);
   auto [loss, wsum] = nll_elements(d, logp, target, opt.weight);
-  if (eps == 0.0) return reduce_class_loss(loss, wsum, opt.reduction);
+  if (eps == 0.0) return {loss, wsum};
   // PyTorch: (1 - eps) * nll + eps / C * sum_c(-w_c logp_c), ignored targets contributing 0.
   Tensor weighted = logp;
   if (opt.weight.defined()) {
@@ -173,8 +250,137 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassLoss
     weighted = mul(logp, opt.weight.detach().reshape(per_class));
   }
   Tensor smooth = mul(neg(sum(weighted, {1})), counted_mask(target, d.ignore_index, logp.dtype()));
-  Tensor mixed = add(loss * (1.0 - eps), smooth * (eps / static_cast<double>(d.c)));
-  return reduce_class_loss(mixed, wsum, opt.reduction);
+  return {add(loss * (1.0 - eps), smooth * (eps / static_cast<double>(d.c))), wsum};
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassLossOptions& opt) {
+  if (logits.defined() && logits.dim() == 1)
+    return unbatched(&cross_entropy, "cross_entropy", logits, target, opt);
+  auto [tg, pad] =
+      pad_target("cross_entropy", logits, target, opt.lengths, opt.mask, opt.ignore_index);
+  auto [loss, wsum] = cross_entropy_elements("cross_entropy", logits, tg, opt);
+  return reduce_class_loss(loss, wsum, opt.reduction, pad);
+}
+
+Tensor focal_loss(const Tensor& logits, const Tensor& target, const FocalLossOptions& opt) {
+  SIGNET_CHECK(opt.gamma >= 0 && std::isfinite(opt.gamma), "focal_loss: gamma must be >= 0, got ",
+               opt.gamma);
+  SIGNET_CHECK(opt.alpha >= 0 && std::isfinite(opt.alpha), "focal_loss: alpha must be >= 0, got ",
+               opt.alpha);
+  check_defined("focal_loss", logits);
+  SIGNET_CHECK(logits.dim() >= 2, "focal_loss: input must be (N, C) or (N, C, d...), got ",
+               shape_str(logits.shape()));
+  ClassLossOptions co;
+  co.weight = opt.weight;
+  co.ignore_index = opt.ignore_index;
+  auto [tg, pad] =
+      pad_target("focal_loss", logits, target, opt.lengths, opt.mask, opt.ignore_index);
+  NllDesc d = check_class_problem("focal_loss", logits, tg, co);
+  Tensor logp = log_softmax(logits, 1);
+  auto [nll, counted] = nll_elements(d, logp, tg, Tensor());  // -log p_t and 1 (0: ignored)
+  Tensor loss = opt.gamma == 0.0 ? nll : mul(pow(1.0 - exp(neg(nll)), opt.gamma), nll);
+  if (opt.weight.defined())
+    loss = mul(loss, nll_elements(d, logp.detach(), tg, opt.weight).second);
+  else if (opt.alpha != 1.0)
+    loss = loss * opt.alpha;
+  return reduce_class_loss(loss, counted, opt.reduction, pad);
+}
+
+Tensor sequence_cross_entropy(const Tensor& logits, const Tensor& target,
+                              const SequenceLossOptions& opt) {
+  const char* op = "sequence_cross_entropy";
+  check_defined(op, logits);
+  check_defined(op, target);
+  SIGNET_CHECK(logits.dim() == 3, op, ": logits must be ",
+               opt.batch_first ? "(N, T, C)" : "(T, N, C)", ", got ", shape_str(logits.shape()));
+  const int64_t steps = logits.size(opt.batch_first ? 1 : 0);
+  const int64_t batch = logits.size(opt.batch_first ? 0 : 1);
+  // (N, C, T) logits and (N, T) step-shaped tensors: the class-loss layout.
+  Tensor x = opt.batch_first ? logits.permute({0, 2, 1}) : logits.permute({1, 2, 0});
+  auto to_nt = [&](const Tensor& t) { return opt.batch_first ? t : t.transpose(0, 1); };
+  Tensor tg;
+  if (target.dim() == 1) {
+    SIGNET_CHECK(target.size(0) == batch, op, ": one target per sequence must be (N) = (", batch,
+                 "), got ", shape_str(target.shape()), " for logits ", shape_str(logits.shape()));
+    tg = target.unsqueeze(1).expand({batch, steps}).contiguous();
+  } else {
+    const Shape want = opt.batch_first ? Shape{batch, steps} : Shape{steps, batch};
+    SIGNET_CHECK(target.shape() == want, op, ": target ", shape_str(target.shape()),
+                 " must be (N) or ", shape_str(want), " for logits ", shape_str(logits.shape()));
+    tg = to_nt(target).contiguous();
+  }
+  Tensor mask = opt.mask;
+  if (mask.defined()) {
+    const Shape want = opt.batch_first ? Shape{batch, steps} : Shape{steps, batch};
+    SIGNET_CHECK(mask.shape() == want, op, ": mask ", shape_str(mask.shape()), " must be ",
+                 shape_str(want), " for logits ", shape_str(logits.shape()));
+    mask = to_nt(mask).contiguous();
+  }
+  ClassLossOptions co;
+  co.weight = opt.weight;
+  co.ignore_index = opt.ignore_index;
+  co.label_smoothing = opt.label_smoothing;
+  auto [padded, pad] = pad_target(op, x, tg, opt.lengths, mask, opt.ignore_index);
+  auto [loss, wsum] = cross_entropy_elements(op, x, padded, co);
+  if (opt.step_weights.defined()) {
+    const Tensor& s = opt.step_weights;
+    SIGNET_CHECK(s.dim() == 1 && s.size(0) == steps, op, ": step_weights ", shape_str(s.shape()),
+                 " must be (T) = (", steps, ") for logits ", shape_str(logits.shape()));
+    SIGNET_CHECK(s.dtype() == logits.dtype(), op, ": step_weights have dtype ",
+                 dtype_name(s.dtype()), " but logits have ", dtype_name(logits.dtype()));
+    Tensor st = s.detach().reshape({1, steps});
+    loss = mul(loss, st);
+    wsum = mul(wsum, st);
+  }
+  return reduce_class_loss(loss, wsum, opt.reduction, pad);
+}
+
+Tensor linear_step_weights(int64_t steps, DType dtype) {
+  SIGNET_CHECK(steps > 0, "linear_step_weights: steps must be > 0, got ", steps);
+  return arange(1.0, static_cast<double>(steps) + 0.5, 1.0, DType::f64).to(dtype) /
+         static_cast<double>(steps);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BceOptions& opt) {
+  const char* op = "binary_cross_entropy_with_logits";
+  check_defined(op, input);
+  check_defined(op, target);
+  check_dtype(op, input, {DType::f32, DType::f64});
+  SIGNET_CHECK(target.shape() == input.shape(), op, ": input ", shape_str(input.shape()),
+               " and target ", shape_str(target.shape()), " differ in shape");
+  SIGNET_CHECK(target.dtype() == input.dtype(), op, ": input has dtype ", dtype_name(input.dtype()),
+               " but target has ", dtype_name(target.dtype()));
+  for (const Tensor* w : {&opt.weight, &opt.pos_weight}) {
+    if (!w->defined()) continue;
+    const char* name = w == &opt.weight ? "weight" : "pos_weight";
+    SIGNET_CHECK(w->dtype() == input.dtype(), op, ": ", name, " has dtype ", dtype_name(w->dtype()),
+                 " but input has ", dtype_name(input.dtype()));
+    bool fits = w->dim() <= input.dim();
+    for (int64_t i = 1; fits && i <= w->dim(); ++i) {
+      const int64_t a = w->size(w->dim() - i), b = input.size(input.dim() - i);
+      fits = a == b || a == 1;
+    }
+    SIGNET_CHECK(fits, op, ": ", name, " ", shape_str(w->shape()),
+                 " does not broadcast to the input ", shape_str(input.shape()));
+  }
+  Tensor pad = padding_weights(op, input.shape(), opt.lengths, opt.mask, input.dtype());
+  // log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), finite for every x.
+  Tensor softplus_neg = add(log(1.0 + exp(neg(abs(input)))), relu(neg(input)));
+  Tensor y = target.detach();
+  Tensor loss;
+  if (opt.pos_weight.defined())
+    loss = add(mul(1.0 - y, input), mul(mul(opt.pos_weight.detach() - 1.0, y) + 1.0, softplus_neg));
+  else
+    loss = add(mul(1.0 - y, input), softplus_neg);
+  if (opt.weight.defined()) loss = mul(loss, opt.weight.detach());
+  if (pad.defined()) loss = mul(loss, pad);
+  if (opt.reduction == Reduction::none) return loss;
+  if (opt.reduction == Reduction::sum) return sum(loss);
+  if (!pad.defined()) return mean(loss);
+  return div(sum(loss), sum(mul(ones_like(loss), pad)));
 }
 
 Tensor mse_loss(const Tensor& a, const Tensor& b, Reduction reduction) {

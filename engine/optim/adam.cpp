@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "engine/dispatch.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/optim.h"
 
 namespace signet::optim {
@@ -16,6 +18,14 @@ template <class T>
 void adam_ref(const AdamDesc& d, void* p, const void* g, void* m, void* v, void* vmax) {
   ref::adam_step<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(m),
                     static_cast<T*>(v), static_cast<T*>(vmax));
+}
+
+// Adapts cpu::adam_step_v2<T> (all OpenMP threads) to the untyped dispatch signature.
+template <class T>
+void adam_v2(const AdamDesc& d, void* p, const void* g, void* m, void* v, void* vmax) {
+  cpu::adam_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(m),
+                       static_cast<T*>(v), static_cast<T*>(vmax),
+                       cpu::elementwise_default_threads());
 }
 
 }  // namespace
@@ -35,7 +45,8 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, const AdamOptions& 
 
 void Adam::update(const Group& g, const Tensor& p, const Tensor& grad, ParamState& s) {
   static const dispatch::Op<AdamFn> op(
-      "adam_step", {{"v1_reference",
+      "adam_step", {{"v2_split", Device::Type::cpu, {{DType::f32, &adam_v2<float>}}},
+                    {"v1_reference",
                      Device::Type::cpu,
                      {{DType::f32, &adam_ref<float>}, {DType::f64, &adam_ref<double>}}}});
   const double t = static_cast<double>(s.step);

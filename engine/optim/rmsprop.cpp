@@ -1,6 +1,8 @@
 #include "engine/optim/rmsprop.h"
 
 #include "engine/dispatch.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/optim.h"
 
 namespace signet::optim {
@@ -16,6 +18,14 @@ void rmsprop_ref(const RmspropDesc& d, void* p, const void* g, void* sq, void* g
                        static_cast<T*>(ga), static_cast<T*>(buf));
 }
 
+// Adapts cpu::rmsprop_step_v2<T> (all OpenMP threads) to the untyped dispatch signature.
+template <class T>
+void rmsprop_v2(const RmspropDesc& d, void* p, const void* g, void* sq, void* ga, void* buf) {
+  cpu::rmsprop_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(sq),
+                          static_cast<T*>(ga), static_cast<T*>(buf),
+                          cpu::elementwise_default_threads());
+}
+
 }  // namespace
 
 Rmsprop::Rmsprop(std::vector<ParamGroup> groups, const RmspropOptions& options)
@@ -27,7 +37,8 @@ Rmsprop::Rmsprop(std::vector<ParamGroup> groups, const RmspropOptions& options)
 
 void Rmsprop::update(const Group& g, const Tensor& p, const Tensor& grad, ParamState& s) {
   static const dispatch::Op<RmspropFn> op(
-      "rmsprop_step", {{"v1_reference",
+      "rmsprop_step", {{"v2_split", Device::Type::cpu, {{DType::f32, &rmsprop_v2<float>}}},
+                       {"v1_reference",
                         Device::Type::cpu,
                         {{DType::f32, &rmsprop_ref<float>}, {DType::f64, &rmsprop_ref<double>}}}});
   RmspropDesc d;

@@ -1,6 +1,8 @@
 #include "engine/optim/sgd.h"
 
 #include "engine/dispatch.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/optim.h"
 
 namespace signet::optim {
@@ -15,6 +17,13 @@ void sgd_ref(const SgdDesc& d, void* p, const void* g, void* buf) {
   ref::sgd_step<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(buf));
 }
 
+// Adapts cpu::sgd_step_v2<T> (all OpenMP threads) to the untyped dispatch signature.
+template <class T>
+void sgd_v2(const SgdDesc& d, void* p, const void* g, void* buf) {
+  cpu::sgd_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(buf),
+                      cpu::elementwise_default_threads());
+}
+
 }  // namespace
 
 Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options)
@@ -27,7 +36,8 @@ Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options)
 
 void Sgd::update(const Group& g, const Tensor& p, const Tensor& grad, ParamState& s) {
   static const dispatch::Op<SgdFn> op(
-      "sgd_step", {{"v1_reference",
+      "sgd_step", {{"v2_split", Device::Type::cpu, {{DType::f32, &sgd_v2<float>}}},
+                   {"v1_reference",
                     Device::Type::cpu,
                     {{DType::f32, &sgd_ref<float>}, {DType::f64, &sgd_ref<double>}}}});
   SgdDesc d;

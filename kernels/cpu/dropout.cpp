@@ -1,0 +1,239 @@
+#include "kernels/cpu/dropout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/common/philox.h"
+#include "kernels/cpu/cpu_features.h"
+
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace signet::cpu {
+namespace {
+
+constexpr int kChains = 4;                   // independent Philox chains per tile (latency)
+constexpr int kLanes = 8;                    // Philox blocks per chain
+constexpr int kBlocks = kChains * kLanes;    // Philox blocks per tile
+constexpr int64_t kTileUnits = 4 * kBlocks;  // units (words) per tile
+
+// Fills keep[0 .. kTileUnits) for the units of blocks block0 .. block0 + kBlocks - 1.
+using KeepTileFn = void (*)(uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold,
+                            uint8_t* keep);
+
+// Portable keep_tile: one philox_block per block.
+void keep_tile(uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold, uint8_t* keep) {
+  for (int l = 0; l < kBlocks; ++l) {
+    const kernels::Philox4x32 b =
+        kernels::philox_block(seed, offset, block0 + static_cast<uint64_t>(l));
+    for (int j = 0; j < 4; ++j) keep[4 * l + j] = (b.v[j] >> 8) >= threshold;
+  }
+}
+
+#if defined(__x86_64__)
+// hi and lo 32-bit halves of m * c in each of 8 lanes (even lanes by _mm256_mul_epu32 on the
+// even words, odd lanes on the words shifted down).
+__attribute__((target("avx2"), always_inline)) inline void mulhilo8(__m256i m, __m256i c,
+                                                                    __m256i& hi, __m256i& lo) {
+  const __m256i even = _mm256_mul_epu32(m, c);
+  const __m256i odd = _mm256_mul_epu32(m, _mm256_srli_epi64(c, 32));
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+
+// keep_tile on AVX2: one 32-bit lane per block, kChains independent chains interleaved.
+__attribute__((target("avx2,bmi2"))) void keep_tile_avx2(uint64_t seed, uint64_t offset,
+                                                         uint64_t block0, uint32_t threshold,
+                                                         uint8_t* keep) {
+  alignas(32) uint32_t lo[kBlocks], hi[kBlocks];
+  for (int l = 0; l < kBlocks; ++l) {
+    const uint64_t block = block0 + static_cast<uint64_t>(l);
+    lo[l] = static_cast<uint32_t>(block);
+    hi[l] = static_cast<uint32_t>(block >> 32);
+  }
+  __m256i c0[kChains], c1[kChains], c2[kChains], c3[kChains];
+  for (int g = 0; g < kChains; ++g) {
+    c0[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo + g * kLanes));
+    c1[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(hi + g * kLanes));
+    c2[g] = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(offset)));
+    c3[g] = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(offset >> 32)));
+  }
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kernels::kPhiloxM0));
+  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(kernels::kPhiloxM1));
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m256i key0 = _mm256_set1_epi32(static_cast<int>(k0));
+    const __m256i key1 = _mm256_set1_epi32(static_cast<int>(k1));
+    for (int g = 0; g < kChains; ++g) {
+      __m256i hi0, lo0, hi1, lo1;
+      mulhilo8(m0, c0[g], hi0, lo0);
+      mulhilo8(m1, c2[g], hi1, lo1);
+      c0[g] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[g]), key0);
+      c1[g] = lo1;
+      c2[g] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[g]), key1);
+      c3[g] = lo0;
+    }
+    k0 += kernels::kPhiloxW0;
+    k1 += kernels::kPhiloxW1;
+  }
+  const __m256i thr = _mm256_set1_epi32(static_cast<int>(threshold));
+  const __m256i byte_bits = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  for (int g = 0; g < kChains; ++g) {
+    const __m256i words[4] = {c0[g], c1[g], c2[g], c3[g]};
+    uint32_t bits = 0;  // bit 4 l + j: word j of lane l is kept
+    for (int j = 0; j < 4; ++j) {
+      const __m256i top = _mm256_srli_epi32(words[j], 8);
+      const __m256i kept = _mm256_cmpeq_epi32(_mm256_max_epu32(top, thr), top);
+      bits |= _pdep_u32(static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(kept))),
+                        0x11111111u << j);
+    }
+    // Byte i of the result is bit i of `bits`: spread byte i / 8 over lanes, test bit i % 8.
+    const __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), spread);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(b, byte_bits), byte_bits);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 32 * g),
+                        _mm256_and_si256(set, _mm256_set1_epi8(1)));
+  }
+}
+
+// keep_tile on AVX-512: one 64-bit lane per block (the word in its low half; the high halves
+// carry garbage that vpmuludq ignores), the three-way xors as one vpternlogq, kChains
+// independent chains interleaved. The maskz forms avoid a GCC 12 -Wuninitialized false alarm.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) void keep_tile_avx512(
+    uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold, uint8_t* keep) {
+  const __mmask8 all = 0xFF;
+  __m512i c0[kChains], c1[kChains], c2[kChains], c3[kChains];
+  for (int g = 0; g < kChains; ++g) {
+    const __m512i blocks = _mm512_add_epi64(
+        _mm512_set1_epi64(static_cast<long long>(block0 + static_cast<uint64_t>(g * kLanes))),
+        _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    c0[g] = blocks;
+    c1[g] = _mm512_maskz_srli_epi64(all, blocks, 32);
+    c2[g] = _mm512_set1_epi64(static_cast<long long>(static_cast<uint32_t>(offset)));
+    c3[g] = _mm512_set1_epi64(static_cast<long long>(offset >> 32));
+  }
+  const __m512i m0 = _mm512_set1_epi64(kernels::kPhiloxM0);
+  const __m512i m1 = _mm512_set1_epi64(kernels::kPhiloxM1);
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m512i key0 = _mm512_set1_epi64(k0), key1 = _mm512_set1_epi64(k1);
+    for (int g = 0; g < kChains; ++g) {
+      const __m512i p0 = _mm512_maskz_mul_epu32(all, c0[g], m0);
+      const __m512i p1 = _mm512_maskz_mul_epu32(all, c2[g], m1);
+      c0[g] = _mm512_ternarylogic_epi64(_mm512_maskz_srli_epi64(all, p1, 32), c1[g], key0, 0x96);
+      c2[g] = _mm512_ternarylogic_epi64(_mm512_maskz_srli_epi64(all, p0, 32), c3[g], key1, 0x96);
+      c1[g] = p1;
+      c3[g] = p0;
+    }
+    k0 += kernels::kPhiloxW0;
+    k1 += kernels::kPhiloxW1;
+  }
+  const __m512i low = _mm512_set1_epi64(0xFFFFFFFFll);
+  const __m512i thr = _mm512_set1_epi64(threshold);
+  for (int g = 0; g < kChains; ++g) {
+    const __m512i words[4] = {c0[g], c1[g], c2[g], c3[g]};
+    uint32_t bits = 0;  // bit 4 l + j: word j of lane l is kept
+    for (int j = 0; j < 4; ++j) {
+      const __m512i top = _mm512_maskz_srli_epi64(all, _mm512_and_si512(words[j], low), 8);
+      bits |= _pdep_u32(_mm512_cmpge_epu64_mask(top, thr), 0x11111111u << j);
+    }
+    const __m256i bytes = _mm256_and_si256(_mm256_movm_epi8(bits), _mm256_set1_epi8(1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 32 * g), bytes);
+  }
+}
+#endif
+
+// The keep_tile of the path cpu::active_simd_path() names.
+KeepTileFn keep_tile_for_cpu() {
+#if defined(__x86_64__)
+  if (active_simd_path() == SimdPath::avx512) return &keep_tile_avx512;
+  if (active_simd_path() == SimdPath::avx2) return &keep_tile_avx2;
+#endif
+  return &keep_tile;
+}
+
+// ys[i] = ks[i] ? xs[i] * scale : +0 without a branch: the product's bits and-ed with all ones
+// or zeros (a dropped inf or nan still gives +0, as in the reference).
+template <class T>
+void apply_keep(const T* __restrict xs, T* __restrict ys, const uint8_t* __restrict ks, T scale,
+                int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = xs[i] * scale;
+    Bits b;
+    std::memcpy(&b, &v, sizeof b);
+    b &= Bits{0} - static_cast<Bits>(ks[i]);
+    T out;
+    std::memcpy(&out, &b, sizeof out);
+    ys[i] = out;
+  }
+}
+
+// Applies the mask to the elements of units [u0, u1) (global unit indices), tile by tile.
+template <class T>
+void dropout_units(const kernels::DropoutDesc& d, const T* x, T* y, uint32_t threshold, T scale,
+                   int64_t u0, int64_t u1, KeepTileFn keep_tile_fn) {
+  alignas(64) uint8_t keep[kTileUnits];
+  const int64_t end = d.first + d.n;
+  for (int64_t t = u0 - u0 % kTileUnits; t < u1; t += kTileUnits) {
+    keep_tile_fn(d.seed, d.offset, static_cast<uint64_t>(t / 4), threshold, keep);
+    const int64_t a = std::max(t, u0), b = std::min(t + kTileUnits, u1);
+    if (d.group == 1) {
+      const T* xs = x + (a - d.first);
+      T* ys = y + (a - d.first);
+      const uint8_t* ks = keep + (a - t);
+      apply_keep(xs, ys, ks, scale, b - a);
+      continue;
+    }
+    for (int64_t u = a; u < b; ++u) {
+      const int64_t e0 = std::max(u * d.group, d.first), e1 = std::min((u + 1) * d.group, end);
+      const bool k = keep[u - t] != 0;
+      for (int64_t e = e0; e < e1; ++e) y[e - d.first] = k ? x[e - d.first] * scale : T(0);
+    }
+  }
+}
+
+}  // namespace
+
+// Splits the units of [first, first + n) into whole tiles per thread and masks each share.
+template <class T>
+void dropout_forward_v2(const kernels::DropoutDesc& d, const T* x, T* y, int threads) {
+  if (d.n <= 0) return;
+  const T scale = d.p < 1 ? static_cast<T>(1.0 / (1.0 - d.p)) : T(0);
+  const double scaled = std::ceil(d.p * 16777216.0);
+  const uint32_t threshold = static_cast<uint32_t>(std::min(scaled, 16777216.0));
+  static const KeepTileFn keep_tile_fn = keep_tile_for_cpu();
+  const int64_t u_begin = d.first / d.group, u_end = (d.first + d.n - 1) / d.group + 1;
+  const int64_t tiles = (u_end - 1) / kTileUnits - u_begin / kTileUnits + 1;
+  int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tiles)));
+#ifndef SIGNET_WITH_OPENMP
+  nt = 1;
+#endif
+#ifdef SIGNET_WITH_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+  {
+#ifdef SIGNET_WITH_OPENMP
+    const int tid = omp_get_thread_num();
+#else
+    const int tid = 0;
+#endif
+    const int64_t tile0 = u_begin / kTileUnits;
+    const int64_t ta = tile0 + tiles * tid / nt, tb = tile0 + tiles * (tid + 1) / nt;
+    const int64_t u0 = std::max(ta * kTileUnits, u_begin), u1 = std::min(tb * kTileUnits, u_end);
+    if (u0 < u1) dropout_units(d, x, y, threshold, scale, u0, u1, keep_tile_fn);
+  }
+}
+
+template void dropout_forward_v2<float>(const kernels::DropoutDesc&, const float*, float*, int);
+template void dropout_forward_v2<double>(const kernels::DropoutDesc&, const double*, double*, int);
+
+}  // namespace signet::cpu
