@@ -314,8 +314,29 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
-  SIGNET_FAIL("to: device ", target.str(),
-              " is not available in this build (CUDA tensors come with the CUDA device issue)");
+  Tensor out = empty(shape(), dtype(), target);
+  copy_into(out, *this);
+  if (autograd::needs_grad({this})) {
+    Device src = device();
+    autograd::record("ToDeviceBackward", {this}, {&out}, {},
+                     [src](const std::vector<Tensor>& g, const std::vector<Tensor>&) {
+                       return std::vector<Tensor>{g[0].to(src)};
+                     });
+  }
+  return out;
+}
+
+Tensor Tensor::cpu() const {
+  return to(Device::cpu());
+}
+
+Tensor Tensor::cuda(int index) const {
+  return to(Device::cuda(index));
+}
+
+void Tensor::check_host(const char* what) const {
+  SIGNET_CHECK(device().is_cpu(), what, ": tensor of shape ", shape_str(shape()), " is on ",
+               device().str(), "; copy it with .cpu()");
 }
 
 // Refuses an in-place op on a tensor autograd may need.
@@ -360,6 +381,7 @@ Tensor& Tensor::mul_(double value) {
 }
 
 double Tensor::item() const {
+  check_host("item");
   SIGNET_CHECK(numel() == 1, "item: expects a one-element tensor, got shape ", shape_str(shape()));
   Tensor c = to(DType::f64);
   return *c.data<double>();
@@ -369,6 +391,7 @@ template <class T>
 std::vector<T> Tensor::to_vector() const {
   SIGNET_CHECK(dtype_of<T>::value == dtype(), "to_vector: tensor has dtype ", dtype_name(dtype()),
                ", not ", dtype_name(dtype_of<T>::value));
+  check_host("to_vector");
   Tensor c = contiguous();
   const T* p = c.data<T>();
   return std::vector<T>(p, p + numel());
@@ -386,7 +409,7 @@ std::string Tensor::str() const {
      << ", device=" << device().str();
   if (requires_grad()) os << ", requires_grad";
   os << ")\n";
-  Tensor c = contiguous();
+  Tensor c = (device().is_cpu() ? *this : detach().cpu()).contiguous();
   const int64_t limit = 64;
   int64_t n = std::min(numel(), limit);
   int64_t row = dim() > 0 && shape().back() > 0 ? shape().back() : 1;

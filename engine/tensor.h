@@ -57,10 +57,13 @@ class Tensor {
   T* data() const {
     SIGNET_CHECK(dtype_of<T>::value == dtype(), "data<T>(): tensor has dtype ", dtype_name(dtype()),
                  ", not ", dtype_name(dtype_of<T>::value));
+    check_host("data<T>()");
     return static_cast<T*>(raw_data());
   }
-  // Untyped pointer to element 0.
+  // Untyped pointer to element 0 (a device pointer for a cuda tensor: for kernels only).
   void* raw_data() const;
+  // Throws naming what when this tensor is not on the cpu (its elements are not host memory).
+  void check_host(const char* what) const;
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
   // Version of the shared storage (bumped by in-place ops).
   uint64_t version() const { return impl().storage->version(); }
@@ -108,8 +111,12 @@ class Tensor {
   Tensor contiguous() const;
   // A copy converted to dtype (this tensor when it already has it).
   Tensor to(DType dtype) const;
-  // A copy on device (this tensor when it is already there).
+  // A copy on device (this tensor when it is already there); differentiable.
   Tensor to(Device device) const;
+  // to(Device::cpu()).
+  Tensor cpu() const;
+  // to(Device::cuda(index)).
+  Tensor cuda(int index = 0) const;
   // A contiguous copy with its own storage.
   Tensor clone() const;
 

@@ -1,6 +1,8 @@
 #include "engine/ops/elementwise.h"
 
 #include "engine/autograd.h"
+#include "engine/cuda_copy.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/kernel_args.h"
 #include "engine/ops/reduce.h"
@@ -70,20 +72,22 @@ void fill_ref<bf16>(const StridedDesc& d, double value, void* out) {
   ref::fill<bf16>(d, bf16(static_cast<float>(value)), static_cast<bf16*>(out));
 }
 
-// The registry entry of one unary op (reference kernel on f32 and f64).
+// The registry entry of one unary op (reference kernel on f32 and f64, cuda on f32).
 dispatch::Op<UnaryFn> unary_op(const char* name) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, &unary_ref<float>}, {DType::f64, &unary_ref<double>}}}}};
+            {{DType::f32, &unary_ref<float>}, {DType::f64, &unary_ref<double>}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_unary_f32}}}}};
 }
 
-// The registry entry of one binary op (reference kernel on f32 and f64).
+// The registry entry of one binary op (reference kernel on f32 and f64, cuda on f32).
 dispatch::Op<BinaryFn> binary_op(const char* name) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, &binary_ref<float>}, {DType::f64, &binary_ref<double>}}}}};
+            {{DType::f32, &binary_ref<float>}, {DType::f64, &binary_ref<double>}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_binary_f32}}}}};
 }
 
 // Runs a unary kernel into a new contiguous tensor (no autograd).
@@ -97,9 +101,14 @@ Tensor unary_raw(const dispatch::Op<UnaryFn>& op, UnaryOp code, const Tensor& x,
 }
 
 // Runs a broadcasting binary kernel into a new contiguous tensor (no autograd).
-Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a, const Tensor& b,
-                  ElementwiseParams p = {}) {
+Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a_in,
+                  const Tensor& b_in, ElementwiseParams p = {}) {
   const char* name = op.name().c_str();
+  check_defined(name, a_in);
+  check_defined(name, b_in);
+  // A 0-d cpu tensor (a scalar operand) follows the other operand to its device.
+  const Tensor a = a_in.dim() == 0 && a_in.device().is_cpu() ? a_in.to(b_in.device()) : a_in;
+  const Tensor b = b_in.dim() == 0 && b_in.device().is_cpu() ? b_in.to(a_in.device()) : b_in;
   check_dtype(name, a, {DType::f32, DType::f64});
   check_dtype(name, b, {DType::f32, DType::f64});
   SIGNET_CHECK(a.dtype() == b.dtype(), name, ": dtypes differ (", dtype_name(a.dtype()), " ",
@@ -326,32 +335,37 @@ Tensor operator/(double a, const Tensor& b) {
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  static const dispatch::Op<CopyFn> op{"copy",
-                                       {{"v1_reference",
-                                         Device::Type::cpu,
-                                         {{DType::f32, &copy_ref<float>},
-                                          {DType::f64, &copy_ref<double>},
-                                          {DType::i64, &copy_ref<int64_t>},
-                                          {DType::u8, &copy_ref<uint8_t>},
-                                          {DType::bf16, &copy_ref<bf16>}}}}};
+  static const dispatch::Op<CopyFn> op{
+      "copy",
+      {{"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &copy_ref<float>},
+         {DType::f64, &copy_ref<double>},
+         {DType::i64, &copy_ref<int64_t>},
+         {DType::u8, &copy_ref<uint8_t>},
+         {DType::bf16, &copy_ref<bf16>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_copy_f32}}}}};
   check_defined("copy", dst);
   check_defined("copy", src);
   Shape shape = broadcast_shapes(dst.shape(), src.shape(), "copy");
   SIGNET_CHECK(shape == dst.shape(), "copy: source of shape ", shape_str(src.shape()),
                " does not broadcast to destination shape ", shape_str(dst.shape()));
+  if (dst.device() != src.device()) return copy_across_devices(dst, src);
   StridedDesc d = strided_desc("copy", shape, dst.strides(), broadcast_strides(src, shape));
   op.run(dst.device(), dst.dtype(), {}, d, src.dtype(), src.raw_data(), dst.raw_data());
 }
 
 void fill_into(const Tensor& dst, double value) {
-  static const dispatch::Op<FillFn> op{"fill",
-                                       {{"v1_reference",
-                                         Device::Type::cpu,
-                                         {{DType::f32, &fill_ref<float>},
-                                          {DType::f64, &fill_ref<double>},
-                                          {DType::i64, &fill_ref<int64_t>},
-                                          {DType::u8, &fill_ref<uint8_t>},
-                                          {DType::bf16, &fill_ref<bf16>}}}}};
+  static const dispatch::Op<FillFn> op{
+      "fill",
+      {{"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &fill_ref<float>},
+         {DType::f64, &fill_ref<double>},
+         {DType::i64, &fill_ref<int64_t>},
+         {DType::u8, &fill_ref<uint8_t>},
+         {DType::bf16, &fill_ref<bf16>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_fill_f32}}}}};
   check_defined("fill", dst);
   StridedDesc d = strided_desc("fill", dst.shape(), dst.strides());
   op.run(dst.device(), dst.dtype(), {}, d, value, dst.raw_data());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "kernels/reference/reduce.h"
@@ -28,12 +29,13 @@ void scatter_ref(const ReduceDesc& d, const void* g, const int64_t* arg, void* g
   ref::scatter_to_arg<T>(d, static_cast<const T*>(g), arg, static_cast<T*>(gi));
 }
 
-// The registry entry of one reduction (reference kernel on f32 and f64).
+// The registry entry of one reduction (reference kernel on f32 and f64, cuda sum on f32).
 dispatch::Op<ReduceFn> reduce_op(const char* name) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, &reduce_ref<float>}, {DType::f64, &reduce_ref<double>}}}}};
+            {{DType::f32, &reduce_ref<float>}, {DType::f64, &reduce_ref<double>}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_reduce_f32}}}}};
 }
 
 // A reduction problem: the descriptor and the output shapes with and without keepdim.
@@ -82,7 +84,7 @@ Tensor reduce_values(const dispatch::Op<ReduceFn>& op, ReduceOp code, const Tens
   Plan p = plan(name, x, dims);
   SIGNET_CHECK(code == ReduceOp::sum || p.count > 0, name, ": reducing an empty dim of shape ",
                shape_str(x.shape()));
-  Tensor out = empty(p.out_shape, x.dtype());
+  Tensor out = empty(p.out_shape, x.dtype(), x.device());
   Tensor arg = code == ReduceOp::sum ? Tensor() : empty(p.out_shape, DType::i64);
   op.run(x.device(), x.dtype(), {}, code, p.desc, x.raw_data(), out.raw_data(),
          arg.defined() ? arg.data<int64_t>() : nullptr);

@@ -1,0 +1,203 @@
+// Ops on cuda tensors against the same ops on the cpu, on odd shapes: unary, broadcasting
+// binary, scalar, sum/mean, and backward through a small graph. Tolerances: the device math
+// (expf, tanhf, ...) and the tree order of the sums may differ from the cpu by a few ulps, so
+// values are compared within 1e-5 absolute on O(1) data (sums of n terms: n * 1e-6).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
+#include "engine/ops.h"
+#include "engine/tensor.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
+#include "tests/test_cuda_env.h"
+
+namespace signet {
+namespace {
+
+using testing::expect_close;
+using testing::expect_error;
+using testing::uniform_floats;
+
+constexpr double kTol = 1e-5;
+
+// Random f32 values in [-1, 1) of the given shape on the cpu.
+Tensor random_cpu(const Shape& shape, unsigned seed) {
+  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape);
+}
+
+// Expects got (a cuda tensor) to equal want (a cpu tensor) within tol.
+void expect_device_close(const Tensor& got, const Tensor& want, double tol,
+                         const std::string& what) {
+  ASSERT_EQ(got.device(), Device::cuda(0)) << what;
+  expect_close(got.cpu(), want, tol, what);
+}
+
+TEST(CudaOps, UnaryOpsMatchCpu) {
+  const Tensor x = random_cpu({3, 5, 7}, 11) * 3.0;
+  const Tensor pos = abs(x) + 0.1;
+  const Tensor dx = x.cuda(), dpos = pos.cuda();
+  expect_device_close(neg(dx), neg(x), kTol, "neg");
+  expect_device_close(relu(dx), relu(x), kTol, "relu");
+  expect_device_close(sigmoid(dx), sigmoid(x), kTol, "sigmoid");
+  expect_device_close(tanh(dx), tanh(x), kTol, "tanh");
+  expect_device_close(exp(dx), exp(x), kTol * 20, "exp");  // values up to e^3
+  expect_device_close(log(dpos), log(pos), kTol, "log");
+  expect_device_close(sqrt(dpos), sqrt(pos), kTol, "sqrt");
+  expect_device_close(abs(dx), abs(x), 0.0, "abs");
+  // A non-contiguous input.
+  expect_device_close(tanh(dx.transpose(0, 2)), tanh(x.transpose(0, 2)), kTol, "tanh of a view");
+}
+
+TEST(CudaOps, BinaryOpsBroadcastLikeCpu) {
+  const Tensor a = random_cpu({3, 1, 7}, 21);
+  const Tensor b = random_cpu({5, 1}, 22) + 2.0;  // away from 0 for div
+  const Tensor da = a.cuda(), db = b.cuda();
+  Tensor s = add(da, db);
+  EXPECT_EQ(s.shape(), (Shape{3, 5, 7}));
+  expect_device_close(s, add(a, b), kTol, "add");
+  expect_device_close(sub(da, db), sub(a, b), kTol, "sub");
+  expect_device_close(mul(da, db), mul(a, b), kTol, "mul");
+  expect_device_close(div(da, db), div(a, b), kTol, "div");
+  expect_device_close(div(db, da.transpose(0, 2)), div(b, a.transpose(0, 2)), 1e-3,
+                      "div by a view");  // |1/a| can be large: relative 1e-6 of it
+}
+
+TEST(CudaOps, ScalarOpsMatchCpu) {
+  const Tensor x = random_cpu({4, 9}, 31);
+  const Tensor d = x.cuda();
+  expect_device_close(d * 2.5, x * 2.5, kTol, "x * 2.5");
+  expect_device_close(d + 1.0, x + 1.0, kTol, "x + 1");
+  expect_device_close(3.0 - d, 3.0 - x, kTol, "3 - x");
+  expect_device_close(d / 4.0, x / 4.0, kTol, "x / 4");
+  Tensor acc = d.clone();
+  acc.add_(d, 0.5);
+  acc.mul_(-2.0);
+  Tensor want = x.clone();
+  want.add_(x, 0.5);
+  want.mul_(-2.0);
+  expect_device_close(acc, want, kTol, "add_ and mul_");
+}
+
+TEST(CudaOps, SumAndMeanMatchCpu) {
+  const Tensor x = random_cpu({3, 5, 7}, 41);
+  const Tensor d = x.cuda();
+  expect_device_close(sum(d), sum(x), 105 * 1e-6, "sum all");
+  expect_device_close(mean(d), mean(x), kTol, "mean all");
+  expect_device_close(sum(d, {1}), sum(x, {1}), kTol, "sum dim 1");
+  expect_device_close(sum(d, {0, 2}, true), sum(x, {0, 2}, true), kTol, "sum dims 0, 2");
+  expect_device_close(mean(d, {2}, true), mean(x, {2}, true), kTol, "mean dim 2 keepdim");
+  expect_device_close(sum(d.transpose(0, 2), {1}), sum(x.transpose(0, 2), {1}), kTol,
+                      "sum of a view");
+  // More elements per output than threads per block (256), and more outputs than one.
+  const Tensor big = random_cpu({2, 1001}, 42);
+  expect_device_close(sum(big.cuda(), {1}), sum(big, {1}), 1001 * 1e-6, "sum of 1001");
+  expect_device_close(sum(big.cuda()), sum(big), 2002 * 1e-6, "sum of 2002");
+}
+
+TEST(CudaOps, SumIsDeterministic) {
+  const Tensor d = random_cpu({7, 333}, 43).cuda();
+  const std::vector<float> first = sum(d, {1}).cpu().to_vector<float>();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sum(d, {1}).cpu().to_vector<float>(), first);
+}
+
+// loss = mean(sigmoid(a * b + c) * tanh(a)) - sum(relu(c)) / 10 on either device.
+Tensor small_graph(const Tensor& a, const Tensor& b, const Tensor& c) {
+  return sub(mean(mul(sigmoid(add(mul(a, b), c)), tanh(a))), sum(relu(c)) / 10.0);
+}
+
+TEST(CudaOps, BackwardMatchesCpu) {
+  Tensor a = random_cpu({3, 5, 7}, 51), b = random_cpu({5, 1}, 52), c = random_cpu({7}, 53);
+  Tensor da = a.cuda(), db = b.cuda(), dc = c.cuda();
+  for (Tensor* t : {&a, &b, &c, &da, &db, &dc}) t->requires_grad_();
+  Tensor loss = small_graph(a, b, c);
+  Tensor dloss = small_graph(da, db, dc);
+  expect_device_close(dloss, loss, kTol, "loss");
+  loss.backward();
+  dloss.backward();
+  expect_device_close(da.grad(), a.grad(), kTol, "grad a");
+  expect_device_close(db.grad(), b.grad(), kTol, "grad b");
+  expect_device_close(dc.grad(), c.grad(), kTol, "grad c");
+}
+
+TEST(CudaOps, GradientFlowsBackAcrossDevices) {
+  Tensor x = random_cpu({4, 3}, 61);
+  x.requires_grad_();
+  Tensor loss = sum(mul(x.cuda(), x.cuda())).cpu();
+  loss.backward();
+  ASSERT_TRUE(x.grad().device().is_cpu());
+  expect_close(x.grad(), (x * 2.0).detach(), kTol, "d sum(x^2) / dx");
+}
+
+// The naive GEMM kernel on odd sizes, transposed operands and a batch, against matmul on the cpu
+// (called through its dispatch adapter: matmul registers it in a later change).
+TEST(CudaOps, NaiveGemmMatchesCpuMatmul) {
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      const int64_t batch = 2, m = 17, n = 13, k = 19;
+      const Tensor a = random_cpu(ta ? Shape{batch, k, m} : Shape{batch, m, k}, 71);
+      const Tensor b = random_cpu(tb ? Shape{batch, n, k} : Shape{batch, k, n}, 72);
+      const Tensor want = matmul(ta ? a.transpose(1, 2) : a, tb ? b.transpose(1, 2) : b);
+      const Tensor da = a.cuda(), db = b.cuda();
+      Tensor c = full({batch, m, n}, 0.5, DType::f32, Device::cuda(0));
+      kernels::GemmDesc d;
+      d.m = m;
+      d.n = n;
+      d.k = k;
+      d.trans_a = ta;
+      d.trans_b = tb;
+      d.lda = ta ? m : k;
+      d.ldb = tb ? k : n;
+      d.ldc = n;
+      d.alpha = 2.0;
+      d.beta = 1.0;
+      d.batch = batch;
+      d.stride_a = m * k;
+      d.stride_b = k * n;
+      d.stride_c = m * n;
+      cuda_gemm_f32(d, da.raw_data(), db.raw_data(), c.raw_data());
+      expect_device_close(c, want * 2.0 + 0.5, k * 1e-6,
+                          "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+    }
+  }
+}
+
+// Softmax and log-softmax kernels, forward and backward, along the middle of (3, 301, 5) (more
+// elements per row than threads per block) against the reference kernels on the cpu (called
+// through the dispatch adapters: the softmax op registers them in a later change).
+TEST(CudaOps, SoftmaxKernelsMatchCpu) {
+  const kernels::SoftmaxDesc d{3, 301, 5};
+  const Tensor x = random_cpu({3, 301, 5}, 81) * 4.0, dy = random_cpu({3, 301, 5}, 82);
+  const Tensor dx_dev = x.cuda(), ddy = dy.cuda();
+  for (bool log_form : {false, true}) {
+    const std::string what = log_form ? "log_softmax" : "softmax";
+    const Tensor want = log_form ? log_softmax(x, 1) : softmax(x, 1);
+    Tensor y = empty({3, 301, 5}, DType::f32, Device::cuda(0));
+    if (log_form)
+      cuda_softmax_forward_f32<true>(d, dx_dev.raw_data(), y.raw_data());
+    else
+      cuda_softmax_forward_f32<false>(d, dx_dev.raw_data(), y.raw_data());
+    expect_device_close(y, want, kTol, what);
+    Tensor xg = x.detach();
+    xg.requires_grad_();
+    Tensor out = log_form ? log_softmax(xg, 1) : softmax(xg, 1);
+    sum(mul(out, dy)).backward();
+    Tensor dx = empty({3, 301, 5}, DType::f32, Device::cuda(0));
+    if (log_form)
+      cuda_softmax_backward_f32<true>(d, y.raw_data(), ddy.raw_data(), dx.raw_data());
+    else
+      cuda_softmax_backward_f32<false>(d, y.raw_data(), ddy.raw_data(), dx.raw_data());
+    expect_device_close(dx, xg.grad(), kTol, what + " backward");
+  }
+}
+
+TEST(CudaOps, DeviceErrorsNameTheOp) {
+  const Tensor d = ones({2, 3}, DType::f32, Device::cuda(0));
+  expect_error([&] { add(d, ones({2, 3})); }, {"add", "different devices", "cuda:0", "cpu"});
+  expect_error([&] { exp(d.to(DType::f64)); }, {"copy", "f32"});
+}
+
+}  // namespace
+}  // namespace signet
