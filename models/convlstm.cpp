@@ -1,7 +1,6 @@
 #include "models/convlstm.h"
 
 #include "engine/ops/elementwise.h"
-#include "engine/ops/pool.h"
 #include "engine/ops/reduce.h"
 
 namespace signet::models {
@@ -10,6 +9,7 @@ ConvLstmClassifier::ConvLstmClassifier(const ModelConfig& c) {
   stem_ =
       register_module("stem", std::make_shared<nn::Conv2d>(c.channels, 16, Shape{3}, Shape{1},
                                                            Shape{1}, Shape{1}, 1, true, c.dtype));
+  pool_ = register_module("pool", std::make_shared<nn::MaxPool2d>(Shape{2}));
   nn::ConvLstmOptions o;
   o.input_channels = 16;
   o.hidden_channels = c.hidden;
@@ -25,7 +25,7 @@ Tensor ConvLstmClassifier::forward(const Tensor& x, RngStream&) {
   SIGNET_CHECK(x.dim() == 5, "convlstm: expects clips (N, T, C, H, W), got ", shape_str(x.shape()));
   int64_t N = x.size(0), T = x.size(1);
   Tensor frames = x.reshape({N * T, x.size(2), x.size(3), x.size(4)});
-  Tensor y = max_pool2d(relu(stem_->forward(frames - 0.5)), {2});
+  Tensor y = pool_->forward(relu(stem_->forward(frames - 0.5)));
   y = y.reshape({N, T, y.size(1), y.size(2), y.size(3)});
   Tensor h = convlstm_->forward(y).second.h.back();
   return fc_->forward(max(h, {2, 3}));

@@ -1,6 +1,6 @@
 // convlstm: the ConvLSTM video classifier of the WLASL seed on clips (N, T, C, H, W).
 // A per-frame convolutional stem (Conv2d "stem" (16, C, 3, 3, pad 1) + ReLU + max-pool 2), a
-// ConvLSTM "convlstm" (16 -> hidden channels, 3x3, layers), global average pooling of the last
+// ConvLSTM "convlstm" (16 -> hidden channels, 3x3, layers), global max pooling of the last
 // hidden map, Linear "fc" (classes, hidden). (The seed's stem is a Conv3d; a per-frame 2-D stem
 // keeps the time axis for the recurrence.)
 #pragma once
@@ -9,6 +9,7 @@
 #include "engine/nn/conv.h"
 #include "engine/nn/conv_lstm.h"
 #include "engine/nn/linear.h"
+#include "engine/nn/pool.h"
 #include "models/model.h"
 
 namespace signet::models {
@@ -18,9 +19,11 @@ class ConvLstmClassifier : public Model {
   explicit ConvLstmClassifier(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
   const char* name() const override { return "convlstm"; }
+  void reset_head(int64_t classes) override { fc_ = new_head("fc", *fc_, classes); }
 
  private:
   std::shared_ptr<nn::Conv2d> stem_;
+  std::shared_ptr<nn::MaxPool2d> pool_;
   std::shared_ptr<nn::ConvLSTM> convlstm_;
   std::shared_ptr<nn::Linear> fc_;
 };

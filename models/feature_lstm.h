@@ -17,6 +17,7 @@ class FeatureLstm : public Model {
   explicit FeatureLstm(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
   const char* name() const override { return "feature_lstm"; }
+  void reset_head(int64_t classes) override { fc_ = new_head("fc", *fc_, classes); }
 
  private:
   std::shared_ptr<nn::LSTM> lstm_;

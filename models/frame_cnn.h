@@ -7,6 +7,7 @@
 
 #include "engine/nn/conv.h"
 #include "engine/nn/linear.h"
+#include "engine/nn/pool.h"
 #include "models/model.h"
 
 namespace signet::models {
@@ -16,9 +17,11 @@ class FrameCnn : public Model {
   explicit FrameCnn(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
   const char* name() const override { return "frame_cnn"; }
+  void reset_head(int64_t classes) override { fc_ = new_head("fc", *fc_, classes); }
 
  private:
   std::shared_ptr<nn::Conv2d> conv1_, conv2_;
+  std::shared_ptr<nn::MaxPool2d> pool1_;
   std::shared_ptr<nn::Linear> fc_;
 };
 

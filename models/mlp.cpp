@@ -14,6 +14,11 @@ Mlp::Mlp(const ModelConfig& c) {
   }
 }
 
+void Mlp::reset_head(int64_t classes) {
+  layers_.back() =
+      new_head("layers." + std::to_string(layers_.size() - 1), *layers_.back(), classes);
+}
+
 Tensor Mlp::forward(const Tensor& x, RngStream&) {
   Tensor h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -16,6 +16,7 @@ class Mlp : public Model {
   explicit Mlp(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
   const char* name() const override { return "mlp"; }
+  void reset_head(int64_t classes) override;
 
  private:
   std::vector<std::shared_ptr<nn::Linear>> layers_;

@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
 #include "engine/nn/classifier.h"
+#include "engine/nn/linear.h"
 
 namespace signet::models {
 
@@ -24,6 +27,15 @@ class Model : public nn::Classifier {
  public:
   // The registry name ("feature_lstm", ...).
   virtual const char* name() const = 0;
+  // Replaces the classification head by a freshly initialised one with `classes` outputs
+  // (transfer learning); the rest of the model keeps its weights.
+  virtual void reset_head(int64_t classes) = 0;
+
+ protected:
+  // A new Linear with head's inputs and dtype and `classes` outputs, registered in place of the
+  // sub-module called name.
+  std::shared_ptr<nn::Linear> new_head(const std::string& name, const nn::Linear& head,
+                                       int64_t classes);
 };
 
 }  // namespace signet::models

@@ -1,5 +1,7 @@
 #include "models/registry.h"
 
+#include "models/c3d_small.h"
+#include "models/cnn_lstm.h"
 #include "models/convlstm.h"
 #include "models/feature_lstm.h"
 #include "models/frame_cnn.h"
@@ -27,6 +29,9 @@ const std::vector<ModelEntry>& registry() {
        &make<FrameCnn>},
       {"convlstm", "ConvLSTM video classifier (per-frame conv stem, ConvLSTM, pool, dense)",
        &make<ConvLstmClassifier>},
+      {"cnn_lstm", "per-frame CNN feeding an LSTM, trained end to end on clips", &make<CnnLstm>},
+      {"c3d_small", "3-D convolution classifier on clips (Conv3d blocks, pool, dense)",
+       &make<C3dSmall>},
   };
   return entries;
 }

@@ -1,7 +1,6 @@
 #include "models/sign_cnn.h"
 
 #include "engine/ops/elementwise.h"
-#include "engine/ops/pool.h"
 
 namespace signet::models {
 
@@ -15,14 +14,16 @@ SignCnn::SignCnn(const ModelConfig& c) : dropout_(c.dropout) {
   conv2_ =
       register_module("conv2", std::make_shared<nn::Conv2d>(32, 64, Shape{3}, Shape{1}, Shape{0},
                                                             Shape{1}, 1, true, c.dtype));
+  pool1_ = register_module("pool1", std::make_shared<nn::MaxPool2d>(Shape{2}));
+  pool2_ = register_module("pool2", std::make_shared<nn::MaxPool2d>(Shape{2}));
   fc1_ = register_module("fc1", std::make_shared<nn::Linear>(64 * h * w, 128, true, c.dtype));
   fc2_ = register_module("fc2", std::make_shared<nn::Linear>(128, c.classes, true, c.dtype));
 }
 
 Tensor SignCnn::forward(const Tensor& x, RngStream& rng) {
   SIGNET_CHECK(x.dim() == 4, "sign_cnn: expects images (N, C, H, W), got ", shape_str(x.shape()));
-  Tensor y = max_pool2d(relu(conv1_->forward(x)), {2});
-  y = max_pool2d(relu(conv2_->forward(y)), {2});
+  Tensor y = pool1_->forward(relu(conv1_->forward(x)));
+  y = pool2_->forward(relu(conv2_->forward(y)));
   y = relu(fc1_->forward(y.flatten(1)));
   if (training()) y = dropout_.forward(y, rng);
   return fc2_->forward(y);

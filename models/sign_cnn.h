@@ -8,6 +8,7 @@
 #include "engine/nn/conv.h"
 #include "engine/nn/dropout.h"
 #include "engine/nn/linear.h"
+#include "engine/nn/pool.h"
 #include "models/model.h"
 
 namespace signet::models {
@@ -17,9 +18,11 @@ class SignCnn : public Model {
   explicit SignCnn(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
   const char* name() const override { return "sign_cnn"; }
+  void reset_head(int64_t classes) override { fc2_ = new_head("fc2", *fc2_, classes); }
 
  private:
   std::shared_ptr<nn::Conv2d> conv1_, conv2_;
+  std::shared_ptr<nn::MaxPool2d> pool1_, pool2_;
   std::shared_ptr<nn::Linear> fc1_, fc2_;
   nn::Dropout dropout_;
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/nn/trace.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 
@@ -32,8 +33,10 @@ ConvNd::ConvNd(int dims, int64_t in_channels, int64_t out_channels, const Shape&
 }
 
 Tensor ConvNd::forward(const Tensor& x) const {
-  return dims_ == 2 ? conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_)
-                    : conv3d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
+  Tensor y = dims_ == 2 ? conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_)
+                        : conv3d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
+  trace_output(this, dims_ == 2 ? "Conv2d" : "Conv3d", y);
+  return y;
 }
 
 }  // namespace signet::nn

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/nn/trace.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
@@ -80,7 +81,9 @@ std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x,
     out.h.push_back(h);
     out.c.push_back(c);
   }
-  return {opt_.batch_first ? seq.transpose(0, 1) : seq, out};
+  Tensor y = opt_.batch_first ? seq.transpose(0, 1) : seq;
+  trace_output(this, "ConvLSTM", y);
+  return {y, out};
 }
 
 }  // namespace signet::nn

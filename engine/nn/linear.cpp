@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/nn/trace.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/matmul.h"
 
@@ -18,7 +19,9 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, DType dtype
 }
 
 Tensor Linear::forward(const Tensor& x) const {
-  return linear(x, weight_, bias_);
+  Tensor y = linear(x, weight_, bias_);
+  trace_output(this, "Linear", y);
+  return y;
 }
 
 }  // namespace signet::nn

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "engine/nn/trace.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
 
@@ -112,7 +113,9 @@ LSTM::LSTM(const LstmOptions& opt) : opt_(opt) {
 
 std::pair<Tensor, LstmState> LSTM::forward(const Tensor& x, const LstmState& state,
                                            const Tensor& lengths, RngStream* rng) {
-  return lstm(opt_, weights_, x, state, lengths, training(), rng ? *rng : rng_);
+  auto out = lstm(opt_, weights_, x, state, lengths, training(), rng ? *rng : rng_);
+  trace_output(this, "LSTM", out.first);
+  return out;
 }
 
 const LstmWeights& LSTM::weights(int64_t layer, int64_t direction) const {

@@ -1,0 +1,41 @@
+#include "models/cnn_lstm.h"
+
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+
+namespace signet::models {
+
+CnnLstm::CnnLstm(const ModelConfig& c) {
+  conv1_ =
+      register_module("conv1", std::make_shared<nn::Conv2d>(c.channels, 16, Shape{3}, Shape{1},
+                                                            Shape{1}, Shape{1}, 1, true, c.dtype));
+  conv2_ =
+      register_module("conv2", std::make_shared<nn::Conv2d>(16, 32, Shape{3}, Shape{1}, Shape{1},
+                                                            Shape{1}, 1, true, c.dtype));
+  pool1_ = register_module("pool1", std::make_shared<nn::MaxPool2d>(Shape{2}));
+  pool2_ = register_module("pool2", std::make_shared<nn::MaxPool2d>(Shape{2}));
+  nn::LstmOptions o;
+  o.input_size = 32;
+  o.hidden_size = c.hidden;
+  o.num_layers = c.layers;
+  o.batch_first = true;
+  o.input_dropout = c.dropout;
+  o.dtype = c.dtype;
+  lstm_ = register_module("lstm", std::make_shared<nn::LSTM>(o));
+  fc_ = register_module("fc", std::make_shared<nn::Linear>(c.hidden, c.classes, true, c.dtype));
+}
+
+Tensor CnnLstm::forward(const Tensor& x, RngStream& rng) {
+  SIGNET_CHECK(x.dim() == 5, "cnn_lstm: expects clips (N, T, C, H, W), got ", shape_str(x.shape()));
+  SIGNET_CHECK(x.size(3) >= 4 && x.size(4) >= 4, "cnn_lstm: frames of ", x.size(3), "x", x.size(4),
+               " in ", shape_str(x.shape()), " are too small (at least 4x4)");
+  int64_t N = x.size(0), T = x.size(1);
+  Tensor frames = x.reshape({N * T, x.size(2), x.size(3), x.size(4)});
+  Tensor y = pool1_->forward(relu(conv1_->forward(frames)));
+  y = pool2_->forward(relu(conv2_->forward(y)));
+  Tensor features = mean(y, {2, 3}).reshape({N, T, -1});
+  Tensor out = lstm_->forward(features, {}, Tensor(), &rng).first;
+  return fc_->forward(out.narrow(1, T - 1, 1).squeeze(1));
+}
+
+}  // namespace signet::models
