@@ -19,7 +19,9 @@
 #include "engine/random.h"
 #include "engine/trainer.h"
 #include "models/registry.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/datasets.h"
 #include "tools/cli/progress.h"
 #include "tools/media/clip_dataset.h"
 #include "tools/media/gesture_synth.h"
@@ -114,53 +116,16 @@ EvalResult train_and_test(models::Model& model, std::shared_ptr<const data::Data
   Trainer trainer(model, adam, to);
   auto tl = make_loader(train, batch, true, a.seed), vl = make_loader(val, batch, false, a.seed);
   trainer.fit(*tl, *vl);
+  // The test split is measured on the checkpoint with the best validation loss.
+  trainer.load_checkpoint(run_dir + "/best.safetensors");
+  std::printf("testing %s/best.safetensors (epoch %lld)\n", run_dir.c_str(),
+              static_cast<long long>(trainer.epoch() - 1));
   auto testl = make_loader(test, batch, false, a.seed);
   EvalResult t = trainer.evaluate(*testl, classes);
   std::printf("test: top-1 %.3f  top-5 %.3f  loss %.4f  macro-F1 %.3f  (%lld samples)\n", t.top1,
               t.top5, t.loss, t.macro_f1, static_cast<long long>(t.samples));
   return t;
 }
-
-// The samples of a base data set at the given indices (a validation part carved from train).
-class Subset : public data::Dataset {
- public:
-  Subset(std::shared_ptr<const data::Dataset> base, std::vector<int64_t> indices)
-      : base_(std::move(base)), indices_(std::move(indices)) {}
-  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
-  data::Sample get(int64_t i) const override {
-    return base_->get(indices_[static_cast<size_t>(i)]);
-  }
-
- private:
-  std::shared_ptr<const data::Dataset> base_;
-  std::vector<int64_t> indices_;
-};
-
-// u8 pixels -> f32 in [0, 1].
-class ToUnitFloat : public data::Transform {
- public:
-  Tensor apply(const Tensor& input, RngStream&) const override {
-    return input.to(DType::f32) * (1.0 / 255.0);
-  }
-};
-
-// A data set whose samples go through a transform (the loader's transform hook, for wrapping).
-class Transformed : public data::Dataset {
- public:
-  Transformed(std::shared_ptr<const data::Dataset> base, std::shared_ptr<const data::Transform> t)
-      : base_(std::move(base)), t_(std::move(t)) {}
-  int64_t size() const override { return base_->size(); }
-  data::Sample get(int64_t i) const override {
-    data::Sample s = base_->get(i);
-    RngStream unused = augment_stream(0, 0, 0);
-    s.input = t_->apply(s.input, unused);
-    return s;
-  }
-
- private:
-  std::shared_ptr<const data::Dataset> base_;
-  std::shared_ptr<const data::Transform> t_;
-};
 
 // The hand-shape CNN on the real digits written by `signet data mnist`.
 int mnist_demo(const DemoArgs& a) {
@@ -171,15 +136,10 @@ int mnist_demo(const DemoArgs& a) {
     int rc = run_data(4, const_cast<char**>(args));
     if (rc != 0) return rc;
   }
-  auto to_float = std::make_shared<ToUnitFloat>();
-  auto train_all =
-      std::make_shared<Transformed>(std::make_shared<media::SignMnistDataset>(
-                                        media::read_sign_mnist_csv(dir + "/sign_mnist_train.csv")),
-                                    to_float);
-  auto test =
-      std::make_shared<Transformed>(std::make_shared<media::SignMnistDataset>(
-                                        media::read_sign_mnist_csv(dir + "/sign_mnist_test.csv")),
-                                    to_float);
+  auto train_all = std::make_shared<UnitFloat>(std::make_shared<media::SignMnistDataset>(
+      media::read_sign_mnist_csv(dir + "/sign_mnist_train.csv")));
+  auto test = std::make_shared<UnitFloat>(std::make_shared<media::SignMnistDataset>(
+      media::read_sign_mnist_csv(dir + "/sign_mnist_test.csv")));
   // Validation: a seeded tenth of the training part; the test split is only evaluated.
   RngStream shuffle = shuffle_stream(a.seed, 0);
   std::vector<int64_t> order(static_cast<size_t>(train_all->size()));
@@ -288,8 +248,6 @@ int gesture_demo(const DemoArgs& a) {
   c.height = c.width = so.size;
   c.hidden = 32;
   c.layers = 1;
-  SIGNET_CHECK(a.model == "convlstm" || a.model == "frame_cnn", "demo: --model ", a.model,
-               " is not a clip model (convlstm, frame_cnn)");
   auto model = models::create_model(a.model, c);
   std::printf("signet demo: %s on %lld training clips (10 motions)\n", a.model.c_str(),
               static_cast<long long>(sets[0]->size()));
@@ -324,40 +282,34 @@ int gesture_demo(const DemoArgs& a) {
 
 int run_demo(int argc, char** argv) {
   DemoArgs a;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "signet demo: %s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  ArgCursor args("demo", argc, argv);
+  while (args.more()) {
+    std::string arg = args.next();
     if (arg == "--data") {
-      a.data = value();
+      a.data = args.value(arg);
     } else if (arg == "--model") {
-      a.model = value();
+      a.model = args.value(arg);
     } else if (arg == "--epochs") {
-      a.epochs = std::atoll(value().c_str());
+      a.epochs = parse_int("demo", arg, args.value(arg));
     } else if (arg == "--out") {
-      a.out = value();
+      a.out = args.value(arg);
     } else if (arg == "--seed") {
-      a.seed = std::strtoull(value().c_str(), nullptr, 10);
+      a.seed = static_cast<uint64_t>(parse_int("demo", arg, args.value(arg)));
     } else if (arg == "--help" || arg == "-h") {
       usage(stdout);
       return 0;
     } else {
-      std::fprintf(stderr, "signet demo: unknown argument '%s'\n", arg.c_str());
-      usage(stderr);
-      return 2;
+      throw UsageError("demo", "unknown argument '" + arg + "'");
     }
   }
+  if (a.data != "spiral" && a.data != "gestures" && a.data != "mnist")
+    throw UsageError("demo", "unknown data '" + a.data + "' (gestures, mnist, spiral)");
+  if (a.data == "gestures" && a.model != "convlstm" && a.model != "frame_cnn")
+    throw UsageError("demo", "--model " + a.model + " is not a clip model (convlstm, frame_cnn)");
+  if (a.epochs < 0) throw UsageError("demo", "--epochs must not be negative");
   if (a.data == "spiral") return spiral_demo(a);
-  if (a.data == "gestures") return gesture_demo(a);
   if (a.data == "mnist") return mnist_demo(a);
-  std::fprintf(stderr, "signet demo: unknown data '%s' (gestures, mnist, spiral)\n",
-               a.data.c_str());
-  return 2;
+  return gesture_demo(a);
 }
 
 }  // namespace signet::cli

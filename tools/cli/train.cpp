@@ -1,0 +1,250 @@
+// `signet train`: trains a registered model from flags or a JSON config (flags override the
+// file), writes the run folder (config.json, log.csv, best/last.safetensors) and reports the
+// test split on the BEST checkpoint.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "engine/io/json.h"
+#include "engine/optim/adam.h"
+#include "engine/optim/lr_scheduler.h"
+#include "engine/optim/rmsprop.h"
+#include "engine/optim/sgd.h"
+#include "engine/random.h"
+#include "models/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/datasets.h"
+#include "tools/cli/progress.h"
+#include "tools/cli/run_folder.h"
+
+namespace signet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Prints the usage with every key.
+void usage(std::FILE* f) {
+  std::fprintf(f,
+               "usage: signet train --data PATH [--model NAME] [--config run.json] [options]\n"
+               "  writes --out DIR: config.json, log.csv, best.safetensors, last.safetensors;\n"
+               "  every option is also a key of the JSON config (--clip-norm -> clip_norm)\n"
+               "  --config FILE          JSON object of keys; flags override it\n");
+  print_config_help(f);
+}
+
+// The configuration from --resume's config.json, --config and the flags, in that order.
+RunConfig resolve(int argc, char** argv, bool* help) {
+  RunConfig cfg;
+  std::string config_file, resume;
+  ArgCursor scan("train", argc, argv);
+  while (scan.more()) {
+    std::string a = scan.next();
+    if (a == "--config") config_file = scan.value(a);
+    if (a == "--resume") resume = scan.value(a);
+  }
+  auto merge_file = [&](const std::string& path) {
+    io::Json j;
+    try {
+      j = io::parse_json(read_text(path), path);
+    } catch (const Error& e) {
+      throw UsageError("train", e.what());
+    }
+    cfg.merge(j, "train", path);
+  };
+  if (!resume.empty()) merge_file(resume + "/config.json");
+  if (!config_file.empty()) merge_file(config_file);
+  if (!resume.empty()) cfg.put("out", io::Json::of(resume));
+  ArgCursor args("train", argc, argv);
+  while (args.more()) {
+    std::string a = args.next();
+    if (a == "--help" || a == "-h") {
+      *help = true;
+      return cfg;
+    }
+    if (a == "--config") {
+      args.value(a);
+      continue;
+    }
+    if (!cfg.set_flag(a, args)) throw UsageError("train", "unknown argument '" + a + "'");
+  }
+  return cfg;
+}
+
+// Checks the names and ranges of the configuration before any work.
+void validate(const RunConfig& c) {
+  if (c.text("data").empty()) throw UsageError("train", "--data is required");
+  check_model_name("train", c.text("model"));
+  std::string o = c.text("optimizer");
+  if (o != "sgd" && o != "adam" && o != "adamw" && o != "rmsprop")
+    throw UsageError("train", "unknown optimizer '" + o + "' (sgd, adam, adamw, rmsprop)");
+  std::string s = c.text("schedule");
+  if (s != "none" && s != "step" && s != "multistep" && s != "exp" && s != "cosine" &&
+      s != "plateau")
+    throw UsageError("train",
+                     "unknown schedule '" + s + "' (none, step, multistep, exp, cosine, plateau)");
+  if (c.integer("epochs") < 1 || c.integer("batch") < 1 || c.number("lr") <= 0)
+    throw UsageError("train", "--epochs, --batch and --lr must be positive");
+  if (c.number("val_fraction") <= 0 || c.number("val_fraction") >= 1)
+    throw UsageError("train", "--val-fraction must be in (0, 1)");
+  if (c.integer("tbptt") != 0)
+    throw UsageError("train", "--tbptt: model '" + c.text("model") +
+                                  "' does not support truncated BPTT in the trainer");
+  parse_list("train", "--class-weights", c.text("class_weights"));
+  parse_list("train", "--milestones", c.text("milestones"));
+}
+
+// The optimiser named in the configuration over all of the model's parameters.
+std::unique_ptr<optim::Optimizer> make_optimizer(const RunConfig& c, models::Model& model) {
+  std::string o = c.text("optimizer");
+  std::vector<optim::ParamGroup> groups = {optim::group_of(model)};
+  if (o == "sgd") {
+    optim::SgdOptions so;
+    so.lr = c.number("lr");
+    so.momentum = c.number("momentum");
+    so.weight_decay = c.number("weight_decay");
+    so.nesterov = c.boolean("nesterov");
+    return std::make_unique<optim::Sgd>(groups, so);
+  }
+  if (o == "rmsprop") {
+    optim::RmspropOptions ro;
+    ro.lr = c.number("lr");
+    ro.alpha = c.number("alpha");
+    ro.eps = c.number("eps");
+    ro.momentum = c.number("momentum");
+    ro.weight_decay = c.number("weight_decay");
+    return std::make_unique<optim::Rmsprop>(groups, ro);
+  }
+  optim::AdamOptions ao;
+  ao.lr = c.number("lr");
+  ao.beta1 = c.number("beta1");
+  ao.beta2 = c.number("beta2");
+  ao.eps = c.number("eps");
+  ao.weight_decay = c.number("weight_decay");
+  if (o == "adamw") return std::make_unique<optim::AdamW>(groups, ao);
+  return std::make_unique<optim::Adam>(groups, ao);
+}
+
+// The epoch schedule of the configuration, or null for none and plateau.
+std::unique_ptr<optim::LrScheduler> make_schedule(const RunConfig& c, optim::Optimizer& opt) {
+  std::string s = c.text("schedule");
+  if (s == "step")
+    return std::make_unique<optim::StepLr>(opt, c.integer("step_size"), c.number("gamma"));
+  if (s == "multistep") {
+    std::vector<int64_t> m;
+    for (double v : parse_list("train", "--milestones", c.text("milestones")))
+      m.push_back(static_cast<int64_t>(v));
+    return std::make_unique<optim::MultiStepLr>(opt, m, c.number("gamma"));
+  }
+  if (s == "exp") return std::make_unique<optim::ExponentialLr>(opt, c.number("gamma"));
+  if (s == "cosine")
+    return std::make_unique<optim::CosineWarmupLr>(opt, c.integer("warmup"), c.integer("epochs"));
+  return nullptr;
+}
+
+// A loader over ds: shuffled for training, in order otherwise.
+std::unique_ptr<data::Loader> loader(std::shared_ptr<const data::Dataset> ds, const RunConfig& c,
+                                     bool shuffle) {
+  data::LoaderOptions o;
+  o.batch_size = c.integer("batch");
+  o.shuffle = shuffle;
+  o.seed = static_cast<uint64_t>(c.integer("seed"));
+  o.threads = static_cast<int>(c.integer("threads"));
+  return std::make_unique<data::Loader>(std::move(ds), o);
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  bool help = false;
+  RunConfig cfg = resolve(argc, argv, &help);
+  if (help) {
+    usage(stdout);
+    return 0;
+  }
+  validate(cfg);
+  DataOptions d;
+  d.path = cfg.text("data");
+  d.format = cfg.text("data_format");
+  d.frames = cfg.integer("frames");
+  d.size = cfg.integer("size");
+  d.val_fraction = cfg.number("val_fraction");
+  d.seed = static_cast<uint64_t>(cfg.integer("seed"));
+  Splits s = load_splits("train", d, {"train", "val", "test"});
+  std::vector<std::string> names = complete_names(s.class_names, s.classes);
+  ClassLossOptions loss = loss_options(cfg, s.classes, "train");
+  uint64_t seed = static_cast<uint64_t>(cfg.integer("seed"));
+  manual_seed(seed);
+  auto model =
+      models::create_model(cfg.text("model"), model_config(cfg, s.sample_shape, s.classes));
+  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg, *model);
+  std::unique_ptr<optim::LrScheduler> schedule = make_schedule(cfg, *opt);
+  std::unique_ptr<optim::ReduceLrOnPlateau> plateau;
+  if (cfg.text("schedule") == "plateau") {
+    optim::PlateauOptions po;
+    po.patience = cfg.integer("plateau_patience");
+    po.factor = cfg.number("plateau_factor");
+    plateau = std::make_unique<optim::ReduceLrOnPlateau>(*opt, po);
+  }
+  std::string out = cfg.text("out");
+  fs::create_directories(out);
+  if (cfg.text("resume").empty())  // a new run replaces an earlier run's files in the folder
+    for (const char* f : {"log.csv", "best.safetensors", "last.safetensors"})
+      fs::remove(out + "/" + f);
+  cfg.put("classes", io::Json::of(s.classes));
+  io::Json jn = io::Json::array(), js = io::Json::array();
+  for (const std::string& n : names) jn.items.push_back(io::Json::of(n));
+  for (int64_t v : s.sample_shape) js.items.push_back(io::Json::of(v));
+  cfg.put("class_names", jn);
+  cfg.put("input_shape", js);
+  std::ofstream(out + "/config.json") << io::dump_json(cfg.json(), 2) << "\n";
+
+  TrainerOptions to;
+  to.epochs = cfg.integer("epochs");
+  to.seed = seed;
+  to.clip_norm = cfg.number("clip_norm");
+  to.patience = cfg.integer("patience");
+  to.run_dir = out;
+  to.loss = loss;
+  to.on_progress = progress_printer();
+  to.on_epoch_end = [&](const EpochLog& r) {
+    std::printf("epoch %lld: loss %.4f acc %.4f val_loss %.4f val_acc %.4f lr %.3g (%.1f s)\n",
+                static_cast<long long>(r.epoch), r.loss, r.acc, r.val_loss, r.val_acc, r.lr,
+                r.seconds);
+    if (schedule) schedule->step();
+    if (plateau) plateau->step(r.val_loss);
+  };
+  Trainer trainer(*model, *opt, to);
+  if (!cfg.text("resume").empty()) {
+    std::string last = cfg.text("resume") + "/last.safetensors";
+    trainer.load_checkpoint(last);
+    // The checkpoint holds the lr of its last epoch, saved before the schedule stepped.
+    if (schedule) {
+      schedule->load_state_dict(
+          {{"last_epoch", from_vector<int64_t>({trainer.epoch() - 1}, Shape{})},
+           {"base_lrs", from_vector<double>({cfg.number("lr")}, {1})}});
+      schedule->step();
+    }
+    std::printf("resuming %s at epoch %lld\n", last.c_str(),
+                static_cast<long long>(trainer.epoch()));
+  }
+  std::printf("signet train: %s on %lld samples (validation %lld, %lld classes) -> %s\n",
+              cfg.text("model").c_str(), static_cast<long long>(s.train->size()),
+              static_cast<long long>(s.val->size()), static_cast<long long>(s.classes),
+              out.c_str());
+  auto tl = loader(s.train, cfg, true), vl = loader(s.val, cfg, false);
+  trainer.fit(*tl, *vl);
+  if (!s.test) {
+    std::printf("no test split in %s: no test metrics\n", d.path.c_str());
+    return 0;
+  }
+  // The test split is measured once, on the checkpoint with the best validation loss.
+  trainer.load_checkpoint(out + "/best.safetensors");
+  std::printf("test metrics of %s/best.safetensors (epoch %lld)\n", out.c_str(),
+              static_cast<long long>(trainer.epoch() - 1));
+  auto testl = loader(s.test, cfg, false);
+  print_metrics("test", trainer.evaluate(*testl, s.classes), names);
+  return 0;
+}
+
+}  // namespace signet::cli
