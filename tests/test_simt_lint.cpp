@@ -97,6 +97,59 @@ std::vector<std::string> lint(const std::string& name, const std::string& text) 
   return found;
 }
 
+// "name:line: ..." for each static __shared__ inside a template: GCC ignores the section
+// attribute on static locals of templates, so simt could not NaN-fill them before each block
+// (kernels/cuda/simt/README.md); templates take shared memory through SIGNET_DYNAMIC_SHARED.
+std::vector<std::string> lint_template_shared(const std::string& name, const std::string& text) {
+  std::vector<std::string> found;
+  std::istringstream lines(code_only(text));
+  std::string line;
+  std::vector<bool> scopes;  // per open brace: inside a template's body
+  bool pending = false;      // `template` seen, its body not opened yet
+  for (int n = 1; std::getline(lines, line); ++n) {
+    const std::vector<std::string> ids = identifiers(line);
+    bool is_template = false, is_shared = false, is_extern = false;
+    for (const std::string& id : ids) {
+      is_template |= id == "template";
+      is_shared |= id == "__shared__";
+      is_extern |= id == "extern";
+    }
+    pending |= is_template;
+    const bool inside = !scopes.empty() && scopes.back();
+    if (inside && is_shared && !is_extern)
+      found.push_back(name + ":" + std::to_string(n) + ": static __shared__ in a template");
+    for (const char c : line) {
+      if (c == '{') {
+        scopes.push_back(pending || (!scopes.empty() && scopes.back()));
+        pending = false;
+      } else if (c == '}' && !scopes.empty()) {
+        scopes.pop_back();
+      } else if (c == ';' && (scopes.empty() || !scopes.back())) {
+        pending = false;
+      }
+    }
+  }
+  return found;
+}
+
+TEST(SimtLint, CatchesStaticSharedInTemplates) {
+  const std::string planted =
+      "namespace n {\n"
+      "template <int B>\n"
+      "__global__ void k(float* x) {\n"
+      "  __shared__ float tile[B];\n"
+      "  SIGNET_DYNAMIC_SHARED(float, dyn);\n"
+      "  extern __shared__ float ext[];\n"
+      "}\n"
+      "template <int B> void declared();\n"
+      "__global__ void plain(float* x) {\n"
+      "  __shared__ float tile[4];\n"
+      "}\n"
+      "}\n";
+  EXPECT_EQ(lint_template_shared("k.cu", planted),
+            (std::vector<std::string>{"k.cu:4: static __shared__ in a template"}));
+}
+
 TEST(SimtLint, CatchesPlantedViolations) {
   const std::string planted =
       "// asm in a comment is fine, and so is \"asm\" in a string\n"
@@ -123,6 +176,7 @@ TEST(SimtLint, KernelSourcesHaveNoAsmOrEmulationIfdefs) {
     std::stringstream text;
     text << in.rdbuf();
     for (const std::string& v : lint(name, text.str())) ADD_FAILURE() << v;
+    for (const std::string& v : lint_template_shared(name, text.str())) ADD_FAILURE() << v;
     ++checked;
   }
   EXPECT_GT(checked, 0);
