@@ -6,6 +6,7 @@
 #include "engine/dispatch.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/conv.h"
 
 namespace signet {
@@ -45,7 +46,7 @@ Tensor workspace(const ConvDesc& d, int threads) {
 
 // v2 forward: im2col tiles + packed SGEMM on the active SIMD path.
 void forward_v2(const ConvDesc& d, const void* x, const void* w, const void* b, void* y) {
-  const int threads = cpu::sgemm_default_threads();
+  const int threads = cpu::default_threads();
   Tensor ws = workspace(d, threads);
   cpu::conv_v2_im2col_forward(d, static_cast<const float*>(x), static_cast<const float*>(w),
                               static_cast<const float*>(b), static_cast<float*>(y), ws.raw_data(),
@@ -54,7 +55,7 @@ void forward_v2(const ConvDesc& d, const void* x, const void* w, const void* b, 
 
 // v2 backward-data: SGEMM into column tiles + col2im.
 void data_v2(const ConvDesc& d, const void* dy, const void* w, void* dx) {
-  const int threads = cpu::sgemm_default_threads();
+  const int threads = cpu::default_threads();
   Tensor ws = workspace(d, threads);
   cpu::conv_v2_im2col_backward_data(d, static_cast<const float*>(dy), static_cast<const float*>(w),
                                     static_cast<float*>(dx), ws.raw_data(), threads,
@@ -63,7 +64,7 @@ void data_v2(const ConvDesc& d, const void* dy, const void* w, void* dx) {
 
 // v2 backward-weights: im2col tiles + SGEMM accumulating into dw.
 void weights_v2(const ConvDesc& d, const void* x, const void* dy, void* dw, void* db) {
-  const int threads = cpu::sgemm_default_threads();
+  const int threads = cpu::default_threads();
   Tensor ws = workspace(d, threads);
   cpu::conv_v2_im2col_backward_weights(
       d, static_cast<const float*>(x), static_cast<const float*>(dy), static_cast<float*>(dw),

@@ -23,7 +23,7 @@ void dropout_ref(const DropoutDesc& d, const void* x, void* y) {
 template <class T>
 void dropout_v2(const DropoutDesc& d, const void* x, void* y) {
   cpu::dropout_forward_v2<T>(d, static_cast<const T*>(x), static_cast<T*>(y),
-                             cpu::elementwise_default_threads());
+                             cpu::default_threads());
 }
 
 // y = x * mask * scale for the mask of d; differentiable (the backward is the same mask on dy).

@@ -8,6 +8,7 @@
 #include "engine/ops/reduce.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/gemm.h"
 
 namespace signet {
@@ -25,7 +26,7 @@ void gemm_ref(const GemmDesc& d, const void* a, const void* b, void* c) {
 
 // v3: the packed SGEMM on the active SIMD path; its panels live in a u8 workspace tensor.
 void gemm_v3_packed(const GemmDesc& d, const void* a, const void* b, void* c) {
-  const int threads = cpu::sgemm_default_threads();
+  const int threads = cpu::default_threads();
   Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_workspace_bytes(d, threads))}, DType::u8);
   cpu::sgemm_v3_packed(d, static_cast<const float*>(a), static_cast<const float*>(b),
                        static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
@@ -34,7 +35,7 @@ void gemm_v3_packed(const GemmDesc& d, const void* a, const void* b, void* c) {
 // v2: the tiled SGEMM without packing (kept to compare; runs only when forced).
 void gemm_v2_blocked(const GemmDesc& d, const void* a, const void* b, void* c) {
   cpu::sgemm_v2_blocked(d, static_cast<const float*>(a), static_cast<const float*>(b),
-                        static_cast<float*>(c), cpu::sgemm_default_threads());
+                        static_cast<float*>(c), cpu::default_threads());
 }
 
 // v2 is never picked by itself: v3 is faster on every shape measured (bench/RESULTS.md).

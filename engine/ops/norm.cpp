@@ -41,7 +41,7 @@ void train_v2(const BatchNormDesc& d, const void* x, const void* w, const void* 
   cpu::batch_norm_forward_train_v2(
       d, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<const float*>(b),
       static_cast<float*>(y), static_cast<float*>(mean), static_cast<float*>(var),
-      static_cast<float*>(invstd), cpu::elementwise_default_threads(), cpu::active_simd_path());
+      static_cast<float*>(invstd), cpu::default_threads(), cpu::active_simd_path());
 }
 
 // Adapts ref::batch_norm_forward_eval<T> to the untyped dispatch signature.
@@ -59,7 +59,7 @@ void eval_v2(const BatchNormDesc& d, const void* x, const void* mean, const void
   cpu::batch_norm_forward_eval_v2(d, static_cast<const float*>(x), static_cast<const float*>(mean),
                                   static_cast<const float*>(var), static_cast<const float*>(w),
                                   static_cast<const float*>(b), static_cast<float*>(y),
-                                  cpu::elementwise_default_threads(), cpu::active_simd_path());
+                                  cpu::default_threads(), cpu::active_simd_path());
 }
 
 // Adapts ref::batch_norm_backward<T> to the untyped dispatch signature.
@@ -79,7 +79,7 @@ void backward_v2(const BatchNormDesc& d, const void* x, const void* dy, const vo
                               static_cast<const float*>(mean), static_cast<const float*>(invstd),
                               static_cast<const float*>(w), training, static_cast<float*>(dx),
                               static_cast<float*>(dw), static_cast<float*>(db),
-                              cpu::elementwise_default_threads(), cpu::active_simd_path());
+                              cpu::default_threads(), cpu::active_simd_path());
 }
 
 using LnForwardFn = void (*)(const LayerNormDesc&, const void* x, const void* w, const void* b,

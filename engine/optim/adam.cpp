@@ -24,8 +24,7 @@ void adam_ref(const AdamDesc& d, void* p, const void* g, void* m, void* v, void*
 template <class T>
 void adam_v2(const AdamDesc& d, void* p, const void* g, void* m, void* v, void* vmax) {
   cpu::adam_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(m),
-                       static_cast<T*>(v), static_cast<T*>(vmax),
-                       cpu::elementwise_default_threads());
+                       static_cast<T*>(v), static_cast<T*>(vmax), cpu::default_threads());
 }
 
 }  // namespace

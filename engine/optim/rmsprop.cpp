@@ -22,8 +22,7 @@ void rmsprop_ref(const RmspropDesc& d, void* p, const void* g, void* sq, void* g
 template <class T>
 void rmsprop_v2(const RmspropDesc& d, void* p, const void* g, void* sq, void* ga, void* buf) {
   cpu::rmsprop_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(sq),
-                          static_cast<T*>(ga), static_cast<T*>(buf),
-                          cpu::elementwise_default_threads());
+                          static_cast<T*>(ga), static_cast<T*>(buf), cpu::default_threads());
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ void sgd_ref(const SgdDesc& d, void* p, const void* g, void* buf) {
 template <class T>
 void sgd_v2(const SgdDesc& d, void* p, const void* g, void* buf) {
   cpu::sgd_step_v2<T>(d, static_cast<T*>(p), static_cast<const T*>(g), static_cast<T*>(buf),
-                      cpu::elementwise_default_threads());
+                      cpu::default_threads());
 }
 
 }  // namespace

@@ -7,10 +7,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm.h"
-
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
+#include "kernels/cpu/threads.h"
 
 namespace signet::cpu {
 namespace {
@@ -79,21 +76,6 @@ Plan make_plan(const ConvDesc& d, int threads) {
 char* aligned(void* workspace) {
   const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
   return reinterpret_cast<char*>((p + 63) / 64 * 64);
-}
-
-// Runs fn(tid, lo, hi) on up to `threads` threads, [lo, hi) a static contiguous share of total.
-template <class Fn>
-void parallel_ranges(int64_t total, int threads, Fn fn) {
-#ifdef SIGNET_WITH_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1 && total > 1)
-  {
-    const int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    fn(static_cast<int>(tid), total * tid / nt, total * (tid + 1) / nt);
-  }
-#else
-  (void)threads;
-  fn(0, int64_t{0}, total);
-#endif
 }
 
 // Calls fn(row, channel, input plane offset or -1, column) over rows [r0, r1) and output

@@ -8,10 +8,8 @@
 
 #include "kernels/common/philox.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/threads.h"
 
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -213,24 +211,12 @@ void dropout_forward_v2(const kernels::DropoutDesc& d, const T* x, T* y, int thr
   static const KeepTileFn keep_tile_fn = keep_tile_for_cpu();
   const int64_t u_begin = d.first / d.group, u_end = (d.first + d.n - 1) / d.group + 1;
   const int64_t tiles = (u_end - 1) / kTileUnits - u_begin / kTileUnits + 1;
-  int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tiles)));
-#ifndef SIGNET_WITH_OPENMP
-  nt = 1;
-#endif
-#ifdef SIGNET_WITH_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-  {
-#ifdef SIGNET_WITH_OPENMP
-    const int tid = omp_get_thread_num();
-#else
-    const int tid = 0;
-#endif
-    const int64_t tile0 = u_begin / kTileUnits;
-    const int64_t ta = tile0 + tiles * tid / nt, tb = tile0 + tiles * (tid + 1) / nt;
-    const int64_t u0 = std::max(ta * kTileUnits, u_begin), u1 = std::min(tb * kTileUnits, u_end);
+  const int64_t tile0 = u_begin / kTileUnits;
+  parallel_ranges(tiles, threads, [&](int, int64_t ta, int64_t tb) {
+    const int64_t u0 = std::max((tile0 + ta) * kTileUnits, u_begin);
+    const int64_t u1 = std::min((tile0 + tb) * kTileUnits, u_end);
     if (u0 < u1) dropout_units(d, x, y, threshold, scale, u0, u1, keep_tile_fn);
-  }
+  });
 }
 
 template void dropout_forward_v2<float>(const kernels::DropoutDesc&, const float*, float*, int);

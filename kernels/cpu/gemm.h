@@ -16,9 +16,6 @@
 
 namespace signet::cpu {
 
-// The threads the GEMMs use when the caller has no preference (OpenMP's maximum, else 1).
-int sgemm_default_threads();
-
 // v2: C = alpha op(A) op(B) + beta C with tiled loops over up to `threads` OpenMP threads.
 void sgemm_v2_blocked(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
                       int threads);

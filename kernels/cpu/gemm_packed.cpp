@@ -234,15 +234,6 @@ void packed_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
 
 }  // namespace
 
-// OpenMP's thread count, so callers need not include omp.h.
-int sgemm_default_threads() {
-#ifdef SIGNET_WITH_OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 // The largest need over the paths, so one workspace fits whichever path runs; +64 for alignment.
 size_t sgemm_workspace_bytes(const GemmDesc& d, int threads) {
   int64_t most = 0;

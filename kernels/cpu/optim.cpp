@@ -5,12 +5,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cpu/threads.h"
+
 #if defined(__AVX__)
 #include <immintrin.h>
-#endif
-
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
 #endif
 
 namespace signet::cpu {
@@ -20,24 +18,10 @@ namespace {
 template <class Body>
 void split(int64_t n, int threads, const Body& body) {
   if (n <= 0) return;
-  const int64_t chunks = (n + 15) / 16;
-  int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, chunks)));
-#ifndef SIGNET_WITH_OPENMP
-  nt = 1;
-#endif
-#ifdef SIGNET_WITH_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-  {
-#ifdef SIGNET_WITH_OPENMP
-    const int tid = omp_get_thread_num();
-#else
-    const int tid = 0;
-#endif
-    const int64_t i0 = std::min(n, chunks * tid / nt * 16);
-    const int64_t i1 = std::min(n, chunks * (tid + 1) / nt * 16);
+  parallel_ranges((n + 15) / 16, threads, [&](int, int64_t c0, int64_t c1) {
+    const int64_t i0 = std::min(n, c0 * 16), i1 = std::min(n, c1 * 16);
     if (i0 < i1) body(i0, i1);
-  }
+  });
 }
 
 // SGD on [i0, i1) with the options as template flags (WD: weight decay, MOM: momentum).
