@@ -30,12 +30,6 @@ using signet::kernels::BatchNormDesc;
 constexpr int64_t kN = 32, kC = 64, kH = 56, kW = 56;
 constexpr int64_t kTotal = kN * kC * kH * kW;
 
-// Sets the GB/s counter: bytes per iteration over real time.
-void set_bandwidth(benchmark::State& state, double bytes_per_iteration) {
-  state.counters["GB/s"] =
-      benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
-
 // The buffers of the case (x, y, dy, dx and the per-channel vectors), made once.
 struct Data {
   Buffer x = signet::bench::random_buffer(kTotal, 41);
@@ -71,7 +65,7 @@ void bm_signet(benchmark::State& state, bool backward, int threads) {
                                           b.dbias.get(), threads, path);
     benchmark::ClobberMemory();
   }
-  set_bandwidth(state, (backward ? 5.0 : 2.0) * kTotal * sizeof(float));
+  signet::bench::set_bandwidth_counter(state, (backward ? 5.0 : 2.0) * kTotal * sizeof(float));
 }
 
 #ifdef SIGNET_BENCH_ONEDNN
@@ -118,7 +112,7 @@ void bm_onednn(benchmark::State& state, bool backward, int threads) {
     strm.wait();
     benchmark::ClobberMemory();
   }
-  set_bandwidth(state, (backward ? 5.0 : 2.0) * kTotal * sizeof(float));
+  signet::bench::set_bandwidth_counter(state, (backward ? 5.0 : 2.0) * kTotal * sizeof(float));
 }
 #endif
 

@@ -28,12 +28,6 @@ using signet::kernels::DropoutDesc;
 constexpr int64_t kDropoutN = int64_t{32} << 20;  // 32M floats
 constexpr int64_t kAdamN = 10000000;              // 10M parameters
 
-// Sets the GB/s counter: bytes per iteration over real time.
-void set_bandwidth(benchmark::State& state, double bytes_per_iteration) {
-  state.counters["GB/s"] =
-      benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
-
 // The dropout case's buffers (x, y, dy, dx), made once.
 struct DropoutData {
   Buffer x = signet::bench::random_buffer(kDropoutN, 21);
@@ -71,7 +65,7 @@ void bm_dropout(benchmark::State& state, bool reference, bool backward, int thre
     }
     benchmark::ClobberMemory();
   }
-  set_bandwidth(state, (backward ? 16.0 : 8.0) * kDropoutN);
+  signet::bench::set_bandwidth_counter(state, (backward ? 16.0 : 8.0) * kDropoutN);
 }
 
 // The Adam case's parameter, gradient and moments, made once (moments start at |x| < 1).
@@ -116,7 +110,7 @@ void bm_adam(benchmark::State& state, bool reference, int threads) {
                                        threads);
     benchmark::ClobberMemory();
   }
-  set_bandwidth(state, 28.0 * kAdamN);
+  signet::bench::set_bandwidth_counter(state, 28.0 * kAdamN);
 }
 
 // Every case for v2 at each thread count and the reference at 1 thread.

@@ -105,8 +105,7 @@ void bm_copy(benchmark::State& state, int threads) {
 #endif
     benchmark::ClobberMemory();
   }
-  state.counters["GB/s"] = benchmark::Counter(2.0 * n * sizeof(float) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  set_bandwidth_counter(state, 2.0 * n * sizeof(float));
 }
 
 }  // namespace

@@ -113,6 +113,12 @@ void set_flop_counters(benchmark::State& state, double flops_per_iteration, int 
 }
 
 // See harness.h.
+void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration) {
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// See harness.h.
 int run_main(int argc, char** argv, void (*register_cases)()) {
   reexec_with_best_openblas(argv);
   std::vector<char*> args(argv, argv + argc);

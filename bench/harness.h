@@ -40,6 +40,10 @@ benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b);
 // fma_peak_gflops(threads)).
 void set_flop_counters(benchmark::State& state, double flops_per_iteration, int threads);
 
+// Sets the GB/s counter: bytes per iteration over real time (compare divides it by the copy
+// ceiling of the same run).
+void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration);
+
 // Registers the ceilings (FMA peak on AVX-512 and AVX2, copy bandwidth on 256 MiB buffers).
 void register_ceilings();
 
