@@ -24,6 +24,8 @@ ClipDataset::ClipDataset(const std::vector<LabelledVideo>& videos, const ClipOpt
     for (size_t i = next++; i < videos.size(); i = next++) {
       try {
         VideoReadOptions ro;
+        ro.frame_start = videos[i].frame_start;
+        ro.frame_end = videos[i].frame_end;
         ro.color = options.color;
         ro.width = ro.height = options.size;
         Tensor all = read_video(videos[i].path, ro);

@@ -14,6 +14,8 @@ namespace signet::media {
 struct LabelledVideo {
   std::string path;
   int64_t label = 0;
+  int64_t frame_start = 1;  // 1-based first frame (WLASL's frame_start)
+  int64_t frame_end = -1;   // 1-based last frame, -1 = to the end
 };
 
 struct ClipOptions {
