@@ -1,11 +1,14 @@
 // ClipDataset: labelled video files decoded once into memory and served as float clips
-// (T, C, H, W) in [0, 1], sampled uniformly to T frames. Unreadable files are skipped with one
-// warning each (naming the file and the reason) and counted; no usable clip is an error.
+// (T, C, H, W) in [0, 1], sampled to T frames. With a cache path the decoded u8 clips are
+// kept on disk (tools/media/clip_cache.h) and a later run reads them instead of decoding.
+// Unreadable, truncated, empty or frameless files are skipped with one warning each (naming
+// the file and the reason), counted and summarised; no usable clip is an error.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "engine/data/dataset.h"
+#include "tools/media/skipped_files.h"
 #include "tools/media/video_reader.h"
 
 namespace signet::media {
@@ -22,17 +25,30 @@ struct ClipOptions {
   int64_t frames = 16;  // T after sampling
   int size = 0;         // frames resized to size x size (0 keeps the source size)
   ColorMode color = ColorMode::rgb;
+  // Decode-time sampling: uniform only (a clip is decoded once; training's random segment is
+  // data::TemporalJitter on the decoded clip, which may be decoded longer than the model's T).
+  FrameSampling sampling = FrameSampling::uniform;
+  ShortClipPadding padding = ShortClipPadding::loop_reverse;
+  // Decoded-clip cache file ("" = none). One file per list of videos (one per split).
+  std::string cache_path;
   int threads = 2;  // decoding threads
 };
 
 class ClipDataset : public data::Dataset {
  public:
-  // Decodes every file now (in `threads` threads); warnings go to stderr.
+  // Reads the cache, decodes every file it lacks (in `threads` threads), rewrites the cache
+  // when anything changed; warnings and the skip summary go to stderr.
   ClipDataset(const std::vector<LabelledVideo>& videos, const ClipOptions& options);
   int64_t size() const override { return static_cast<int64_t>(clips_.size()); }
   data::Sample get(int64_t i) const override;
-  // Files skipped because they could not be decoded.
-  int64_t skipped() const { return skipped_; }
+  // Number of files skipped because they could not be decoded.
+  int64_t skipped() const { return static_cast<int64_t>(skipped_files_.size()); }
+  // The skipped files and the reasons, in list order.
+  const std::vector<SkippedFile>& skipped_files() const { return skipped_files_; }
+  // Number of files listed (usable and skipped).
+  int64_t files() const { return files_; }
+  // Files decoded by this constructor (0 when the cache held every one).
+  int64_t decoded() const { return decoded_; }
   // The file of sample i.
   const std::string& path(int64_t i) const { return paths_[static_cast<size_t>(i)]; }
 
@@ -40,7 +56,9 @@ class ClipDataset : public data::Dataset {
   std::vector<Tensor> clips_;  // u8 (T, H, W, C)
   std::vector<int64_t> labels_;
   std::vector<std::string> paths_;
-  int64_t skipped_ = 0;
+  std::vector<SkippedFile> skipped_files_;
+  int64_t files_ = 0;
+  int64_t decoded_ = 0;
 };
 
 // A decoded clip (T, H, W, C) u8 as the float (T, C, H, W) in [0, 1] that models take.
