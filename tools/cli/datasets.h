@@ -40,10 +40,12 @@ class UnitFloat : public data::Dataset {
 // How a data source is read.
 struct DataOptions {
   std::string path;
-  std::string format = "auto";  // auto, npy, mnist, video
-  int64_t frames = 16;          // video: frames per clip
-  int64_t size = 32;            // video: frame side
-  double val_fraction = 0.1;    // carved from train (seeded) when there is no val split
+  // auto, npy, mnist, video, folder, features, ucf101, wlasl, isogd, jester; "ucf101:N" reads
+  // split N (1..3), "wlasl:K" or "wlaslK" the first K glosses (WLASL100).
+  std::string format = "auto";
+  int64_t frames = 16;        // clips, frame folders, feature sequences: steps per sample
+  int64_t size = 32;          // videos, images, frame folders: side in pixels
+  double val_fraction = 0.1;  // carved from train (seeded) when there is no val split
   uint64_t seed = 1;
 };
 
@@ -56,7 +58,8 @@ struct Splits {
   Shape sample_shape;                    // one input (f32)
 };
 
-// The format of path ("npy", "mnist", "video"); a UsageError for `command` when none fits.
+// The format of path ("npy", "mnist", "video", "folder", "features", "ucf101", "wlasl", "isogd",
+// "jester"); a UsageError for `command` when none fits.
 std::string detect_format(const std::string& command, const std::string& path);
 // Reads the splits named in `want` ("train", "val", "test"); each is required, except that
 // with train wanted the others are optional and a missing val split is carved from train.
