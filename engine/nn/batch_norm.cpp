@@ -28,7 +28,10 @@ BatchNormNd::BatchNormNd(const char* name, int64_t rank_a, int64_t rank_b, int64
 }
 
 int64_t BatchNormNd::num_batches_tracked() const {
-  return num_batches_tracked_.defined() ? num_batches_tracked_.data<int64_t>()[0] : 0;
+  if (!num_batches_tracked_.defined()) return 0;
+  const Tensor host =
+      num_batches_tracked_.device().is_cpu() ? num_batches_tracked_ : num_batches_tracked_.cpu();
+  return host.data<int64_t>()[0];
 }
 
 Tensor BatchNormNd::forward(const Tensor& x) {
@@ -47,8 +50,13 @@ Tensor BatchNormNd::forward(const Tensor& x) {
   const bool update = training() && opt_.track_running_stats;
   if (update) {
     const int64_t seen = num_batches_tracked() + 1;
-    num_batches_tracked_.data<int64_t>()[0] = seen;
-    num_batches_tracked_.storage()->bump_version();
+    if (num_batches_tracked_.device().is_cpu()) {
+      num_batches_tracked_.data<int64_t>()[0] = seen;
+      num_batches_tracked_.storage()->bump_version();
+    } else {
+      num_batches_tracked_.copy_(
+          scalar_tensor(static_cast<double>(seen), DType::i64).to(num_batches_tracked_.device()));
+    }
     factor = opt_.momentum ? *opt_.momentum : 1.0 / static_cast<double>(seen);
   }
   const bool use_batch = training() || !opt_.track_running_stats;
