@@ -50,10 +50,11 @@ void expect_near_all(const std::vector<float>& got, const std::vector<float>& wa
     ASSERT_NEAR(got[i], want[i], tol * (1.0 + std::fabs(want[i]))) << what << " element " << i;
 }
 
-// The (n, c, inner) problems of the kernel tests: 2-d odd, C = 1, 1-d (N, C), (N, C, L), 3-d.
+// The (n, c, inner) problems of the kernel tests: 2-d odd, C = 1, 1-d (N, C), (N, C, L), 3-d,
+// and rows of several f32 partial-sum blocks (2048 floats) with a masked tail.
 std::vector<BatchNormDesc> kernel_cases() {
-  return {{3, 5, 63, 1e-5}, {4, 1, 30, 1e-5}, {7, 3, 1, 1e-3},
-          {3, 4, 11, 1e-5}, {2, 3, 60, 1e-5}, {2, 6, 17, 1e-2}};
+  return {{3, 5, 63, 1e-5}, {4, 1, 30, 1e-5}, {7, 3, 1, 1e-3},   {3, 4, 11, 1e-5},
+          {2, 3, 60, 1e-5}, {2, 6, 17, 1e-2}, {3, 2, 4613, 1e-5}};
 }
 
 // Random data of d's size shifted by `shift` (stresses the shifted sums).
@@ -127,6 +128,36 @@ TEST(BatchNormKernels, V2IsBitwiseIndependentOfThreadCount) {
     EXPECT_EQ(0, std::memcmp(v.data(), v1.data(), c * sizeof(float))) << threads;
     EXPECT_EQ(0, std::memcmp(dx.data(), dx1.data(), total * sizeof(float))) << threads;
     EXPECT_EQ(0, std::memcmp(dw.data(), dw1.data(), c * sizeof(float))) << threads;
+  }
+}
+
+TEST(BatchNormKernels, LargeTensorsStreamOutputsAndMatchReference) {
+  // 16 MiB and more: y and dx stored non-temporally where the rows are 64-byte aligned (shift
+  // 0: every row, inner a multiple of 16 floats), plain stores elsewhere (shift 1).
+  const BatchNormDesc d{2, 3, 700000, 1e-5};
+  const size_t total = static_cast<size_t>(d.n * d.c * d.inner), c = static_cast<size_t>(d.c);
+  const std::vector<float> x = data_for(d, 41, 2.0f, 1.0f), dy = data_for(d, 42, 1.0f, 0.0f);
+  std::vector<float> ry(total), rm(c), rv(c), ris(c), rdx(total), rdw(c), rdb(c);
+  ref::batch_norm_forward_train<float>(d, x.data(), nullptr, nullptr, ry.data(), rm.data(),
+                                       rv.data(), ris.data());
+  ref::batch_norm_backward<float>(d, x.data(), dy.data(), rm.data(), ris.data(), nullptr, true,
+                                  rdx.data(), rdw.data(), rdb.data());
+  std::vector<float> ybuf(total + 32), dxbuf(total + 32), m(c), v(c), is(c), dw(c), db(c);
+  const auto align = [](float* p) {
+    return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64 / sizeof(float);
+  };
+  for (size_t shift : {0, 1}) {
+    float* y = align(ybuf.data()) + shift;
+    float* dx = align(dxbuf.data()) + shift;
+    cpu::batch_norm_forward_train_v2(d, x.data(), nullptr, nullptr, y, m.data(), v.data(),
+                                     is.data(), 2, cpu::active_simd_path());
+    cpu::batch_norm_backward_v2(d, x.data(), dy.data(), rm.data(), ris.data(), nullptr, true, dx,
+                                dw.data(), db.data(), 2, cpu::active_simd_path());
+    const std::string at = " shift " + std::to_string(shift);
+    expect_near_all(std::vector<float>(y, y + total), ry, 1e-5, "y" + at);
+    expect_near_all(std::vector<float>(dx, dx + total), rdx, 2e-5, "dx" + at);
+    expect_near_all(v, rv, 1e-5, "var" + at);
+    expect_near_all(dw, rdw, 1e-5, "dweight" + at);
   }
 }
 

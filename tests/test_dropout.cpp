@@ -2,7 +2,8 @@
 // kernels/common/philox.h, the backward regenerates it, the keep fraction is 1 - p within a
 // standard-error bound, chunks give the same mask, channel forms drop whole (n, c) channels,
 // p = 0 / p = 1 / eval edge cases, modules, errors and f64 gradchecks on a fixed stream; the
-// fast v2 kernel is bit-identical to the reference for any thread count, chunking and size.
+// fast v2 and v3 kernels are bit-identical to the reference for any thread count, chunking and
+// size.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -208,23 +209,24 @@ std::vector<T> inputs_with_specials(int64_t n) {
   return x;
 }
 
-// v2 against ref::dropout_forward, element by element in bits, for 1, 2 and 3 threads.
+// v2 and v3 against ref::dropout_forward, element by element in bits, for 1, 2 and 3 threads.
 template <class T>
 void expect_v2_matches_reference(const kernels::DropoutDesc& d) {
   std::vector<T> x = inputs_with_specials<T>(d.n), want(d.n), got(d.n);
   ref::dropout_forward<T>(d, x.data(), want.data());
-  for (int threads : {1, 2, 3}) {
-    std::fill(got.begin(), got.end(), T(7));
-    cpu::dropout_forward_v2<T>(d, x.data(), got.data(), threads);
-    ASSERT_EQ(std::memcmp(want.data(), got.data(), sizeof(T) * want.size()), 0)
-        << "n " << d.n << " first " << d.first << " group " << d.group << " p " << d.p
-        << " threads " << threads;
-  }
+  for (auto* kernel : {&cpu::dropout_forward_v2<T>, &cpu::dropout_forward_v3<T>})
+    for (int threads : {1, 2, 3}) {
+      std::fill(got.begin(), got.end(), T(7));
+      kernel(d, x.data(), got.data(), threads);
+      ASSERT_EQ(std::memcmp(want.data(), got.data(), sizeof(T) * want.size()), 0)
+          << (kernel == &cpu::dropout_forward_v2<T> ? "v2" : "v3") << " n " << d.n << " first "
+          << d.first << " group " << d.group << " p " << d.p << " threads " << threads;
+    }
 }
 
 TEST(DropoutV2, BitIdenticalToReferenceForAnyThreadCount) {
   for (int64_t n : {1, 3, 31, 33, 1000, 4099}) {
-    for (int64_t first : {0, 1, 29, 1003}) {
+    for (int64_t first : {0, 1, 29, 128, 1003}) {
       for (int64_t group : {1, 3, 7, 40}) {
         for (double p : {0.0, 0.3, 0.5, 0.9, 1.0}) {
           kernels::DropoutDesc d;
@@ -259,10 +261,39 @@ TEST(DropoutV2, ChunksGiveTheWholeMask) {
     cpu::dropout_forward_v2<float>(a, x.data(), parts.data(), 3);
     cpu::dropout_forward_v2<float>(b, x.data() + split, parts.data() + split, 1);
     ASSERT_EQ(std::memcmp(whole.data(), parts.data(), sizeof(float) * whole.size()), 0) << split;
+    cpu::dropout_forward_v3<float>(a, x.data(), parts.data(), 2);
+    cpu::dropout_forward_v3<float>(b, x.data() + split, parts.data() + split, 3);
+    ASSERT_EQ(std::memcmp(whole.data(), parts.data(), sizeof(float) * whole.size()), 0) << split;
   }
 }
 
-TEST(DropoutV2, OpUsesV2ForF32AndTheBackwardRegeneratesItsMask) {
+TEST(DropoutV3, LargeOutputsStoredNonTemporallyMatchV2) {
+  // 64 MiB of f32 output and more takes v3's non-temporal stores where y + (tile - first) is
+  // 64-byte aligned (shift 0) and plain stores elsewhere (shift 1); v2 is checked against the
+  // reference above. An odd start and size give partial tiles at both ends.
+  kernels::DropoutDesc d;
+  d.n = (int64_t{16} << 20) + 131;
+  d.first = 5;
+  d.p = 0.3;
+  d.seed = 99;
+  d.offset = 1234;
+  std::vector<float> xbuf(d.n + 32), want(d.n), gbuf(d.n + 32);
+  const auto align = [](float* p) {
+    return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64 / sizeof(float);
+  };
+  float* x = align(xbuf.data());
+  for (int64_t i = 0; i < d.n; ++i) x[i] = static_cast<float>(i % 1000) - 500.0f;
+  cpu::dropout_forward_v2<float>(d, x, want.data(), 2);
+  for (int64_t shift : {0, 1})
+    for (int threads : {1, 2}) {
+      float* got = align(gbuf.data()) + d.first + shift;
+      std::fill(gbuf.begin(), gbuf.end(), 7.0f);
+      cpu::dropout_forward_v3<float>(d, x, got, threads);
+      ASSERT_EQ(std::memcmp(want.data(), got, sizeof(float) * d.n), 0) << shift << " " << threads;
+    }
+}
+
+TEST(DropoutV2, OpUsesV3ForF32AndTheBackwardRegeneratesItsMask) {
   RngStream s = dropout_stream(77, 3);
   const RngStream before = s;
   Tensor x = random_f64({9, 131}).to(DType::f32).requires_grad_();
@@ -282,7 +313,7 @@ TEST(DropoutV2, OpUsesV2ForF32AndTheBackwardRegeneratesItsMask) {
   EXPECT_EQ(x.grad().to_vector<float>(), gwant);
   bool listed_first = false;
   for (const dispatch::OpBase* op : dispatch::OpBase::all())
-    if (op->name() == "dropout") listed_first = op->impl_names().front() == "v2_tiled";
+    if (op->name() == "dropout") listed_first = op->impl_names().front() == "v3_simd";
   EXPECT_TRUE(listed_first);
 }
 

@@ -1,6 +1,7 @@
 #include "engine/ops/dropout.h"
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
 #include "kernels/common/philox.h"
 #include "kernels/cpu/dropout.h"
@@ -26,13 +27,22 @@ void dropout_v2(const DropoutDesc& d, const void* x, void* y) {
                              cpu::default_threads());
 }
 
+// Adapts cpu::dropout_forward_v3<T> (all OpenMP threads) to the untyped dispatch signature.
+template <class T>
+void dropout_v3(const DropoutDesc& d, const void* x, void* y) {
+  cpu::dropout_forward_v3<T>(d, static_cast<const T*>(x), static_cast<T*>(y),
+                             cpu::default_threads());
+}
+
 // y = x * mask * scale for the mask of d; differentiable (the backward is the same mask on dy).
 Tensor apply_mask(const Tensor& x, DropoutDesc d) {
   static const dispatch::Op<DropoutFn> op(
-      "dropout", {{"v2_tiled", Device::Type::cpu, {{DType::f32, &dropout_v2<float>}}},
+      "dropout", {{"v3_simd", Device::Type::cpu, {{DType::f32, &dropout_v3<float>}}},
+                  {"v2_tiled", Device::Type::cpu, {{DType::f32, &dropout_v2<float>}}},
                   {"v1_reference",
                    Device::Type::cpu,
-                   {{DType::f32, &dropout_ref<float>}, {DType::f64, &dropout_ref<double>}}}});
+                   {{DType::f32, &dropout_ref<float>}, {DType::f64, &dropout_ref<double>}}},
+                  {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_dropout_f32}}}});
   Tensor xc = x.contiguous();
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   d.n = x.numel();

@@ -5,9 +5,11 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/layer_norm.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/reference/batch_norm.h"
 #include "kernels/reference/layer_norm.h"
@@ -106,32 +108,53 @@ void ln_backward_ref(const LayerNormDesc& d, const void* x, const void* dy, cons
                               static_cast<T*>(db));
 }
 
-// The registry entry of a batch norm kernel: v2 on f32, the reference on f32 and f64.
+// Adapts cpu::layer_norm_forward_v2 (all threads) to the untyped dispatch signature.
+void ln_forward_v2(const LayerNormDesc& d, const void* x, const void* w, const void* b, void* y,
+                   void* mean, void* rstd) {
+  cpu::layer_norm_forward_v2(d, static_cast<const float*>(x), static_cast<const float*>(w),
+                             static_cast<const float*>(b), static_cast<float*>(y),
+                             static_cast<float*>(mean), static_cast<float*>(rstd),
+                             cpu::default_threads());
+}
+
+// Adapts cpu::layer_norm_backward_v2 (all threads) to the untyped dispatch signature.
+void ln_backward_v2(const LayerNormDesc& d, const void* x, const void* dy, const void* mean,
+                    const void* rstd, const void* w, void* dx, void* dw, void* db) {
+  cpu::layer_norm_backward_v2(d, static_cast<const float*>(x), static_cast<const float*>(dy),
+                              static_cast<const float*>(mean), static_cast<const float*>(rstd),
+                              static_cast<const float*>(w), static_cast<float*>(dx),
+                              static_cast<float*>(dw), static_cast<float*>(db),
+                              cpu::default_threads());
+}
+
+// The registry entry of a batch norm kernel: v2 on f32, the reference on f32 and f64, cuda on f32.
 template <class Fn>
-dispatch::Op<Fn> bn_op(const char* name, Fn v2, Fn ref_f32, Fn ref_f64) {
+dispatch::Op<Fn> bn_op(const char* name, Fn v2, Fn ref_f32, Fn ref_f64, Fn cuda_f32) {
   return {name,
           {{"v2_channel_fused", Device::Type::cpu, {{DType::f32, v2}}},
-           {"v1_reference", Device::Type::cpu, {{DType::f32, ref_f32}, {DType::f64, ref_f64}}}}};
+           {"v1_reference", Device::Type::cpu, {{DType::f32, ref_f32}, {DType::f64, ref_f64}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}}}}};
 }
 
 // The training forward op.
 const dispatch::Op<TrainFn>& train_op() {
-  static const auto op =
-      bn_op<TrainFn>("batch_norm_train", &train_v2, &train_ref<float>, &train_ref<double>);
+  static const auto op = bn_op<TrainFn>("batch_norm_train", &train_v2, &train_ref<float>,
+                                        &train_ref<double>, &cuda_batch_norm_train_f32);
   return op;
 }
 
 // The evaluation forward op.
 const dispatch::Op<EvalFn>& eval_op() {
-  static const auto op =
-      bn_op<EvalFn>("batch_norm_eval", &eval_v2, &eval_ref<float>, &eval_ref<double>);
+  static const auto op = bn_op<EvalFn>("batch_norm_eval", &eval_v2, &eval_ref<float>,
+                                       &eval_ref<double>, &cuda_batch_norm_eval_f32);
   return op;
 }
 
 // The backward op (training and evaluation).
 const dispatch::Op<BackwardFn>& backward_op() {
-  static const auto op = bn_op<BackwardFn>("batch_norm_backward", &backward_v2,
-                                           &backward_ref<float>, &backward_ref<double>);
+  static const auto op =
+      bn_op<BackwardFn>("batch_norm_backward", &backward_v2, &backward_ref<float>,
+                        &backward_ref<double>, &cuda_batch_norm_backward_f32);
   return op;
 }
 
@@ -213,12 +236,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                  ")");
     eval_op().run(x.device(), x.dtype(), {}, d, xc.raw_data(), running_mean.raw_data(),
                   running_var.raw_data(), ptr_or_null(weight), ptr_or_null(bias), y.raw_data());
-    Tensor rv64 = running_var.to(DType::f64);
-    Tensor is64 = empty(cshape, DType::f64, x.device());
-    for (int64_t c = 0; c < d.c; ++c)
-      is64.data<double>()[c] = 1.0 / std::sqrt(rv64.data<double>()[c] + eps);
     mean = running_mean.clone();
-    invstd = is64.to(x.dtype());
+    if (x.device().is_cpu()) {
+      Tensor rv64 = running_var.to(DType::f64);
+      Tensor is64 = empty(cshape, DType::f64, x.device());
+      for (int64_t c = 0; c < d.c; ++c)
+        is64.data<double>()[c] = 1.0 / std::sqrt(rv64.data<double>()[c] + eps);
+      invstd = is64.to(x.dtype());
+    } else {
+      NoGradGuard no_grad;  // f32 on the device (no f64 there): within an ulp or two of the cpu
+      invstd = 1.0 / sqrt(running_var + eps);
+    }
   }
   std::vector<const Tensor*> inputs = defined_inputs(x, weight, bias);
   if (autograd::needs_grad({&x, &weight, &bias})) {
@@ -269,12 +297,14 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   d.eps = eps;
   static const dispatch::Op<LnForwardFn> fwd(
       "layer_norm",
-      {{"v1_reference",
+      {{"v2_rows", Device::Type::cpu, {{DType::f32, &ln_forward_v2}}},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &ln_forward_ref<float>}, {DType::f64, &ln_forward_ref<double>}}}});
   static const dispatch::Op<LnBackwardFn> bwd(
       "layer_norm_backward",
-      {{"v1_reference",
+      {{"v2_rows", Device::Type::cpu, {{DType::f32, &ln_backward_v2}}},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &ln_backward_ref<float>}, {DType::f64, &ln_backward_ref<double>}}}});
   Tensor xc = x.detach().contiguous();

@@ -3,7 +3,10 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/pool.h"
 
 namespace signet {
@@ -33,10 +36,36 @@ void avg_ref(const PoolDesc& d, const void* in, void* out) {
   Kernel(d, static_cast<const T*>(in), static_cast<T*>(out));
 }
 
-// A reference-only registry entry for f32 and f64.
+// Adapts cpu::max_pool_forward_v2<T> (all threads) to the untyped dispatch signature.
+template <class T>
+void max_v2(const PoolDesc& d, const void* x, void* y, int64_t* idx) {
+  cpu::max_pool_forward_v2<T>(d, static_cast<const T*>(x), static_cast<T*>(y), idx,
+                              cpu::default_threads());
+}
+
+// Adapts cpu::max_pool_backward_v2<T> (all threads) to the untyped dispatch signature.
+template <class T>
+void max_backward_v2(const PoolDesc& d, const void* dy, const int64_t* idx, void* dx) {
+  cpu::max_pool_backward_v2<T>(d, static_cast<const T*>(dy), idx, static_cast<T*>(dx),
+                               cpu::default_threads());
+}
+
+// Adapts one of the averaging v2 kernels (Kernel<T>, all threads) to the untyped signature.
+template <class T, void (*Kernel)(const PoolDesc&, const T*, T*, int)>
+void avg_v2(const PoolDesc& d, const void* in, void* out) {
+  Kernel(d, static_cast<const T*>(in), static_cast<T*>(out), cpu::default_threads());
+}
+
+// A registry entry: the fast CPU kernel (v2_name, f32 and f64, where `applies` holds; null:
+// always), the reference on f32 and f64, and the cuda kernel on f32.
 template <class Fn>
-dispatch::Op<Fn, PoolDesc> ref_op(const std::string& name, Fn f32, Fn f64) {
-  return {name, {{"v1_reference", Device::Type::cpu, {{DType::f32, f32}, {DType::f64, f64}}}}};
+dispatch::Op<Fn, PoolDesc> pool_op(const std::string& name, const char* v2_name, Fn v2_f32,
+                                   Fn v2_f64, bool (*applies)(const PoolDesc&), Fn f32, Fn f64,
+                                   Fn cuda_f32) {
+  return {name,
+          {{v2_name, Device::Type::cpu, {{DType::f32, v2_f32}, {DType::f64, v2_f64}}, applies},
+           {"v1_reference", Device::Type::cpu, {{DType::f32, f32}, {DType::f64, f64}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}}}}};
 }
 
 // The forward and backward entries of one averaging op.
@@ -52,25 +81,41 @@ struct MaxOps {
 
 // max_poolNd and its backward.
 MaxOps max_ops(const std::string& name) {
-  return {ref_op<MaxFn>(name, &max_ref<float>, &max_ref<double>),
-          ref_op<MaxBackwardFn>(name + "_backward", &max_backward_ref<float>,
-                                &max_backward_ref<double>)};
+  return {pool_op<MaxFn>(name, "v2_rows", &max_v2<float>, &max_v2<double>, nullptr, &max_ref<float>,
+                         &max_ref<double>, &cuda_max_pool_forward_f32),
+          pool_op<MaxBackwardFn>(name + "_backward", "v2_rows", &max_backward_v2<float>,
+                                 &max_backward_v2<double>, nullptr, &max_backward_ref<float>,
+                                 &max_backward_ref<double>, &cuda_max_pool_backward_f32)};
 }
 
 // avg_poolNd and its backward.
 AvgOps avg_ops(const std::string& name) {
-  return {ref_op<AvgFn>(name, &avg_ref<float, ref::avg_pool_forward<float>>,
-                        &avg_ref<double, ref::avg_pool_forward<double>>),
-          ref_op<AvgFn>(name + "_backward", &avg_ref<float, ref::avg_pool_backward<float>>,
-                        &avg_ref<double, ref::avg_pool_backward<double>>)};
+  return {
+      pool_op<AvgFn>(name, "v2_rows", &avg_v2<float, cpu::avg_pool_forward_v2<float>>,
+                     &avg_v2<double, cpu::avg_pool_forward_v2<double>>, nullptr,
+                     &avg_ref<float, ref::avg_pool_forward<float>>,
+                     &avg_ref<double, ref::avg_pool_forward<double>>, &cuda_avg_pool_forward_f32),
+      pool_op<AvgFn>(
+          name + "_backward", "v2_rows", &avg_v2<float, cpu::avg_pool_backward_v2<float>>,
+          &avg_v2<double, cpu::avg_pool_backward_v2<double>>, nullptr,
+          &avg_ref<float, ref::avg_pool_backward<float>>,
+          &avg_ref<double, ref::avg_pool_backward<double>>, &cuda_avg_pool_backward_f32)};
 }
 
-// adaptive_avg_poolNd and its backward.
+// adaptive_avg_poolNd and its backward (v2 for global average pooling only).
 AvgOps adaptive_ops(const std::string& name) {
-  return {ref_op<AvgFn>(name, &avg_ref<float, ref::adaptive_avg_pool_forward<float>>,
-                        &avg_ref<double, ref::adaptive_avg_pool_forward<double>>),
-          ref_op<AvgFn>(name + "_backward", &avg_ref<float, ref::adaptive_avg_pool_backward<float>>,
-                        &avg_ref<double, ref::adaptive_avg_pool_backward<double>>)};
+  return {
+      pool_op<AvgFn>(name, "v2_global", &avg_v2<float, cpu::global_avg_pool_forward_v2<float>>,
+                     &avg_v2<double, cpu::global_avg_pool_forward_v2<double>>, &cpu::is_global_pool,
+                     &avg_ref<float, ref::adaptive_avg_pool_forward<float>>,
+                     &avg_ref<double, ref::adaptive_avg_pool_forward<double>>,
+                     &cuda_adaptive_avg_pool_forward_f32),
+      pool_op<AvgFn>(name + "_backward", "v2_global",
+                     &avg_v2<float, cpu::global_avg_pool_backward_v2<float>>,
+                     &avg_v2<double, cpu::global_avg_pool_backward_v2<double>>,
+                     &cpu::is_global_pool, &avg_ref<float, ref::adaptive_avg_pool_backward<float>>,
+                     &avg_ref<double, ref::adaptive_avg_pool_backward<double>>,
+                     &cuda_adaptive_avg_pool_backward_f32)};
 }
 
 // One value per spatial dim from a list of 1 or dims values (dims in slots 3-dims..2).
@@ -140,14 +185,15 @@ std::pair<Tensor, Tensor> max_pool(const MaxOps& ops, const char* node, int dims
   const Tensor xc = x.contiguous();
   Tensor y = empty(output_shape(d, x), x.dtype(), x.device());
   Tensor idx = empty(y.shape(), DType::i64, x.device());
-  ops.forward.run(x.device(), x.dtype(), d, d, xc.raw_data(), y.raw_data(), idx.data<int64_t>());
+  ops.forward.run(x.device(), x.dtype(), d, d, xc.raw_data(), y.raw_data(),
+                  static_cast<int64_t*>(idx.raw_data()));
   if (autograd::needs_grad({&x})) {
     const Shape in_shape = x.shape();
     autograd::record(node, {&x}, {&y}, {idx}, [&ops, d, in_shape](const Grads& g, const Grads& s) {
       const Tensor dy = g[0].contiguous();
       Tensor dx = empty(in_shape, dy.dtype(), dy.device());
-      ops.backward.run(dy.device(), dy.dtype(), d, d, dy.raw_data(), s[0].data<int64_t>(),
-                       dx.raw_data());
+      ops.backward.run(dy.device(), dy.dtype(), d, d, dy.raw_data(),
+                       static_cast<const int64_t*>(s[0].raw_data()), dx.raw_data());
       return Grads{dx};
     });
   }

@@ -67,74 +67,77 @@ void affine2_portable(const float* dy, const float* x, int64_t n, float m, float
 }
 
 #if defined(__x86_64__)
-// The sum of the 4 double lanes of v, in the fixed order (l0 + l1) + (l2 + l3).
-__attribute__((target("avx2"))) inline double hsum4(__m256d v) {
-  alignas(32) double l[4];
-  _mm256_store_pd(l, v);
-  return (l[0] + l[1]) + (l[2] + l[3]);
+// Floats per f32 partial sum of the AVX2 and AVX-512 reductions: each of the 16 (AVX2) or 32
+// (AVX-512) lanes adds at most 128 or 64 terms in f32 before the block's lanes are added into the
+// double total.
+constexpr int64_t kSumBlock = 2048;
+
+// The sum of the 16 float lanes of (a, b) in double, in a fixed order.
+__attribute__((target("avx2"))) inline double hsum16(__m256 a, __m256 b) {
+  alignas(32) float l[16];
+  _mm256_store_ps(l, a);
+  _mm256_store_ps(l + 8, b);
+  double h[8];
+  for (int j = 0; j < 8; ++j) h[j] = static_cast<double>(l[j]) + static_cast<double>(l[j + 8]);
+  return ((h[0] + h[1]) + (h[2] + h[3])) + ((h[4] + h[5]) + (h[6] + h[7]));
 }
 
-// The 8 floats at p widened to two double vectors, minus k.
-__attribute__((target("avx2"), always_inline)) inline void widen8(const float* p, __m256d k,
-                                                                  __m256d& lo, __m256d& hi) {
-  const __m256 v = _mm256_loadu_ps(p);
-  lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), k);
-  hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), k);
-}
-
-// shifted_sums on AVX2: 16 floats a step into 4 independent double chains; the tail is scalar.
+// shifted_sums on AVX2: per block of kSumBlock floats, f32 sums of v = x - k and v^2 in two
+// chains of 8 lanes (16 floats a step, the block's tail scalar into lane 0 of the first chain),
+// then added into acc in double.
 __attribute__((target("avx2,fma"))) void shifted_sums_avx2(const float* x, int64_t n, double k,
                                                            Sums& acc) {
-  const __m256d kv = _mm256_set1_pd(k);
-  __m256d s[4], q[4];
-  for (int j = 0; j < 4; ++j) s[j] = q[j] = _mm256_setzero_pd();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int h = 0; h < 2; ++h) {
-      __m256d lo, hi;
-      widen8(x + i + 8 * h, kv, lo, hi);
-      s[2 * h] = _mm256_add_pd(s[2 * h], lo);
-      s[2 * h + 1] = _mm256_add_pd(s[2 * h + 1], hi);
-      q[2 * h] = _mm256_fmadd_pd(lo, lo, q[2 * h]);
-      q[2 * h + 1] = _mm256_fmadd_pd(hi, hi, q[2 * h + 1]);
+  const float kf = static_cast<float>(k);
+  const __m256 kv = _mm256_set1_ps(kf);
+  for (int64_t b0 = 0; b0 < n; b0 += kSumBlock) {
+    const int64_t b1 = b0 + kSumBlock < n ? b0 + kSumBlock : n;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, q0 = s0, q1 = s0;
+    int64_t i = b0;
+    for (; i + 16 <= b1; i += 16) {
+      const __m256 v0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), kv);
+      const __m256 v1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), kv);
+      s0 = _mm256_add_ps(s0, v0);
+      s1 = _mm256_add_ps(s1, v1);
+      q0 = _mm256_fmadd_ps(v0, v0, q0);
+      q1 = _mm256_fmadd_ps(v1, v1, q1);
     }
-  double sum = hsum4(_mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
-  double sq = hsum4(_mm256_add_pd(_mm256_add_pd(q[0], q[1]), _mm256_add_pd(q[2], q[3])));
-  for (; i < n; ++i) {
-    const double v = static_cast<double>(x[i]) - k;
-    sum += v;
-    sq += v * v;
+    double sum = hsum16(s0, s1), sq = hsum16(q0, q1);
+    for (; i < b1; ++i) {
+      const double v = static_cast<double>(x[i] - kf);
+      sum += v;
+      sq += v * v;
+    }
+    acc.a += sum;
+    acc.b += sq;
   }
-  acc.a += sum;
-  acc.b += sq;
 }
 
-// grad_sums on AVX2: 16 floats a step into 4 independent double chains; the tail is scalar.
+// grad_sums on AVX2: per block of kSumBlock floats, f32 sums of dy and dy (x - m) in two chains
+// of 8 lanes (16 floats a step, the block's tail in double), then added into acc in double.
 __attribute__((target("avx2,fma"))) void grad_sums_avx2(const float* x, const float* dy, int64_t n,
                                                         double m, Sums& acc) {
-  const __m256d mv = _mm256_set1_pd(m), zero = _mm256_setzero_pd();
-  __m256d s[4], q[4];
-  for (int j = 0; j < 4; ++j) s[j] = q[j] = zero;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int h = 0; h < 2; ++h) {
-      __m256d glo, ghi, xlo, xhi;
-      widen8(dy + i + 8 * h, zero, glo, ghi);
-      widen8(x + i + 8 * h, mv, xlo, xhi);
-      s[2 * h] = _mm256_add_pd(s[2 * h], glo);
-      s[2 * h + 1] = _mm256_add_pd(s[2 * h + 1], ghi);
-      q[2 * h] = _mm256_fmadd_pd(glo, xlo, q[2 * h]);
-      q[2 * h + 1] = _mm256_fmadd_pd(ghi, xhi, q[2 * h + 1]);
+  const float mf = static_cast<float>(m);
+  const __m256 mv = _mm256_set1_ps(mf);
+  for (int64_t b0 = 0; b0 < n; b0 += kSumBlock) {
+    const int64_t b1 = b0 + kSumBlock < n ? b0 + kSumBlock : n;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, q0 = s0, q1 = s0;
+    int64_t i = b0;
+    for (; i + 16 <= b1; i += 16) {
+      const __m256 g0 = _mm256_loadu_ps(dy + i), g1 = _mm256_loadu_ps(dy + i + 8);
+      s0 = _mm256_add_ps(s0, g0);
+      s1 = _mm256_add_ps(s1, g1);
+      q0 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_loadu_ps(x + i), mv), q0);
+      q1 = _mm256_fmadd_ps(g1, _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mv), q1);
     }
-  double sum = hsum4(_mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
-  double sx = hsum4(_mm256_add_pd(_mm256_add_pd(q[0], q[1]), _mm256_add_pd(q[2], q[3])));
-  for (; i < n; ++i) {
-    const double g = static_cast<double>(dy[i]);
-    sum += g;
-    sx += g * (static_cast<double>(x[i]) - m);
+    double sum = hsum16(s0, s1), sx = hsum16(q0, q1);
+    for (; i < b1; ++i) {
+      const double g = static_cast<double>(dy[i]);
+      sum += g;
+      sx += g * static_cast<double>(x[i] - mf);
+    }
+    acc.a += sum;
+    acc.b += sx;
   }
-  acc.a += sum;
-  acc.b += sx;
 }
 
 // affine on AVX2 (16 floats a step, then 8, then scalar).
@@ -161,100 +164,121 @@ __attribute__((target("avx2,fma"))) void affine2_avx2(const float* dy, const flo
   for (; i < n; ++i) dx[i] = std::fma(dy[i], a, std::fma(x[i] - m, b, c));
 }
 
-// The sum of the 8 double lanes of v, in the fixed order of hsum4 on its two halves.
-__attribute__((target("avx512f"))) inline double hsum8(__m512d v) {
-  alignas(64) double l[8];
-  _mm512_store_pd(l, v);
-  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+// The sum of the 16 float lanes of v in double, in a fixed order.
+__attribute__((target("avx512f"))) inline double hsum16(__m512 v) {
+  alignas(64) float l[16];
+  _mm512_store_ps(l, v);
+  double h[8];
+  for (int j = 0; j < 8; ++j) h[j] = static_cast<double>(l[j]) + static_cast<double>(l[j + 8]);
+  return ((h[0] + h[1]) + (h[2] + h[3])) + ((h[4] + h[5]) + (h[6] + h[7]));
 }
 
-// The 16 floats at p widened to two double vectors, minus k (maskz forms: GCC 12 warns on the
-// undefined-source ones).
-__attribute__((target("avx512f"), always_inline)) inline void widen16(const float* p, __m512d k,
-                                                                      __m512d& lo, __m512d& hi) {
-  lo = _mm512_sub_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)), k);
-  hi = _mm512_sub_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p + 8)), k);
+// The mask of the first r (< 16) lanes.
+inline __mmask16 head_mask(int64_t r) {
+  return static_cast<__mmask16>((1u << r) - 1u);
 }
 
-// shifted_sums on AVX-512: 16 floats a step into 2 double chains each; the tail is scalar.
+// shifted_sums on AVX-512: per block of kSumBlock floats, f32 sums of v = x - k and v^2 in two
+// chains of 16 lanes (32 floats a step, the tail under a mask), then added into acc in double.
 __attribute__((target("avx512f,avx2,fma"))) void shifted_sums_avx512(const float* x, int64_t n,
                                                                      double k, Sums& acc) {
-  const __m512d kv = _mm512_set1_pd(k);
-  __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512d lo, hi;
-    widen16(x + i, kv, lo, hi);
-    s0 = _mm512_add_pd(s0, lo);
-    s1 = _mm512_add_pd(s1, hi);
-    q0 = _mm512_fmadd_pd(lo, lo, q0);
-    q1 = _mm512_fmadd_pd(hi, hi, q1);
+  const __m512 kv = _mm512_set1_ps(static_cast<float>(k));
+  for (int64_t b0 = 0; b0 < n; b0 += kSumBlock) {
+    const int64_t b1 = b0 + kSumBlock < n ? b0 + kSumBlock : n;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, q0 = s0, q1 = s0;
+    int64_t i = b0;
+    for (; i + 32 <= b1; i += 32) {
+      const __m512 v0 = _mm512_sub_ps(_mm512_loadu_ps(x + i), kv);
+      const __m512 v1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), kv);
+      s0 = _mm512_add_ps(s0, v0);
+      s1 = _mm512_add_ps(s1, v1);
+      q0 = _mm512_fmadd_ps(v0, v0, q0);
+      q1 = _mm512_fmadd_ps(v1, v1, q1);
+    }
+    for (; i < b1; i += 16) {
+      const __mmask16 m = b1 - i >= 16 ? static_cast<__mmask16>(0xFFFF) : head_mask(b1 - i);
+      const __m512 v = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), kv);
+      s0 = _mm512_add_ps(s0, v);
+      q0 = _mm512_fmadd_ps(v, v, q0);
+    }
+    acc.a += hsum16(_mm512_add_ps(s0, s1));
+    acc.b += hsum16(_mm512_add_ps(q0, q1));
   }
-  double sum = hsum8(_mm512_add_pd(s0, s1)), sq = hsum8(_mm512_add_pd(q0, q1));
-  for (; i < n; ++i) {
-    const double v = static_cast<double>(x[i]) - k;
-    sum += v;
-    sq += v * v;
-  }
-  acc.a += sum;
-  acc.b += sq;
 }
 
-// grad_sums on AVX-512: 16 floats a step into 2 double chains each; the tail is scalar.
+// grad_sums on AVX-512: per block of kSumBlock floats, f32 sums of dy and dy (x - m) in two
+// chains of 16 lanes (32 floats a step, the tail under a mask), then added into acc in double.
 __attribute__((target("avx512f,avx2,fma"))) void grad_sums_avx512(const float* x, const float* dy,
                                                                   int64_t n, double m, Sums& acc) {
-  const __m512d mv = _mm512_set1_pd(m), zero = _mm512_setzero_pd();
-  __m512d s0 = zero, s1 = zero, q0 = zero, q1 = zero;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512d glo, ghi, xlo, xhi;
-    widen16(dy + i, zero, glo, ghi);
-    widen16(x + i, mv, xlo, xhi);
-    s0 = _mm512_add_pd(s0, glo);
-    s1 = _mm512_add_pd(s1, ghi);
-    q0 = _mm512_fmadd_pd(glo, xlo, q0);
-    q1 = _mm512_fmadd_pd(ghi, xhi, q1);
+  const __m512 mv = _mm512_set1_ps(static_cast<float>(m));
+  for (int64_t b0 = 0; b0 < n; b0 += kSumBlock) {
+    const int64_t b1 = b0 + kSumBlock < n ? b0 + kSumBlock : n;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, q0 = s0, q1 = s0;
+    int64_t i = b0;
+    for (; i + 32 <= b1; i += 32) {
+      const __m512 g0 = _mm512_loadu_ps(dy + i), g1 = _mm512_loadu_ps(dy + i + 16);
+      s0 = _mm512_add_ps(s0, g0);
+      s1 = _mm512_add_ps(s1, g1);
+      q0 = _mm512_fmadd_ps(g0, _mm512_sub_ps(_mm512_loadu_ps(x + i), mv), q0);
+      q1 = _mm512_fmadd_ps(g1, _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mv), q1);
+    }
+    for (; i < b1; i += 16) {
+      const __mmask16 k = b1 - i >= 16 ? static_cast<__mmask16>(0xFFFF) : head_mask(b1 - i);
+      const __m512 g = _mm512_maskz_loadu_ps(k, dy + i);
+      s0 = _mm512_add_ps(s0, g);
+      q0 = _mm512_fmadd_ps(g, _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + i), mv), q0);
+    }
+    acc.a += hsum16(_mm512_add_ps(s0, s1));
+    acc.b += hsum16(_mm512_add_ps(q0, q1));
   }
-  double sum = hsum8(_mm512_add_pd(s0, s1)), sx = hsum8(_mm512_add_pd(q0, q1));
-  for (; i < n; ++i) {
-    const double g = static_cast<double>(dy[i]);
-    sum += g;
-    sx += g * (static_cast<double>(x[i]) - m);
-  }
-  acc.a += sum;
-  acc.b += sx;
 }
 
-// affine on AVX-512: 16 floats a step, the tail under a mask.
+// Stores v at p: non-temporally when nt (p 64-byte aligned), else as usual.
+__attribute__((target("avx512f"), always_inline)) inline void store16(float* p, __m512 v, bool nt) {
+  if (nt)
+    _mm512_stream_ps(p, v);
+  else
+    _mm512_storeu_ps(p, v);
+}
+
+// affine on AVX-512: 16 floats a step, the tail under a mask; with kStream and y 64-byte
+// aligned the full vectors are stored non-temporally.
+template <bool kStream>
 __attribute__((target("avx512f"))) void affine_avx512(const float* x, int64_t n, float m, float a,
                                                       float c, float* y) {
   const __m512 mv = _mm512_set1_ps(m), av = _mm512_set1_ps(a), cv = _mm512_set1_ps(c);
+  const bool nt = kStream && reinterpret_cast<uintptr_t>(y) % 64 == 0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv), av, cv));
+    store16(y + i, _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv), av, cv), nt);
   if (i < n) {
     const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1u);
     const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
     _mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(_mm512_sub_ps(v, mv), av, cv));
   }
+  if (nt) _mm_sfence();
 }
 
-// affine2 on AVX-512: 16 floats a step, the tail under a mask.
+// affine2 on AVX-512: 16 floats a step, the tail under a mask; with kStream and dx 64-byte
+// aligned the full vectors are stored non-temporally.
+template <bool kStream>
 __attribute__((target("avx512f"))) void affine2_avx512(const float* dy, const float* x, int64_t n,
                                                        float m, float a, float b, float c,
                                                        float* dx) {
   const __m512 mv = _mm512_set1_ps(m), av = _mm512_set1_ps(a), bv = _mm512_set1_ps(b),
                cv = _mm512_set1_ps(c);
+  const bool nt = kStream && reinterpret_cast<uintptr_t>(dx) % 64 == 0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m512 t = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv), bv, cv);
-    _mm512_storeu_ps(dx + i, _mm512_fmadd_ps(_mm512_loadu_ps(dy + i), av, t));
+    store16(dx + i, _mm512_fmadd_ps(_mm512_loadu_ps(dy + i), av, t), nt);
   }
   if (i < n) {
     const __mmask16 k = static_cast<__mmask16>((1u << (n - i)) - 1u);
     const __m512 t = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), mv), bv, cv);
     _mm512_mask_storeu_ps(dx + i, k, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, dy + i), av, t));
   }
+  if (nt) _mm_sfence();
 }
 #endif
 
@@ -266,15 +290,24 @@ struct Rows {
   void (*affine2)(const float*, const float*, int64_t, float, float, float, float, float*);
 };
 
-// The rows for path.
-Rows rows_for(SimdPath path) {
+// Tensors of at least this many bytes get their outputs (y, dx) stored non-temporally on the
+// AVX-512 path: far beyond the cores' caches, the read for ownership of the output is wasted
+// traffic (the forward + backward then moves the 5 tensors of the bench's accounting).
+constexpr int64_t kStreamBytes = int64_t{16} << 20;
+
+// The rows for path, streaming outputs when the tensor of d is large.
+Rows rows_for(SimdPath path, const kernels::BatchNormDesc& d) {
 #if defined(__x86_64__)
-  if (path == SimdPath::avx512)
-    return {&shifted_sums_avx512, &grad_sums_avx512, &affine_avx512, &affine2_avx512};
+  if (path == SimdPath::avx512) {
+    if (d.n * d.c * d.inner * static_cast<int64_t>(sizeof(float)) >= kStreamBytes)
+      return {&shifted_sums_avx512, &grad_sums_avx512, &affine_avx512<true>, &affine2_avx512<true>};
+    return {&shifted_sums_avx512, &grad_sums_avx512, &affine_avx512<false>, &affine2_avx512<false>};
+  }
   if (path == SimdPath::avx2)
     return {&shifted_sums_avx2, &grad_sums_avx2, &affine_avx2, &affine2_avx2};
 #endif
   (void)path;
+  (void)d;
   return {&shifted_sums_portable, &grad_sums_portable, &affine_portable, &affine2_portable};
 }
 
@@ -295,7 +328,7 @@ void apply_channel(const kernels::BatchNormDesc& d, const Rows& r, int64_t ch, c
 void batch_norm_forward_train_v2(const kernels::BatchNormDesc& d, const float* x,
                                  const float* weight, const float* bias, float* y, float* mean,
                                  float* var, float* invstd, int threads, SimdPath path) {
-  const Rows r = rows_for(path);
+  const Rows r = rows_for(path, d);
   const double count = static_cast<double>(d.n * d.inner);
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -319,7 +352,7 @@ void batch_norm_forward_train_v2(const kernels::BatchNormDesc& d, const float* x
 void batch_norm_forward_eval_v2(const kernels::BatchNormDesc& d, const float* x, const float* mean,
                                 const float* var, const float* weight, const float* bias, float* y,
                                 int threads, SimdPath path) {
-  const Rows r = rows_for(path);
+  const Rows r = rows_for(path, d);
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads)
 #else
@@ -334,7 +367,7 @@ void batch_norm_backward_v2(const kernels::BatchNormDesc& d, const float* x, con
                             const float* mean, const float* invstd, const float* weight,
                             bool training, float* dx, float* dweight, float* dbias, int threads,
                             SimdPath path) {
-  const Rows r = rows_for(path);
+  const Rows r = rows_for(path, d);
   const double count = static_cast<double>(d.n * d.inner);
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads)
