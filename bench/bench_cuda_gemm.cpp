@@ -1,0 +1,293 @@
+// SGEMM on the cuda device: Signet's ladder (signet::cuda::gemm_v1_naive_f32 ... v5_bf16_f32)
+// beside cuBLAS on the same device buffers in the same run: cublasSgemm in the default
+// (fp32, no tensor-op) math mode, and cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_TF32 (tf32
+// tensor cores). Cases: the CPU GEMM cases (bench_gemm.cpp: 1024^3, the LSTM step, its weight
+// gradient and the input projection, same transposes) and 4096^3. Each iteration is timed with
+// CUDA events around the call (manual time); impl names carry t1 (one stream).
+// Counters: GFLOP/s and TFLOP/s = 2 m n k / time; peak_frac = that over the device's peak for
+// the arithmetic the impl uses (fp32 FMA for v1-v3 and cublas_sgemm, tf32 tensor cores for v4
+// and cublas_tf32, bf16 tensor cores for v5), peak = SMs x clock (cudaDeviceGetAttribute) x the
+// per-SM rate of the compute capability (kRates below; absent for one not in the table);
+// vs_cublas = cuBLAS's time / ours (sgemm for v1-v3, tf32 for v4 and v5; cuBLAS timed once per
+// case with 10 calls between events); max_rel_diff = max |C - C_sgemm| / (1 + |C_sgemm|), a
+// check that the version computed the product on the device. On sm_90 cuBLAS uses wgmma, which
+// mma.sync cannot reach: there the figure is reported, not a goal. Without a CUDA device the
+// program says so in one line and exits 0.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "bench/harness.h"
+#include "kernels/common/gemm_desc.h"
+#include "kernels/cuda/gemm_naive.h"
+#include "kernels/cuda/gemm_tensor_core.h"
+#include "kernels/cuda/gemm_tiled.h"
+
+namespace {
+
+using signet::kernels::GemmDesc;
+
+// One case: C (m x n) = op(A) op(B), as bench_gemm.cpp stores its operands.
+struct GemmCase {
+  const char* name;
+  const char* direction;
+  int64_t m, n, k;
+  bool trans_a, trans_b;
+};
+
+const GemmCase kCases[] = {
+    {"1024x1024x1024", "fwd", 1024, 1024, 1024, false, false},
+    {"lstm_step_32x4096x1024", "fwd", 32, 4096, 1024, false, true},
+    {"lstm_wgrad_4096x1024x32", "bwd_weights", 4096, 1024, 32, true, false},
+    {"lstm_inproj_640x4096x1024", "fwd", 640, 4096, 1024, false, true},
+    {"4096x4096x4096", "fwd", 4096, 4096, 4096, false, false},
+};
+
+enum class Math { kFp32, kTf32, kBf16 };
+
+// Dense flop per clock per SM (an FMA is 2): the peak TFLOP/s of NVIDIA's whitepapers divided by
+// SMs x boost clock. A100 (sm_80, "NVIDIA A100 Tensor Core GPU Architecture", 2020: 19.5 fp32,
+// 156 tf32, 312 bf16 TFLOP/s, 108 SMs at 1410 MHz); H100 SXM5 (sm_90, "NVIDIA H100 Tensor Core
+// GPU Architecture", 2022: 67 fp32, 495 tf32, 989 bf16 TFLOP/s, 132 SMs at 1830 MHz).
+struct Rate {
+  int major, minor;
+  double fp32, tf32, bf16;
+};
+const Rate kRates[] = {
+    {8, 0, 128, 1024, 2048},
+    {9, 0, 256, 2048, 4096},
+};
+
+// The device's peak flop/s for `math`, 0 when its compute capability is not in kRates.
+double device_peak(Math math) {
+  int major = 0, minor = 0, sms = 0, clock_khz = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
+  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0);
+  for (const Rate& r : kRates)
+    if (r.major == major && r.minor == minor) {
+      const double per_clock = math == Math::kFp32 ? r.fp32 : math == Math::kTf32 ? r.tf32 : r.bf16;
+      return per_clock * sms * double(clock_khz) * 1e3;
+    }
+  return 0;
+}
+
+// A device buffer of n floats, uniform in [-1, 1) from seed.
+struct DeviceBuffer {
+  float* ptr = nullptr;
+  DeviceBuffer(int64_t n, uint32_t seed) {
+    signet::bench::Buffer host = signet::bench::random_buffer(size_t(n), seed);
+    cudaMalloc(reinterpret_cast<void**>(&ptr), size_t(n) * sizeof(float));
+    cudaMemcpy(ptr, host.get(), size_t(n) * sizeof(float), cudaMemcpyHostToDevice);
+  }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
+// A case's descriptor and device operands, shared by every implementation; check receives
+// cuBLAS sgemm's C for validating ours.
+struct GemmData {
+  GemmDesc d;
+  DeviceBuffer a, b, c, check;
+  GemmData(const GemmDesc& desc, int64_t na, int64_t nb, int64_t nc)
+      : d(desc), a(na, 1), b(nb, 2), c(nc, 3), check(nc, 4) {}
+};
+
+// Builds (once) the descriptor and device inputs of case c.
+GemmData& data_for(const GemmCase& c) {
+  static std::map<const GemmCase*, GemmData> all;
+  auto it = all.find(&c);
+  if (it != all.end()) return it->second;
+  GemmDesc d;
+  d.m = c.m, d.n = c.n, d.k = c.k, d.trans_a = c.trans_a, d.trans_b = c.trans_b;
+  d.lda = c.trans_a ? c.m : c.k;
+  d.ldb = c.trans_b ? c.k : c.n;
+  d.ldc = c.n;
+  return all
+      .emplace(std::piecewise_construct, std::forward_as_tuple(&c),
+               std::forward_as_tuple(d, c.m * c.k, c.k * c.n, c.m * c.n))
+      .first->second;
+}
+
+// The process's cuBLAS handle (default stream, default math mode).
+cublasHandle_t handle() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t created = nullptr;
+    cublasCreate(&created);
+    return created;
+  }();
+  return h;
+}
+
+// Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first.
+cublasStatus_t cublas_gemm(const GemmData& g, bool tf32, float* c) {
+  const float alpha = 1.0f, beta = 0.0f;
+  const cublasOperation_t ta = g.d.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t tb = g.d.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int m = int(g.d.m), n = int(g.d.n), k = int(g.d.k);
+  if (!tf32)
+    return cublasSgemm(handle(), tb, ta, n, m, k, &alpha, g.b.ptr, int(g.d.ldb), g.a.ptr,
+                       int(g.d.lda), &beta, c, int(g.d.ldc));
+  return cublasGemmEx(handle(), tb, ta, n, m, k, &alpha, g.b.ptr, CUDA_R_32F, int(g.d.ldb), g.a.ptr,
+                      CUDA_R_32F, int(g.d.lda), &beta, c, CUDA_R_32F, int(g.d.ldc),
+                      CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT);
+}
+
+// Seconds per call of cuBLAS (tf32 or sgemm) on case c: 10 calls between events after 3 warm-up
+// calls, measured once per process.
+double cublas_seconds(const GemmCase& c, bool tf32) {
+  static std::map<std::pair<const GemmCase*, bool>, double> cache;
+  auto it = cache.find({&c, tf32});
+  if (it != cache.end()) return it->second;
+  GemmData& g = data_for(c);
+  for (int i = 0; i < 3; ++i) cublas_gemm(g, tf32, g.c.ptr);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  cudaEventRecord(start);
+  for (int i = 0; i < 10; ++i) cublas_gemm(g, tf32, g.c.ptr);
+  cudaEventRecord(stop);
+  cudaEventSynchronize(stop);
+  float ms = 0;
+  cudaEventElapsedTime(&ms, start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return cache[{&c, tf32}] = double(ms) * 1e-4;
+}
+
+// Largest |ours - cuBLAS sgemm| / (1 + |cuBLAS|) over C for case c (ours in g.c, just written).
+double diff_from_cublas(const GemmCase& c) {
+  GemmData& g = data_for(c);
+  const size_t n = size_t(c.m * c.n);
+  std::vector<float> ours(n), theirs(n);
+  cudaMemcpy(ours.data(), g.c.ptr, n * sizeof(float), cudaMemcpyDeviceToHost);
+  cublas_gemm(g, false, g.check.ptr);
+  cudaMemcpy(theirs.data(), g.check.ptr, n * sizeof(float), cudaMemcpyDeviceToHost);
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::fabs(double{ours[i]} - theirs[i]) / (1 + std::fabs(theirs[i])));
+  return worst;
+}
+
+// Runs step once per iteration between two events and reports the event time; a failed call
+// ends the case with its message. Returns the mean seconds per iteration (0 if none ran).
+template <class Step>
+double timed(benchmark::State& state, Step step) {
+  double total = 0;
+  int64_t runs = 0;
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (auto _ : state) {
+    cudaEventRecord(start);
+    const std::string error = step();
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    if (!error.empty()) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    state.SetIterationTime(double(ms) * 1e-3);
+    total += double(ms) * 1e-3;
+    ++runs;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return runs > 0 ? total / double(runs) : 0.0;
+}
+
+// GFLOP/s, TFLOP/s (2 m n k per iteration over the event time) and peak_frac of `math`'s peak.
+void set_counters(benchmark::State& state, const GemmCase& c, Math math) {
+  const double flops = 2.0 * double(c.m) * double(c.n) * double(c.k);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["TFLOP/s"] =
+      benchmark::Counter(flops * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
+  const double peak = device_peak(math);
+  if (peak > 0)
+    state.counters["peak_frac"] =
+        benchmark::Counter(flops / peak, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+using Version = cudaError_t (*)(const GemmDesc&, const float*, const float*, float*);
+
+struct Rung {
+  const char* impl;
+  Version run;
+  Math math;
+};
+const Rung kRungs[] = {
+    {"signet_v1_naive", signet::cuda::gemm_v1_naive_f32, Math::kFp32},
+    {"signet_v2_tiled", signet::cuda::gemm_v2_tiled_f32, Math::kFp32},
+    {"signet_v3_register", signet::cuda::gemm_v3_register_f32, Math::kFp32},
+    {"signet_v4_tf32", signet::cuda::gemm_v4_tf32_f32, Math::kTf32},
+    {"signet_v5_bf16", signet::cuda::gemm_v5_bf16_f32, Math::kBf16},
+};
+
+// One of Signet's versions on case c, with max_rel_diff (its C against cuBLAS sgemm's; the
+// tensor-core versions differ by their inputs' rounding) and vs_cublas (cuBLAS's time over
+// ours, against sgemm for the fp32 versions and tf32 for the tensor-core ones).
+void bm_signet(benchmark::State& state, const GemmCase* c, const Rung* r) {
+  GemmData& g = data_for(*c);
+  const double ours = timed(state, [&] {
+    const cudaError_t e = r->run(g.d, g.a.ptr, g.b.ptr, g.c.ptr);
+    return e == cudaSuccess ? std::string() : std::string(cudaGetErrorName(e));
+  });
+  set_counters(state, *c, r->math);
+  state.counters["max_rel_diff"] = diff_from_cublas(*c);
+  if (ours > 0) state.counters["vs_cublas"] = cublas_seconds(*c, r->math != Math::kFp32) / ours;
+}
+
+// cuBLAS on case c (tf32: cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_TF32; else cublasSgemm).
+void bm_cublas(benchmark::State& state, const GemmCase* c, bool tf32) {
+  GemmData& g = data_for(*c);
+  timed(state, [&] {
+    const cublasStatus_t s = cublas_gemm(g, tf32, g.c.ptr);
+    return s == CUBLAS_STATUS_SUCCESS ? std::string() : std::string(cublasGetStatusString(s));
+  });
+  set_counters(state, *c, tf32 ? Math::kTf32 : Math::kFp32);
+}
+
+// Registers one case with the harness's hygiene and event (manual) time.
+template <class Fn, class... Args>
+void add(const GemmCase& c, const std::string& impl, Fn fn, Args... args) {
+  signet::bench::configure(
+      benchmark::RegisterBenchmark(
+          signet::bench::case_name("gemm", c.name, c.direction, impl, 1).c_str(), fn, &c, args...))
+      ->UseManualTime();
+}
+
+// Every case: cuBLAS sgemm and tf32 beside each of Signet's versions.
+void register_cuda_gemm_cases() {
+  for (const GemmCase& c : kCases) {
+    add(c, "cublas_sgemm", bm_cublas, false);
+    add(c, "cublas_tf32", bm_cublas, true);
+    for (const Rung& r : kRungs) add(c, r.impl, bm_signet, &r);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    std::printf("bench_cuda_gemm: no CUDA device found (%s); nothing measured\n",
+                e != cudaSuccess ? cudaGetErrorName(e) : "0 devices");
+    return 0;
+  }
+  return signet::bench::run_main(argc, argv, register_cuda_gemm_cases);
+}
