@@ -1,5 +1,6 @@
 // Convolution: the v2 im2col kernels against the reference on odd shapes, the conv ops against
-// PyTorch fixtures, float64 gradchecks, the selection rule and forcing, errors and nn modules.
+// PyTorch fixtures, float64 gradchecks, the selection rule and forcing (v1, v2 and v3), errors
+// and nn modules. The v3 kernels themselves: test_conv_v3.cpp.
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -32,6 +33,7 @@ using signet::testing::expect_error;
 using signet::testing::gradcheck;
 using signet::testing::random_f64;
 using signet::testing::uniform_floats;
+using Grads = std::vector<Tensor>;
 
 // A descriptor from per-dim lists (2 or 3 values each), with out[] computed.
 ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape kernel, Shape stride,
@@ -253,6 +255,33 @@ TEST(ConvOps, Conv3dGradcheck) {
       {x, w, b}));
 }
 
+// Output and gradients of a convolution in f32 (the selected fast versions) against the same
+// problem in f64 (the reference), from the same values.
+void expect_f32_matches_f64(int dims, const Shape& xs, const Shape& ws, const Shape& padding) {
+  Tensor x64 = random_f64(xs, -1, 1, 41), w64 = random_f64(ws, -1, 1, 42);
+  Tensor b64 = random_f64({ws[0]}, -1, 1, 43);
+  Grads out[2];
+  for (int f = 0; f < 2; ++f) {
+    const DType dt = f ? DType::f32 : DType::f64;
+    Tensor x = x64.to(dt).detach().requires_grad_(), w = w64.to(dt).detach().requires_grad_();
+    Tensor b = b64.to(dt).detach().requires_grad_();
+    Tensor y =
+        dims == 2 ? signet::conv2d(x, w, b, {1}, padding) : signet::conv3d(x, w, b, {1}, padding);
+    Tensor probe = random_f64(y.shape(), -1, 1, 44).to(dt);
+    signet::sum(signet::mul(y, probe)).backward();
+    out[f] = {y, x.grad(), w.grad(), b.grad()};
+  }
+  const char* what[] = {"output", "grad x", "grad weight", "grad bias"};
+  for (int i = 0; i < 4; ++i)
+    signet::testing::expect_close(out[1][i].to(DType::f64), out[0][i], 2e-4, what[i]);
+}
+
+TEST(ConvOps, Float32FastPathsMatchFloat64Reference) {
+  expect_f32_matches_f64(2, {3, 16, 9, 11}, {17, 16, 3, 3}, {1});
+  expect_f32_matches_f64(2, {2, 20, 7, 30}, {33, 20, 3, 3}, {0, 2});
+  expect_f32_matches_f64(3, {2, 16, 4, 5, 6}, {18, 16, 3, 3, 3}, {1});
+}
+
 TEST(ConvOps, NonContiguousInputMatchesContiguous) {
   Tensor x = random_f64({2, 5, 6, 3}, -1, 1, 31).permute({0, 3, 1, 2});
   Tensor w = random_f64({4, 3, 3, 3}, -1, 1, 32);
@@ -299,11 +328,11 @@ TEST(ConvOps, ErrorsNameTheOpAndShapes) {
 // In a fresh process (a death test): forces SIGNET_IMPL_<op>=impl (when impl is non-empty),
 // profiles one f32 conv2d forward and backward on weight (K, C/groups, 3, 3) and exits, so the
 // profile table printed at exit names the implementations that ran.
-void run_conv_profiled(const char* op, const char* impl, int64_t k, int64_t groups) {
+void run_conv_profiled(const char* op, const char* impl, int64_t k, int64_t groups, int64_t c = 4) {
   setenv("SIGNET_PROFILE", "1", 1);
   if (*impl) setenv((std::string("SIGNET_IMPL_") + op).c_str(), impl, 1);
-  Tensor x = signet::rand({2, 4, 9, 8}).requires_grad_();
-  Tensor w = signet::rand({k, 4 / groups, 3, 3}).requires_grad_();
+  Tensor x = signet::rand({2, c, 9, 8}).requires_grad_();
+  Tensor w = signet::rand({k, c / groups, 3, 3}).requires_grad_();
   signet::sum(signet::conv2d(x, w, signet::rand({k}), {1}, {1}, {1}, groups)).backward();
   std::exit(x.grad().defined() && w.grad().defined() ? 0 : 1);
 }
@@ -320,6 +349,24 @@ TEST(ConvDispatch, SelectionRuleKeepsDepthwiseOnReference) {
   for (const char* op : {"conv2d", "conv2d_backward_data", "conv2d_backward_weights"})
     EXPECT_EXIT(run_conv_profiled(op, "", 4, 4), ::testing::ExitedWithCode(0),
                 std::string("SIGNET_PROFILE: ") + op + " +v1_reference");
+}
+
+TEST(ConvDispatch, SelectionRulePicksDirectForStrideOneWith16ChannelsAndNoGroups) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const bool avx512 = signet::cpu::active_simd_path() == SimdPath::avx512;
+  for (const char* op : {"conv2d", "conv2d_backward_data", "conv2d_backward_weights"})
+    EXPECT_EXIT(run_conv_profiled(op, "", 16, 1, 16), ::testing::ExitedWithCode(0),
+                std::string("SIGNET_PROFILE: ") + op + (avx512 ? " +v3_direct" : " +v2_im2col"));
+}
+
+TEST(ConvDispatch, ForcingDirectOnAShapeItCannotRunFails) {
+  setenv("SIGNET_IMPL_conv2d", "v3_direct", 1);
+  expect_error(
+      [] {
+        signet::conv2d(signet::rand({1, 2, 9, 9}), signet::rand({16, 2, 3, 3}), Tensor(), {2});
+      },
+      {"conv2d", "v3_direct needs stride 1", "stride 1,2,2"});
+  unsetenv("SIGNET_IMPL_conv2d");
 }
 
 TEST(ConvDispatch, ForcedReferenceIsTheOneThatRuns) {

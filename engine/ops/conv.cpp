@@ -3,8 +3,11 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_im2col.h"
+#include "kernels/cpu/conv_select.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/reference/conv.h"
@@ -71,6 +74,71 @@ void weights_v2(const ConvDesc& d, const void* x, const void* dy, void* dw, void
       static_cast<float*>(db), ws.raw_data(), threads, cpu::active_simd_path());
 }
 
+// Throws unless v3 computes pass of d (it may be forced by SIGNET_IMPL_ on any shape).
+void check_v3(const ConvDesc& d, cpu::ConvPass pass, const char* suffix) {
+  SIGNET_CHECK(
+      cpu::conv_version_fits(cpu::ConvVersion::v3_direct, d, pass), "conv", d.dims, "d", suffix,
+      ": v3_direct needs stride 1, groups 1 and the AVX-512 path",
+      pass == cpu::ConvPass::backward_data ? " (and padding <= dilation * (kernel - 1))" : "",
+      "; got input (", d.n, ", ", d.c, ", ", d.in[0], ", ", d.in[1], ", ", d.in[2], "), ", d.k,
+      " filters of ", d.kernel[0], "x", d.kernel[1], "x", d.kernel[2], ", stride ", d.stride[0],
+      ",", d.stride[1], ",", d.stride[2], ", padding ", d.pad[0], ",", d.pad[1], ",", d.pad[2],
+      ", groups ", d.groups, " on ", cpu::simd_path_name(cpu::active_simd_path()));
+}
+
+// A u8 workspace tensor of v3's need for pass of d on threads.
+Tensor workspace_v3(const ConvDesc& d, cpu::ConvPass pass, int threads) {
+  return empty({static_cast<int64_t>(cpu::conv_version_workspace_bytes(cpu::ConvVersion::v3_direct,
+                                                                       d, pass, threads))},
+               DType::u8);
+}
+
+// v3 forward: direct AVX-512 convolution on packed weights.
+void forward_v3(const ConvDesc& d, const void* x, const void* w, const void* b, void* y) {
+  check_v3(d, cpu::ConvPass::forward, "");
+  const int threads = cpu::default_threads();
+  Tensor ws = workspace_v3(d, cpu::ConvPass::forward, threads);
+  cpu::conv_v3_direct_forward(d, static_cast<const float*>(x), static_cast<const float*>(w),
+                              static_cast<const float*>(b), static_cast<float*>(y), ws.raw_data(),
+                              threads, cpu::active_simd_path());
+}
+
+// v3 backward-data: the direct forward of the flipped, transposed weights.
+void data_v3(const ConvDesc& d, const void* dy, const void* w, void* dx) {
+  check_v3(d, cpu::ConvPass::backward_data, "_backward_data");
+  const int threads = cpu::default_threads();
+  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_data, threads);
+  cpu::conv_v3_direct_backward_data(d, static_cast<const float*>(dy), static_cast<const float*>(w),
+                                    static_cast<float*>(dx), ws.raw_data(), threads,
+                                    cpu::active_simd_path());
+}
+
+// v3 backward-weights: blocked dy chunks times the padded image, per-thread dw summed once.
+void weights_v3(const ConvDesc& d, const void* x, const void* dy, void* dw, void* db) {
+  check_v3(d, cpu::ConvPass::backward_weights, "_backward_weights");
+  const int threads = cpu::default_threads();
+  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_weights, threads);
+  cpu::conv_v3_direct_backward_weights(
+      d, static_cast<const float*>(x), static_cast<const float*>(dy), static_cast<float*>(dw),
+      static_cast<float*>(db), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
+// v3's selection rule for the forward (cpu::conv_select: where it fits with at least 16 output
+// channels for the pass, except 1x1).
+bool v3_forward_fits(const ConvDesc& d) {
+  return cpu::conv_select(d, cpu::ConvPass::forward) == cpu::ConvVersion::v3_direct;
+}
+
+// v3's selection rule for backward-data (cpu::conv_select).
+bool v3_data_fits(const ConvDesc& d) {
+  return cpu::conv_select(d, cpu::ConvPass::backward_data) == cpu::ConvVersion::v3_direct;
+}
+
+// v3's selection rule for backward-weights (cpu::conv_select).
+bool v3_weights_fits(const ConvDesc& d) {
+  return cpu::conv_select(d, cpu::ConvPass::backward_weights) == cpu::ConvVersion::v3_direct;
+}
+
 // v2 needs at least 4 filters per group to give the GEMM rows; depthwise and near-depthwise
 // convolutions stay on v1 until a direct kernel exists.
 bool im2col_fits(const ConvDesc& d) {
@@ -87,20 +155,26 @@ struct ConvOps {
 // The three ops named name, name_backward_data and name_backward_weights.
 ConvOps conv_ops(const std::string& name) {
   return {{name,
-           {{"v2_im2col", Device::Type::cpu, {{DType::f32, &forward_v2}}, &im2col_fits},
+           {{"v3_direct", Device::Type::cpu, {{DType::f32, &forward_v3}}, &v3_forward_fits},
+            {"v2_im2col", Device::Type::cpu, {{DType::f32, &forward_v2}}, &im2col_fits},
             {"v1_reference",
              Device::Type::cpu,
-             {{DType::f32, &forward_ref<float>}, {DType::f64, &forward_ref<double>}}}}},
+             {{DType::f32, &forward_ref<float>}, {DType::f64, &forward_ref<double>}}},
+            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_f32}}}}},
           {name + "_backward_data",
-           {{"v2_im2col", Device::Type::cpu, {{DType::f32, &data_v2}}, &im2col_fits},
+           {{"v3_direct", Device::Type::cpu, {{DType::f32, &data_v3}}, &v3_data_fits},
+            {"v2_im2col", Device::Type::cpu, {{DType::f32, &data_v2}}, &im2col_fits},
             {"v1_reference",
              Device::Type::cpu,
-             {{DType::f32, &data_ref<float>}, {DType::f64, &data_ref<double>}}}}},
+             {{DType::f32, &data_ref<float>}, {DType::f64, &data_ref<double>}}},
+            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_f32}}}}},
           {name + "_backward_weights",
-           {{"v2_im2col", Device::Type::cpu, {{DType::f32, &weights_v2}}, &im2col_fits},
+           {{"v3_direct", Device::Type::cpu, {{DType::f32, &weights_v3}}, &v3_weights_fits},
+            {"v2_im2col", Device::Type::cpu, {{DType::f32, &weights_v2}}, &im2col_fits},
             {"v1_reference",
              Device::Type::cpu,
-             {{DType::f32, &weights_ref<float>}, {DType::f64, &weights_ref<double>}}}}}};
+             {{DType::f32, &weights_ref<float>}, {DType::f64, &weights_ref<double>}}},
+            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_weights_f32}}}}}};
 }
 
 // One value per spatial dim from a list of 1 or dims values (dims in slots 3-dims..2).

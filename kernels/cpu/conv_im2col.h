@@ -9,7 +9,8 @@
 //                 group) items (one at a time on all threads when there are fewer); backward-
 //                 weights splits dw's columns, so each thread unfolds only its rows. Measured
 //                 (2 shared cores, loaded, not a benchmark): 5-118 GFLOP/s over the cases
-//                 A-E on 1-2 threads, best on C (K=256, C=128); v3 (blocked) is the next step.
+//                 A-E on 1-2 threads, best on C (K=256, C=128); v3_direct (conv_direct.h)
+//                 replaced it for stride 1 without groups.
 // Scratch bound (conv_workspace_bytes): per thread one column tile of at most
 // max(kColTileBytes = 256 KiB, C/g*taps * 64 * 4) bytes plus the SGEMM's packed panels for that
 // tile (0.13-1.6 MiB in all for cases A-E on 2 threads); bounded by the tile, not by N or the

@@ -1,0 +1,323 @@
+// Convolution, the issue's cases A-E (padding 1, stride 1, with bias), forward, backward-data
+// and backward-weights: Signet's selected f32 CPU version (cpu::conv_select; impl `signet`, and
+// every fitting version by name, `signet_v2_im2col` ...) beside oneDNN on the same buffers in the
+// same run:
+//   onednn          oneDNN from NCHW/OIHW: the reorders into the layouts it picks (format any) and
+//                   back are inside the timing, the same contract as ours (the gating peer).
+//   onednn_blocked  oneDNN on its own layouts, reorders outside the timing (a goal for later).
+// GFLOP/s = 2 N K C R S P Q / time (R S = taps, P Q = output positions; kD too in 3-D), the same
+// count for every pass; peak_frac = that over ceiling/fma_avx512/tN of the same run.
+// ws_per_thread (signet only) = the version's workspace bytes for the case / threads.
+// First-layer backward-data (A, E) is never needed in training and is not registered.
+// Before the cases run, the selected version and oneDNN compute every case once and the largest
+// |ours - oneDNN| / (1 + |oneDNN|) goes into the JSON context (max_rel_diff/<case>/<pass>).
+// A full run: bench_conv --benchmark_repetitions=3 (about 2 minutes on a quiet machine).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bench/harness.h"
+#include "kernels/common/conv_desc.h"
+#include "kernels/cpu/conv_select.h"
+#include "kernels/cpu/cpu_features.h"
+
+#ifdef SIGNET_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using signet::bench::Buffer;
+using signet::cpu::ConvPass;
+using signet::cpu::ConvVersion;
+using signet::kernels::ConvDesc;
+
+// One case of the issue: N, C, spatial (D, H, W) -> K, kernel 3 (3x3 or 3x3x3), padding 1.
+struct ConvCase {
+  const char* name;
+  int dims;
+  int64_t n, c, d, h, w, k;
+  bool first_layer;  // backward-data is never needed
+};
+
+const ConvCase kCases[] = {
+    {"A_n128_c1_28x28_k32", 2, 128, 1, 1, 28, 28, 32, true},
+    {"B_n128_c32_14x14_k64", 2, 128, 32, 1, 14, 14, 64, false},
+    {"C_n8_c128_32x32_k256", 2, 8, 128, 1, 32, 32, 256, false},
+    {"D_n32_c64_56x56_k64", 2, 32, 64, 1, 56, 56, 64, false},
+    {"E_n4_c3_16x112x112_k64", 3, 4, 3, 16, 112, 112, 64, true},
+};
+
+const char* const kPassNames[] = {"fwd", "bwd_data", "bwd_weights"};
+
+// The descriptor of a case (stride 1, padding 1, dilation 1: output size = input size).
+ConvDesc desc_of(const ConvCase& c) {
+  ConvDesc d;
+  d.dims = c.dims;
+  d.n = c.n, d.c = c.c, d.k = c.k;
+  const int64_t in[3] = {c.d, c.h, c.w};
+  for (int s = 3 - c.dims; s < 3; ++s) {
+    d.in[s] = d.out[s] = in[s];
+    d.kernel[s] = 3;
+    d.pad[s] = 1;
+  }
+  return d;
+}
+
+// 2 N K C taps P: the multiply-adds of any pass, counted twice.
+double flops(const ConvDesc& d) {
+  return 2.0 * d.n * d.k * d.c * signet::kernels::conv_kernel_volume(d) *
+         signet::kernels::conv_out_volume(d);
+}
+
+// The buffers of one case, made on first use and kept.
+struct Data {
+  explicit Data(const ConvDesc& d)
+      : nx(d.n * d.c * signet::kernels::conv_in_volume(d)),
+        ny(d.n * d.k * signet::kernels::conv_out_volume(d)),
+        nw(d.k * d.c * signet::kernels::conv_kernel_volume(d)),
+        x(signet::bench::random_buffer(nx, 1)),
+        w(signet::bench::random_buffer(nw, 2)),
+        b(signet::bench::random_buffer(d.k, 3)),
+        y(signet::bench::random_buffer(ny, 4)),
+        dy(signet::bench::random_buffer(ny, 5)),
+        dx(signet::bench::random_buffer(nx, 6)),
+        dw(signet::bench::random_buffer(nw, 7)),
+        db(signet::bench::random_buffer(d.k, 8)) {}
+  size_t nx, ny, nw;
+  Buffer x, w, b, y, dy, dx, dw, db;
+};
+
+Data& data_for(const ConvCase& c) {
+  static std::vector<std::unique_ptr<Data>> all(std::size(kCases));
+  const size_t i = &c - kCases;
+  if (!all[i]) all[i] = std::make_unique<Data>(desc_of(c));
+  return *all[i];
+}
+
+// One pass of Signet's version v on `threads` threads.
+void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion v, int threads) {
+  const ConvDesc d = desc_of(*c);
+  Data& b = data_for(*c);
+  const ConvPass p = static_cast<ConvPass>(pass);
+  const size_t ws_bytes = signet::cpu::conv_version_workspace_bytes(v, d, p, threads);
+  auto ws = signet::bench::raw_buffer(ws_bytes);
+  const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
+  for (auto _ : state) {
+    if (p == ConvPass::forward)
+      signet::cpu::conv_run_forward(v, d, b.x.get(), b.w.get(), b.b.get(), b.y.get(), ws.get(),
+                                    threads, path);
+    else if (p == ConvPass::backward_data)
+      signet::cpu::conv_run_backward_data(v, d, b.dy.get(), b.w.get(), b.dx.get(), ws.get(),
+                                          threads, path);
+    else
+      signet::cpu::conv_run_backward_weights(v, d, b.x.get(), b.dy.get(), b.dw.get(), b.db.get(),
+                                             ws.get(), threads, path);
+    benchmark::ClobberMemory();
+  }
+  signet::bench::set_flop_counters(state, flops(d), threads);
+  state.counters["ws_per_thread"] = static_cast<double>(ws_bytes) / threads;
+  state.SetLabel(signet::cpu::conv_version_name(v));
+}
+
+#ifdef SIGNET_BENCH_ONEDNN
+using namespace dnnl;
+
+// A reorder from `from` to `to` (nothing to do when the layouts are equal).
+struct Move {
+  Move(engine& eng, const memory& from, const memory::desc& to_md)
+      : src(from), dst(to_md == from.get_desc() ? from : memory(to_md, eng)) {
+    if (dst.get_data_handle() != src.get_data_handle()) prim = reorder(src, dst);
+  }
+  Move(engine& eng, const memory::desc& from_md, const memory& to)
+      : src(from_md == to.get_desc() ? to : memory(from_md, eng)), dst(to) {
+    if (dst.get_data_handle() != src.get_data_handle()) prim = reorder(src, dst);
+  }
+  void run(stream& s) {
+    if (prim) prim.execute(s, src, dst);
+  }
+  memory src, dst;
+  reorder prim;
+};
+
+// oneDNN's primitive for one pass of a case, on the case's buffers, with its reorders from and to
+// NCHW/OIHW (made once).
+struct OnednnPass {
+  OnednnPass(const ConvCase& c, int pass) : eng(engine::kind::cpu, 0), strm(eng) {
+    const ConvDesc d = desc_of(c);
+    Data& b = data_for(c);
+    const auto dt = memory::data_type::f32;
+    const bool is3 = c.dims == 3;
+    const auto act = is3 ? memory::format_tag::ncdhw : memory::format_tag::nchw;
+    const auto wtag = is3 ? memory::format_tag::oidhw : memory::format_tag::oihw;
+    memory::dims xs{d.n, d.c}, ys{d.n, d.k}, ws{d.k, d.c}, one, zero, pad;
+    for (int s = 3 - c.dims; s < 3; ++s) {
+      xs.push_back(d.in[s]), ys.push_back(d.out[s]), ws.push_back(d.kernel[s]);
+      one.push_back(1), zero.push_back(0), pad.push_back(1);
+    }
+    const memory::desc x_any(xs, dt, memory::format_tag::any),
+        y_any(ys, dt, memory::format_tag::any), w_any(ws, dt, memory::format_tag::any),
+        b_md({d.k}, dt, memory::format_tag::x);
+    const memory::desc x_md(xs, dt, act), y_md(ys, dt, act), w_md(ws, dt, wtag);
+    convolution_forward::primitive_desc fpd(
+        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, x_any,
+                                  w_any, b_md, y_any, one, zero, pad, pad),
+        eng);
+    if (pass == 0) {
+      in.emplace_back(eng, memory(x_md, eng, b.x.get()), fpd.src_desc());
+      in.emplace_back(eng, memory(w_md, eng, b.w.get()), fpd.weights_desc());
+      out.emplace_back(eng, fpd.dst_desc(), memory(y_md, eng, b.y.get()));
+      conv = convolution_forward(fpd);
+      args = {{DNNL_ARG_SRC, in[0].dst},
+              {DNNL_ARG_WEIGHTS, in[1].dst},
+              {DNNL_ARG_BIAS, memory(b_md, eng, b.b.get())},
+              {DNNL_ARG_DST, out[0].src}};
+    } else if (pass == 1) {
+      convolution_backward_data::primitive_desc bpd(
+          convolution_backward_data::desc(algorithm::convolution_direct, x_any, w_any, y_any, one,
+                                          zero, pad, pad),
+          eng, fpd);
+      in.emplace_back(eng, memory(y_md, eng, b.dy.get()), bpd.diff_dst_desc());
+      in.emplace_back(eng, memory(w_md, eng, b.w.get()), bpd.weights_desc());
+      out.emplace_back(eng, bpd.diff_src_desc(), memory(x_md, eng, b.dx.get()));
+      conv = convolution_backward_data(bpd);
+      args = {{DNNL_ARG_DIFF_DST, in[0].dst},
+              {DNNL_ARG_WEIGHTS, in[1].dst},
+              {DNNL_ARG_DIFF_SRC, out[0].src}};
+    } else {
+      convolution_backward_weights::primitive_desc bpd(
+          convolution_backward_weights::desc(algorithm::convolution_direct, x_any, w_any, b_md,
+                                             y_any, one, zero, pad, pad),
+          eng, fpd);
+      in.emplace_back(eng, memory(x_md, eng, b.x.get()), bpd.src_desc());
+      in.emplace_back(eng, memory(y_md, eng, b.dy.get()), bpd.diff_dst_desc());
+      out.emplace_back(eng, bpd.diff_weights_desc(), memory(w_md, eng, b.dw.get()));
+      conv = convolution_backward_weights(bpd);
+      args = {{DNNL_ARG_SRC, in[0].dst},
+              {DNNL_ARG_DIFF_DST, in[1].dst},
+              {DNNL_ARG_DIFF_WEIGHTS, out[0].src},
+              {DNNL_ARG_DIFF_BIAS, memory(b_md, eng, b.db.get())}};
+    }
+  }
+  // The reorders in, the convolution and the reorders out (only the convolution unless
+  // `inside`), then a wait.
+  void run(bool inside) {
+    if (inside)
+      for (Move& m : in) m.run(strm);
+    conv.execute(strm, args);
+    if (inside)
+      for (Move& m : out) m.run(strm);
+    strm.wait();
+  }
+  engine eng;
+  stream strm;
+  std::vector<Move> in, out;
+  primitive conv;
+  std::unordered_map<int, memory> args;
+};
+
+// oneDNN's pass on a case; `inside` puts the reorders from and to NCHW/OIHW inside the timing.
+void bm_onednn(benchmark::State& state, const ConvCase* c, int pass, bool inside, int threads) {
+#ifdef SIGNET_WITH_OPENMP
+  omp_set_num_threads(threads);
+#endif
+  OnednnPass op(*c, pass);
+  op.run(true);
+  for (auto _ : state) {
+    op.run(inside);
+    benchmark::ClobberMemory();
+  }
+  signet::bench::set_flop_counters(state, flops(desc_of(*c)), threads);
+}
+
+// Largest |x - y| / (1 + |y|) over n values.
+double max_rel_diff(const float* x, const float* y, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::fabs(double{x[i]} - y[i]) / (1 + std::fabs(double{y[i]})));
+  return worst;
+}
+
+// Runs Signet's selected version and oneDNN once per case and pass and records the largest
+// difference of their outputs in the context, so a fast wrong answer cannot pass unnoticed.
+void check_agreement() {
+  for (const ConvCase& c : kCases)
+    for (int pass = 0; pass < 3; ++pass) {
+      if (pass == 1 && c.first_layer) continue;
+      const ConvDesc d = desc_of(c);
+      Data& b = data_for(c);
+      const ConvPass p = static_cast<ConvPass>(pass);
+      const ConvVersion v = signet::cpu::conv_select(d, p);
+      auto ws = signet::bench::raw_buffer(signet::cpu::conv_version_workspace_bytes(v, d, p, 2));
+      const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
+      float* out = pass == 0 ? b.y.get() : pass == 1 ? b.dx.get() : b.dw.get();
+      const size_t n = pass == 0 ? b.ny : pass == 1 ? b.nx : b.nw;
+      if (p == ConvPass::forward)
+        signet::cpu::conv_run_forward(v, d, b.x.get(), b.w.get(), b.b.get(), out, ws.get(), 2,
+                                      path);
+      else if (p == ConvPass::backward_data)
+        signet::cpu::conv_run_backward_data(v, d, b.dy.get(), b.w.get(), out, ws.get(), 2, path);
+      else
+        signet::cpu::conv_run_backward_weights(v, d, b.x.get(), b.dy.get(), out, b.db.get(),
+                                               ws.get(), 2, path);
+      const std::vector<float> ours(out, out + n);
+      OnednnPass(c, pass).run(true);
+      benchmark::AddCustomContext(std::string("max_rel_diff/") + c.name + "/" + kPassNames[pass],
+                                  std::to_string(max_rel_diff(ours.data(), out, n)));
+    }
+}
+#endif
+
+// Every case, pass and thread count for the selected version, every other fitting version
+// (v2 and up) and the oneDNN peers.
+void register_conv_cases() {
+#ifdef SIGNET_BENCH_ONEDNN
+  const dnnl_version_t* v = dnnl_version();
+  benchmark::AddCustomContext(
+      "onednn_version",
+      std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  check_agreement();
+#else
+  std::fprintf(stderr, "bench_conv: built without oneDNN (libdnnl-dev); peers skipped\n");
+#endif
+  for (const ConvCase& c : kCases)
+    for (int pass = 0; pass < 3; ++pass) {
+      if (pass == 1 && c.first_layer) continue;
+      const ConvDesc d = desc_of(c);
+      const ConvPass p = static_cast<ConvPass>(pass);
+      for (int t : signet::bench::thread_counts()) {
+        auto name = [&](const std::string& impl) {
+          return signet::bench::case_name("conv", c.name, kPassNames[pass], impl, t);
+        };
+        const ConvVersion chosen = signet::cpu::conv_select(d, p);
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, pass, chosen, t));
+        for (ConvVersion v : {ConvVersion::v3_direct, ConvVersion::v2_im2col}) {
+          if (v == chosen || !signet::cpu::conv_version_fits(v, d, p)) continue;
+          signet::bench::configure(benchmark::RegisterBenchmark(
+              name(std::string("signet_") + signet::cpu::conv_version_name(v)).c_str(), bm_signet,
+              &c, pass, v, t));
+        }
+#ifdef SIGNET_BENCH_ONEDNN
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn, &c, pass, true, t));
+        signet::bench::configure(benchmark::RegisterBenchmark(name("onednn_blocked").c_str(),
+                                                              bm_onednn, &c, pass, false, t));
+#endif
+      }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return signet::bench::run_main(argc, argv, register_conv_cases);
+}

@@ -1,0 +1,512 @@
+// v3 direct convolution: packed weights, a zero-padded image per thread and an AVX-512 register
+// tile of 14 output positions x 32 output channels. Work is split by static contiguous ranges
+// of (image, 32-filter pair, output row), so results do not depend on timing.
+#include "kernels/cpu/conv_direct.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "kernels/cpu/threads.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace signet::cpu {
+namespace {
+
+using kernels::ConvDesc;
+
+constexpr int kTileW = 14;  // output positions per register tile
+constexpr int kLanes = 16;  // output channels per zmm
+
+// x rounded up to a multiple of 64.
+size_t round64(size_t x) {
+  return (x + 63) / 64 * 64;
+}
+
+// The forward problem that computes d's backward-data: dy in, dx out, channels swapped, padding
+// dilation * (kernel - 1) - padding.
+ConvDesc data_problem(const ConvDesc& d) {
+  ConvDesc t = d;
+  t.c = d.k, t.k = d.c;
+  for (int i = 0; i < 3; ++i) {
+    t.in[i] = d.out[i], t.out[i] = d.in[i];
+    t.pad[i] = d.dilation[i] * (d.kernel[i] - 1) - d.pad[i];
+  }
+  return t;
+}
+
+// Sizes of a forward problem's packed weights and padded slab: the zero-padded input that `rows`
+// consecutive output rows of one output depth read (every channel, dspan depth slices, sh rows of
+// pw values).
+struct Plan {
+  int64_t kb = 0, taps = 0;  // 16-filter blocks, taps per filter plane
+  int64_t rows = 0;          // output rows per slab
+  int64_t dspan = 0, sh = 0, pw = 0, plane = 0;
+  size_t wp_bytes = 0, off_bytes = 0, img_bytes = 0, row_bytes = 0;
+};
+
+// Slabs of about kSlabBytes (at least one output row): with 64 KiB the re-copied rows cost D 10%.
+constexpr int64_t kSlabBytes = int64_t{256} << 10;
+
+// The plan of forward problem d with slabs of at most max_rows output rows (0: about
+// kSlabBytes).
+Plan make_plan(const ConvDesc& d, int64_t max_rows = 0) {
+  Plan pl;
+  pl.kb = (d.k + kLanes - 1) / kLanes;
+  pl.taps = kernels::conv_kernel_volume(d);
+  pl.dspan = d.dilation[0] * (d.kernel[0] - 1) + 1;
+  const int64_t hspan = d.dilation[1] * (d.kernel[1] - 1) + 1;
+  pl.pw = d.in[2] + 2 * d.pad[2];
+  const int64_t row_floats = d.c * pl.dspan * pl.pw;
+  const int64_t fit = kSlabBytes / static_cast<int64_t>(sizeof(float)) / row_floats - hspan + 1;
+  pl.rows = std::min(d.out[1], std::max<int64_t>(1, max_rows > 0 ? max_rows : fit));
+  pl.sh = pl.rows + hspan - 1;
+  pl.plane = pl.dspan * pl.sh * pl.pw;
+  pl.wp_bytes = round64(static_cast<size_t>(pl.kb * kLanes * d.c * pl.taps) * sizeof(float));
+  pl.off_bytes = round64(static_cast<size_t>(pl.taps) * sizeof(int64_t));
+  pl.img_bytes = round64(static_cast<size_t>(d.c * pl.plane) * sizeof(float));
+  pl.row_bytes = round64(static_cast<size_t>(d.out[2] * 2 * kLanes) * sizeof(float));
+  return pl;
+}
+
+// The workspace aligned up to 64 bytes.
+char* aligned(void* workspace) {
+  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
+  return reinterpret_cast<char*>((p + 63) / 64 * 64);
+}
+
+// wp[b][c][t][l] = value(b * 16 + l, c, t), zero for filters past d.k; channels split over
+// threads.
+template <class Value>
+void pack_weights(const ConvDesc& d, const Plan& pl, Value value, float* wp, int threads) {
+  parallel_ranges(d.c, threads, [&](int, int64_t lo, int64_t hi) {
+    for (int64_t b = 0; b < pl.kb; ++b)
+      for (int64_t c = lo; c < hi; ++c) {
+        float* o = wp + (b * d.c + c) * pl.taps * kLanes;
+        for (int64_t t = 0; t < pl.taps; ++t, o += kLanes)
+          for (int64_t l = 0; l < kLanes; ++l) {
+            const int64_t k = b * kLanes + l;
+            o[l] = k < d.k ? value(k, c, t) : 0.0f;
+          }
+      }
+  });
+}
+
+// Tap t's offset in the slab from an output position (the tap order of w).
+int64_t tap_offset(const ConvDesc& d, const Plan& pl, int64_t t) {
+  const int64_t a = t / (d.kernel[1] * d.kernel[2]), b = t / d.kernel[2] % d.kernel[1],
+                e = t % d.kernel[2];
+  return (a * d.dilation[0] * pl.sh + b * d.dilation[1]) * pl.pw + e * d.dilation[2];
+}
+
+// Every tap's offset (see tap_offset).
+void tap_offsets(const ConvDesc& d, const Plan& pl, int64_t* off) {
+  for (int64_t t = 0; t < pl.taps; ++t) off[t] = tap_offset(d, pl, t);
+}
+
+// Copies into slab what output rows [oh0, oh0 + nr) of output depth od read from image x (C
+// planes), with zeros for the padding.
+void pad_slab(const ConvDesc& d, const Plan& pl, const float* x, int64_t od, int64_t oh0,
+              int64_t nr, float* slab) {
+  std::memset(slab, 0, static_cast<size_t>(d.c * pl.plane) * sizeof(float));
+  const int64_t rows = nr + pl.sh - pl.rows;
+  for (int64_t c = 0; c < d.c; ++c)
+    for (int64_t z = 0; z < pl.dspan; ++z) {
+      const int64_t iz = od + z - d.pad[0];
+      if (iz < 0 || iz >= d.in[0]) continue;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t ih = oh0 + r - d.pad[1];
+        if (ih < 0 || ih >= d.in[1]) continue;
+        std::memcpy(slab + c * pl.plane + (z * pl.sh + r) * pl.pw + d.pad[2],
+                    x + ((c * d.in[0] + iz) * d.in[1] + ih) * d.in[2],
+                    static_cast<size_t>(d.in[2]) * sizeof(float));
+      }
+    }
+}
+
+// acc[j][v * 16 + l] (+)= sum over channels c < nc and taps of x[c][off[t] + j] * w[v][c][t][l]:
+// J output positions x V filter blocks, the packed filters of block v at w + v * wstride, acc
+// with 32 floats per position (read first unless `zero`).
+using TileFn = void (*)(const float* x, int64_t plane, const int64_t* off, int64_t taps, int64_t nc,
+                        const float* w, int64_t wstride, float* acc, bool zero);
+
+#if defined(__x86_64__)
+template <int J, int V>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void tile(
+    const float* x, int64_t plane, const int64_t* off, int64_t taps, int64_t nc, const float* w,
+    int64_t wstride, float* out, bool zero) {
+  __m512 acc[J][V];
+  for (int j = 0; j < J; ++j)
+    for (int v = 0; v < V; ++v)
+      acc[j][v] = zero ? _mm512_setzero_ps() : _mm512_load_ps(out + j * 2 * kLanes + v * kLanes);
+  for (int64_t ci = 0; ci < nc; ++ci, x += plane)
+    for (int64_t t = 0; t < taps; ++t, w += kLanes) {
+      const float* xr = x + off[t];
+      __m512 wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = _mm512_load_ps(w + v * wstride);
+      for (int j = 0; j < J; ++j) {
+        const __m512 xb = _mm512_set1_ps(xr[j]);
+        for (int v = 0; v < V; ++v) acc[j][v] = _mm512_fmadd_ps(xb, wv[v], acc[j][v]);
+      }
+    }
+  for (int j = 0; j < J; ++j)
+    for (int v = 0; v < V; ++v) _mm512_store_ps(out + j * 2 * kLanes + v * kLanes, acc[j][v]);
+}
+
+// dst[j][i] = src[i][j] (+ row_add[j]) for a 16 x 16 block: src rows i < rows (row stride ls,
+// lanes in load_mask, the rest zero), dst rows j < dst_rows (row stride ld, lanes in store_mask).
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void transpose_block(
+    const float* src, int64_t ls, int rows, __mmask16 load_mask, float* dst, int64_t ld,
+    int dst_rows, __mmask16 store_mask, const float* row_add) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i)
+    r[i] = i < rows ? _mm512_maskz_loadu_ps(load_mask, src + i * ls) : _mm512_setzero_ps();
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]),
+                  c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, b, d));
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      t[8 * i + j] = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 * i + j], r[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_maskz_shuffle_f32x4(0xFFFF, t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_maskz_shuffle_f32x4(0xFFFF, t[j], t[8 + j], 0xdd);
+  }
+  for (int j = 0; j < dst_rows; ++j) {
+    const __m512 v = row_add ? _mm512_add_ps(r[j], _mm512_set1_ps(row_add[j])) : r[j];
+    _mm512_mask_storeu_ps(dst + j * ld, store_mask, v);
+  }
+}
+
+// The mask of the first n (<= 16) lanes.
+__mmask16 lanes(int64_t n) {
+  return static_cast<__mmask16>((1u << n) - 1);
+}
+
+// The tiles for widths 1..kTileW, one filter block then two.
+template <size_t... J>
+constexpr std::array<TileFn, 2 * sizeof...(J)> make_tiles(std::index_sequence<J...>) {
+  return {&tile<J + 1, 1>..., &tile<J + 1, 2>...};
+}
+
+constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileW>());
+#endif
+
+#if defined(__x86_64__)
+// acc[j][v] (at dwb + j * 16 + v * vstride) += sum over positions i < np of x[j][i] * dyb[v][i],
+// for J (channel, tap) pairs at x[j] (padded-image rows, position i at x[j] + pos[i]) and V
+// 16-filter blocks of the blocked gradient dyb (16 filters per position, block v at + v * dstride).
+template <int J, int V>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void weights_tile(
+    const float* const* x, const int64_t* pos, int64_t np, const float* dyb, int64_t dstride,
+    float* dwb, int64_t vstride) {
+  __m512 acc[J][V];
+  for (int j = 0; j < J; ++j)
+    for (int v = 0; v < V; ++v) acc[j][v] = _mm512_setzero_ps();
+  const float* xs[J];
+  for (int j = 0; j < J; ++j) xs[j] = x[j];
+  for (int64_t i = 0; i < np; ++i, dyb += kLanes) {
+    __m512 dv[V];
+    for (int v = 0; v < V; ++v) dv[v] = _mm512_load_ps(dyb + v * dstride);
+    const int64_t at = pos[i];
+    for (int j = 0; j < J; ++j) {
+      const __m512 xb = _mm512_set1_ps(xs[j][at]);
+      for (int v = 0; v < V; ++v) acc[j][v] = _mm512_fmadd_ps(xb, dv[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < J; ++j)
+    for (int v = 0; v < V; ++v) {
+      float* o = dwb + j * kLanes + v * vstride;
+      _mm512_store_ps(o, _mm512_add_ps(_mm512_load_ps(o), acc[j][v]));
+    }
+}
+
+// The signature of weights_tile.
+using WeightsTileFn = void (*)(const float* const* x, const int64_t* pos, int64_t np,
+                               const float* dyb, int64_t dstride, float* dwb, int64_t vstride);
+
+// The weights tiles for 1..kTileW pairs, one filter block then two.
+template <size_t... J>
+constexpr std::array<WeightsTileFn, 2 * sizeof...(J)> make_weights_tiles(
+    std::index_sequence<J...>) {
+  return {&weights_tile<J + 1, 1>..., &weights_tile<J + 1, 2>...};
+}
+
+constexpr auto kWeightsTiles = make_weights_tiles(std::make_index_sequence<kTileW>());
+#endif
+
+// Input channels per pass over a row: their packed filters for one pair of blocks (channels x
+// taps x 32 floats) stay within about 16 KiB of L1 while every tile of the row uses them.
+#if defined(__x86_64__)
+int64_t channel_block(const ConvDesc& d, const Plan& pl) {
+  return std::min(d.c, std::max<int64_t>(1, 4096 / (pl.taps * 2 * kLanes)));
+}
+#endif
+
+// y = conv(x, packed weights) + bias for a forward problem: items (image, block of pl.rows output
+// rows of one depth, pair of 16-filter blocks) split over threads, the slab built once per block;
+// per row, channel blocks outside and tiles of at most 14 positions (the row split evenly) inside,
+// accumulating in a row buffer, then transposed to y.
+void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* wp,
+                const int64_t* off, const float* bias, float* y, char* slices, int threads) {
+#if defined(__x86_64__)
+  const int64_t pairs = (pl.kb + 1) / 2, per_depth = (d.out[1] + pl.rows - 1) / pl.rows;
+  const int64_t blocks = d.out[0] * per_depth;
+  const int64_t p = kernels::conv_out_volume(d), in_vol = kernels::conv_in_volume(d);
+  const int64_t wstride = d.c * pl.taps * kLanes, cblk = channel_block(d, pl);
+  const int64_t ntiles = (d.out[2] + kTileW - 1) / kTileW;
+  parallel_ranges(d.n * blocks * pairs, threads, [&](int tid, int64_t lo, int64_t hi) {
+    char* slice = slices + static_cast<size_t>(tid) * (pl.img_bytes + pl.row_bytes);
+    float* img = reinterpret_cast<float*>(slice);
+    float* racc = reinterpret_cast<float*>(slice + pl.img_bytes);
+    int64_t cur = -1;
+    for (int64_t item = lo; item < hi; ++item) {
+      const int64_t n = item / (blocks * pairs), blk = item / pairs % blocks;
+      const int64_t b0 = item % pairs * 2, od = blk / per_depth, oh0 = blk % per_depth * pl.rows;
+      const int64_t nr = std::min(pl.rows, d.out[1] - oh0);
+      if (item / pairs != cur) pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
+      cur = item / pairs;
+      const int v = static_cast<int>(std::min<int64_t>(2, pl.kb - b0));
+      const int64_t k0 = b0 * kLanes, k1 = std::min(d.k, k0 + v * kLanes);
+      for (int64_t r = 0; r < nr; ++r) {
+        for (int64_t c0 = 0; c0 < d.c; c0 += cblk) {
+          const int64_t nc = std::min(cblk, d.c - c0);
+          for (int64_t t = 0; t < ntiles; ++t) {
+            const int64_t ow0 = d.out[2] * t / ntiles, ow1 = d.out[2] * (t + 1) / ntiles;
+            kTiles[(v - 1) * kTileW + (ow1 - ow0) - 1](img + c0 * pl.plane + r * pl.pw + ow0,
+                                                       pl.plane, off, pl.taps, nc,
+                                                       wp + b0 * wstride + c0 * pl.taps * kLanes,
+                                                       wstride, racc + ow0 * 2 * kLanes, c0 == 0);
+          }
+        }
+        const int64_t row = od * d.out[1] + oh0 + r;
+        for (int64_t kk = k0; kk < k1; kk += kLanes) {
+          const int nk = static_cast<int>(std::min<int64_t>(kLanes, k1 - kk));
+          for (int64_t ow = 0; ow < d.out[2]; ow += kLanes) {
+            const int nw = static_cast<int>(std::min<int64_t>(kLanes, d.out[2] - ow));
+            transpose_block(racc + ow * 2 * kLanes + (kk - k0), 2 * kLanes, nw, lanes(kLanes),
+                            y + (n * d.k + kk) * p + row * d.out[2] + ow, p, nk, lanes(nw),
+                            bias ? bias + kk : nullptr);
+          }
+        }
+      }
+    }
+  });
+#else
+  (void)d, (void)pl, (void)x, (void)wp, (void)off, (void)bias, (void)y, (void)slices;
+  (void)threads;
+#endif
+}
+
+// Workspace pieces: packed weights, tap offsets, then per thread a padded image and a row of
+// accumulators.
+struct Pieces {
+  float* wp;
+  int64_t* off;
+  char* slices;
+};
+
+// The pieces of an aligned workspace.
+Pieces split(const Plan& pl, void* workspace) {
+  char* ws = aligned(workspace);
+  return {reinterpret_cast<float*>(ws), reinterpret_cast<int64_t*>(ws + pl.wp_bytes),
+          ws + pl.wp_bytes + pl.off_bytes};
+}
+
+// Backward-weights sizes: pairs (channel, tap), output rows per chunk of dy (within one output
+// depth) and the pieces of one thread's slice (slab of the chunk, blocked dy chunk, chunk
+// positions, private blocked dw).
+struct WeightsPlan {
+  Plan pl;
+  int64_t q = 0, chunk_p = 0;
+  size_t xoff_bytes = 0, dyb_bytes = 0, pos_bytes = 0, dwb_bytes = 0, slice_bytes = 0;
+};
+
+// Chunks of about kChunkBytes of blocked dy, whole output rows.
+constexpr int64_t kChunkBytes = int64_t{256} << 10;
+
+// The backward-weights plan of d.
+WeightsPlan make_weights_plan(const ConvDesc& d) {
+  WeightsPlan wp;
+  const int64_t kb = (d.k + kLanes - 1) / kLanes;
+  const int64_t per_row = kb * kLanes * d.out[2] * static_cast<int64_t>(sizeof(float));
+  wp.pl = make_plan(d, std::max<int64_t>(1, kChunkBytes / per_row));
+  wp.q = d.c * wp.pl.taps;
+  wp.chunk_p = wp.pl.rows * d.out[2];
+  wp.xoff_bytes = round64(static_cast<size_t>(wp.q) * sizeof(int64_t));
+  wp.dyb_bytes = round64(static_cast<size_t>(kb * kLanes * wp.chunk_p) * sizeof(float));
+  wp.pos_bytes = round64(static_cast<size_t>(wp.chunk_p) * sizeof(int64_t));
+  wp.dwb_bytes = round64(static_cast<size_t>(kb * kLanes * (wp.q + 1)) * sizeof(float));
+  wp.slice_bytes = wp.pl.img_bytes + wp.dyb_bytes + wp.pos_bytes + wp.dwb_bytes;
+  return wp;
+}
+
+#if defined(__x86_64__)
+// acc[l] += sum over positions i < np of dyb[i][l] (one block of 16 filters: the bias gradient).
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void add_block_sums(const float* dyb,
+                                                                                  int64_t np,
+                                                                                  float* acc) {
+  __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                 _mm512_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 4 <= np; i += 4)
+    for (int u = 0; u < 4; ++u) s[u] = _mm512_add_ps(s[u], _mm512_load_ps(dyb + (i + u) * kLanes));
+  for (; i < np; ++i) s[0] = _mm512_add_ps(s[0], _mm512_load_ps(dyb + i * kLanes));
+  const __m512 t = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3]));
+  _mm512_store_ps(acc, _mm512_add_ps(_mm512_load_ps(acc), t));
+}
+#endif
+
+// Adds rows [r0, r0 + nr) (of one output depth) of image n's dy times their slab img into dwb
+// ([kb][q + 1][16], entry q the bias gradient): dy blocked to [kb][position][16] with each
+// position's index in the slab, then the tiles.
+void weights_chunk(const ConvDesc& d, const WeightsPlan& wp, int64_t n, int64_t r0, int64_t nr,
+                   const float* dy, const float* img, const int64_t* xoff, float* dyb, int64_t* pos,
+                   float* dwb) {
+#if defined(__x86_64__)
+  const Plan& pl = wp.pl;
+  const int64_t np = nr * d.out[2], p = kernels::conv_out_volume(d);
+  const float* dyn = dy + n * d.k * p + r0 * d.out[2];
+  for (int64_t b = 0; b < pl.kb; ++b) {
+    const int nk = static_cast<int>(std::min<int64_t>(kLanes, d.k - b * kLanes));
+    for (int64_t i = 0; i < np; i += kLanes) {
+      const int ni = static_cast<int>(std::min<int64_t>(kLanes, np - i));
+      transpose_block(dyn + b * kLanes * p + i, p, nk, lanes(ni),
+                      dyb + (b * wp.chunk_p + i) * kLanes, kLanes, ni, lanes(kLanes), nullptr);
+    }
+  }
+  for (int64_t i = 0; i < np; ++i) pos[i] = i / d.out[2] * pl.pw + i % d.out[2];
+  const float* xs[kTileW];
+  for (int64_t b0 = 0; b0 < pl.kb; b0 += 2) {
+    const int v = static_cast<int>(std::min<int64_t>(2, pl.kb - b0));
+    for (int64_t q0 = 0; q0 < wp.q; q0 += kTileW) {
+      const int j = static_cast<int>(std::min<int64_t>(kTileW, wp.q - q0));
+      for (int jj = 0; jj < j; ++jj) xs[jj] = img + xoff[q0 + jj];
+      kWeightsTiles[(v - 1) * kTileW + j - 1](
+          xs, pos, np, dyb + b0 * wp.chunk_p * kLanes, wp.chunk_p * kLanes,
+          dwb + (b0 * (wp.q + 1) + q0) * kLanes, (wp.q + 1) * kLanes);
+    }
+  }
+  for (int64_t b = 0; b < pl.kb; ++b)
+    add_block_sums(dyb + b * wp.chunk_p * kLanes, np, dwb + (b * (wp.q + 1) + wp.q) * kLanes);
+#else
+  (void)d, (void)wp, (void)n, (void)r0, (void)nr, (void)dy, (void)img, (void)xoff, (void)dyb;
+  (void)pos, (void)dwb;
+#endif
+}
+
+}  // namespace
+
+// Stride 1 and groups 1; backward-data padding within the dilated kernel.
+bool conv_v3_direct_fits(const ConvDesc& d, bool data) {
+  if (d.groups != 1) return false;
+  for (int i = 0; i < 3; ++i) {
+    if (d.stride[i] != 1) return false;
+    if (data && d.pad[i] > d.dilation[i] * (d.kernel[i] - 1)) return false;
+  }
+  return true;
+}
+
+// Packed weights, tap offsets and per thread a padded image and a row of accumulators.
+size_t conv_v3_direct_workspace_bytes(const ConvDesc& d, bool data, int threads) {
+  const Plan pl = make_plan(data ? data_problem(d) : d);
+  return pl.wp_bytes + pl.off_bytes +
+         static_cast<size_t>(std::max(threads, 1)) * (pl.img_bytes + pl.row_bytes) + 64;
+}
+
+// Packs w as [K/16][C][taps][16], then run_direct.
+void conv_v3_direct_forward(const ConvDesc& d, const float* x, const float* w, const float* bias,
+                            float* y, void* workspace, int threads, SimdPath) {
+  const Plan pl = make_plan(d);
+  const Pieces ws = split(pl, workspace);
+  const int64_t taps = pl.taps;
+  pack_weights(
+      d, pl, [&](int64_t k, int64_t c, int64_t t) { return w[(k * d.c + c) * taps + t]; }, ws.wp,
+      threads);
+  tap_offsets(d, pl, ws.off);
+  run_direct(d, pl, x, ws.wp, ws.off, bias, y, ws.slices, threads);
+}
+
+// Filter c of the transposed problem, input channel k, tap t is w[k][c][taps - 1 - t].
+void conv_v3_direct_backward_data(const ConvDesc& d, const float* dy, const float* w, float* dx,
+                                  void* workspace, int threads, SimdPath) {
+  const ConvDesc t = data_problem(d);
+  const Plan pl = make_plan(t);
+  const Pieces ws = split(pl, workspace);
+  const int64_t taps = pl.taps;
+  pack_weights(
+      t, pl,
+      [&](int64_t c, int64_t k, int64_t tap) { return w[(k * d.c + c) * taps + taps - 1 - tap]; },
+      ws.wp, threads);
+  tap_offsets(t, pl, ws.off);
+  run_direct(t, pl, dy, ws.wp, ws.off, nullptr, dx, ws.slices, threads);
+}
+
+// Pair offsets, then per thread a padded image, a dy chunk, its positions and a private dw.
+size_t conv_v3_direct_weights_workspace_bytes(const ConvDesc& d, int threads) {
+  const WeightsPlan wp = make_weights_plan(d);
+  return wp.xoff_bytes + static_cast<size_t>(std::max(threads, 1)) * wp.slice_bytes + 64;
+}
+
+// Threads take contiguous ranges of images, each accumulating a private blocked dw over its
+// images and chunks (a slab each) in a fixed order; the private buffers are summed in thread
+// order.
+void conv_v3_direct_backward_weights(const ConvDesc& d, const float* x, const float* dy, float* dw,
+                                     float* dbias, void* workspace, int threads, SimdPath) {
+  const WeightsPlan wp = make_weights_plan(d);
+  const Plan& pl = wp.pl;
+  char* base = aligned(workspace);
+  int64_t* xoff = reinterpret_cast<int64_t*>(base);
+  for (int64_t qq = 0; qq < wp.q; ++qq)
+    xoff[qq] = qq / pl.taps * pl.plane + tap_offset(d, pl, qq % pl.taps);
+  char* slices = base + wp.xoff_bytes;
+  const int nt = std::max(threads, 1);
+  auto dwb_of = [&](int tid) {
+    return reinterpret_cast<float*>(slices + static_cast<size_t>(tid) * wp.slice_bytes +
+                                    pl.img_bytes + wp.dyb_bytes + wp.pos_bytes);
+  };
+  for (int t = 0; t < nt; ++t) std::memset(dwb_of(t), 0, wp.dwb_bytes);
+  const int64_t in_vol = kernels::conv_in_volume(d);
+  parallel_ranges(d.n, nt, [&](int tid, int64_t lo, int64_t hi) {
+    char* slice = slices + static_cast<size_t>(tid) * wp.slice_bytes;
+    float* img = reinterpret_cast<float*>(slice);
+    float* dyb = reinterpret_cast<float*>(slice + pl.img_bytes);
+    int64_t* pos = reinterpret_cast<int64_t*>(slice + pl.img_bytes + wp.dyb_bytes);
+    for (int64_t n = lo; n < hi; ++n)
+      for (int64_t od = 0; od < d.out[0]; ++od)
+        for (int64_t oh0 = 0; oh0 < d.out[1]; oh0 += pl.rows) {
+          const int64_t nr = std::min(pl.rows, d.out[1] - oh0);
+          pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
+          weights_chunk(d, wp, n, od * d.out[1] + oh0, nr, dy, img, xoff, dyb, pos, dwb_of(tid));
+        }
+  });
+  // Entry q of each block row holds the bias gradient's partial sums.
+  auto total = [&](int64_t k, int64_t qq) {
+    const int64_t at = (k / kLanes * (wp.q + 1) + qq) * kLanes + k % kLanes;
+    float sum = 0.0f;
+    for (int t = 0; t < nt; ++t) sum += dwb_of(t)[at];
+    return sum;
+  };
+  parallel_ranges(d.k * wp.q, nt, [&](int, int64_t lo, int64_t hi) {
+    for (int64_t e = lo; e < hi; ++e) dw[e] = total(e / wp.q, e % wp.q);
+  });
+  if (dbias)
+    for (int64_t k = 0; k < d.k; ++k) dbias[k] = total(k, wp.q);
+}
+
+}  // namespace signet::cpu

@@ -1,0 +1,56 @@
+// CPU convolution, v3 direct (AVX-512, f32): stride 1, groups 1, 2-D and 3-D, any padding and
+// dilation. The output channels are the vector lanes: weights are packed as
+// [K/16][C][taps][16] (zero-padded to 16 filters) and a register tile of 14 output positions of
+// one row x 32 output channels (28 zmm accumulators) takes, per input channel and tap, two
+// weight vectors and 14 broadcast inputs: 28 FMAs with no im2col and no GEMM packing. Each
+// thread copies the input rows that a block of output rows reads into a zero-padded slab of about
+// 256 KiB (so the inner loop has no bounds checks) and transposes each finished row back to NCHW.
+// Backward-data is the forward of the flipped, transposed weights on dy with padding
+// dilation * (kernel - 1) - padding, so it needs padding <= dilation * (kernel - 1).
+// Backward-weights keeps the filters as lanes: dy is blocked to [K/16][position][16] one chunk of
+// output rows at a time (about 256 KiB) and a tile of 14 (channel, tap) pairs x 32 filters
+// accumulates over the chunk's positions (one dy vector pair and 14 broadcasts per position);
+// threads split the batch, each with a private dw, summed in thread order at the end.
+// Scratch (conv_v3_direct_workspace_bytes): the packed weights plus one slab and one row of
+// accumulators per thread; backward-weights: per thread the slab of one dy chunk (rows of one
+// output depth), the blocked chunk and a private dw. Bounded by the slab and chunk sizes, the
+// filter count and the row width, not by N or the image size. The weights are repacked on every
+// call (not yet cached by the storage version).
+// Measured (1 thread, CPU time, 2 shared cores under load 6-9, bench/bench_conv.cpp): 28-146
+// GFLOP/s over the cases A-E in all passes, 1.3-6x v2; 97-146 on B-D, 60-87% of the
+// 167 GFLOP/s one-core FMA peak of bench/RESULTS.md.
+// Kernels never allocate and never throw; shapes are checked by the caller (conv_v3_direct_fits).
+#pragma once
+#include <cstddef>
+
+#include "kernels/common/conv_desc.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace signet::cpu {
+
+// True when v3 computes d: stride 1, groups 1, and for backward-data (data = true) padding at
+// most dilation * (kernel - 1) in every dim. The CPU must run AVX-512 (the caller checks the path).
+bool conv_v3_direct_fits(const kernels::ConvDesc& d, bool data);
+
+// Bytes of workspace the v3 forward (data = false) or backward-data (data = true) needs for d on
+// up to `threads` threads.
+size_t conv_v3_direct_workspace_bytes(const kernels::ConvDesc& d, bool data, int threads);
+
+// y = conv(x, w) + bias (bias may be null); path must be avx512.
+void conv_v3_direct_forward(const kernels::ConvDesc& d, const float* x, const float* w,
+                            const float* bias, float* y, void* workspace, int threads,
+                            SimdPath path);
+
+// dx = the convolution of dy with the flipped, transposed weights (dx is overwritten).
+void conv_v3_direct_backward_data(const kernels::ConvDesc& d, const float* dy, const float* w,
+                                  float* dx, void* workspace, int threads, SimdPath path);
+
+// Bytes of workspace the v3 backward-weights needs for d on up to `threads` threads.
+size_t conv_v3_direct_weights_workspace_bytes(const kernels::ConvDesc& d, int threads);
+
+// dw (and dbias when not null) = the gradients of sum(y * dy), both overwritten.
+void conv_v3_direct_backward_weights(const kernels::ConvDesc& d, const float* x, const float* dy,
+                                     float* dw, float* dbias, void* workspace, int threads,
+                                     SimdPath path);
+
+}  // namespace signet::cpu

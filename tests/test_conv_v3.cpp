@@ -1,0 +1,218 @@
+// Convolution versions behind kernels/cpu/conv_select.h: every version against the reference on
+// odd shapes for each pass it fits (2-D and 3-D), the shapes each version refuses, and the
+// selection rule (the version it claims, and that it never picks one that does not fit).
+#include <cmath>
+#include <initializer_list>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels/cpu/conv_select.h"
+#include "kernels/reference/conv.h"
+#include "tests/support/fixtures.h"
+
+namespace {
+
+using signet::Shape;
+using signet::cpu::ConvPass;
+using signet::cpu::ConvVersion;
+using signet::kernels::ConvDesc;
+using signet::testing::uniform_floats;
+
+// A descriptor from per-dim lists (2 or 3 values each), with out[] computed.
+ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape kernel, Shape stride,
+              Shape pad, Shape dil) {
+  ConvDesc d;
+  d.dims = static_cast<int>(in.size());
+  d.n = n, d.c = c, d.k = k, d.groups = groups;
+  for (int i = 0; i < d.dims; ++i) {
+    const int s = 3 - d.dims + i;
+    d.in[s] = in[i], d.kernel[s] = kernel[i], d.stride[s] = stride[i];
+    d.pad[s] = pad[i], d.dilation[s] = dil[i];
+    d.out[s] = (in[i] + 2 * pad[i] - dil[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+  }
+  return d;
+}
+
+// Odd shapes: no size a multiple of the 14-wide, 16- or 32-filter tiles; widths below, at and
+// above one tile; filters 1, 17, 33 and 40; C = 1 and 3; batch 1; padding 0 and 2; dilation 2;
+// stride 2 and groups (which v3 refuses); 3-D; 100 output rows (v3's backward-weights takes
+// them in 3 chunks of dy); 40 channels of 62 padded columns (v3's forward takes the 30 rows in
+// slabs of 22 and 8 and its channels in blocks of 14).
+std::vector<ConvDesc> odd_cases() {
+  return {
+      conv(1, 1, 17, 1, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv(2, 3, 33, 1, {9, 29}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
+      conv(2, 5, 40, 1, {15, 14}, {3, 2}, {1, 1}, {2, 1}, {2, 2}),
+      conv(1, 19, 7, 1, {6, 31}, {3, 3}, {1, 1}, {2, 2}, {1, 1}),
+      conv(2, 16, 20, 1, {17, 15}, {5, 3}, {1, 1}, {2, 1}, {1, 1}),
+      conv(3, 8, 1, 1, {5, 3}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
+      conv(2, 6, 18, 1, {11, 13}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
+      conv(2, 8, 12, 2, {11, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv(2, 3, 21, 1, {5, 7, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      conv(1, 4, 35, 1, {6, 7, 9}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 1}),
+      conv(1, 2, 40, 1, {100, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv(1, 40, 20, 1, {30, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
+  };
+}
+
+// "n2 c6 k10 g2 in 1x15x14 ..." for traces.
+std::string name(const ConvDesc& d) {
+  std::ostringstream s;
+  s << "n" << d.n << " c" << d.c << " k" << d.k << " g" << d.groups << " in " << d.in[0] << "x"
+    << d.in[1] << "x" << d.in[2] << " kernel " << d.kernel[0] << "x" << d.kernel[1] << "x"
+    << d.kernel[2] << " stride " << d.stride[2] << " pad " << d.pad[0] << "," << d.pad[1] << ","
+    << d.pad[2] << " dil " << d.dilation[1] << "," << d.dilation[2];
+  return s.str();
+}
+
+// Expects got == want within tol * (1 + |want|) per element.
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol,
+                  const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " at " << i;
+}
+
+// Runs pass of version v and the reference on the same random bytes; workspace and outputs
+// start as NaN so that every element must be written.
+void expect_matches_reference(ConvVersion v, const ConvDesc& d, ConvPass pass, int threads) {
+  const int64_t cg = d.c / d.groups, taps = signet::kernels::conv_kernel_volume(d);
+  const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
+  const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
+  const size_t nw = d.k * cg * taps;
+  const std::vector<float> x = uniform_floats(nx, 1), w = uniform_floats(nw, 2),
+                           b = uniform_floats(d.k, 3), dy = uniform_floats(ny, 4);
+  const float nan = std::nanf("");
+  std::vector<float> ws(signet::cpu::conv_version_workspace_bytes(v, d, pass, threads) / 4 + 1,
+                        nan);
+  const auto path = signet::cpu::active_simd_path();
+  if (pass == ConvPass::forward) {
+    std::vector<float> y(ny, nan), y_ref(ny);
+    signet::cpu::conv_run_forward(v, d, x.data(), w.data(), b.data(), y.data(), ws.data(), threads,
+                                  path);
+    signet::ref::conv_forward<float>(d, x.data(), w.data(), b.data(), y_ref.data());
+    expect_close(y, y_ref, 2e-6 * static_cast<double>(cg * taps + d.k), "forward");
+  } else if (pass == ConvPass::backward_data) {
+    std::vector<float> dx(nx, nan), dx_ref(nx);
+    signet::cpu::conv_run_backward_data(v, d, dy.data(), w.data(), dx.data(), ws.data(), threads,
+                                        path);
+    signet::ref::conv_backward_data<float>(d, dy.data(), w.data(), dx_ref.data());
+    expect_close(dx, dx_ref, 2e-6 * static_cast<double>(d.k * taps + d.c), "backward data");
+  } else {
+    std::vector<float> dw(nw, nan), dw_ref(nw), db(d.k, nan), db_ref(d.k);
+    signet::cpu::conv_run_backward_weights(v, d, x.data(), dy.data(), dw.data(), db.data(),
+                                           ws.data(), threads, path);
+    signet::ref::conv_backward_weights<float>(d, x.data(), dy.data(), dw_ref.data(), db_ref.data());
+    const double tol = 2e-6 * static_cast<double>(d.n * signet::kernels::conv_out_volume(d));
+    expect_close(dw, dw_ref, tol, "backward weights");
+    expect_close(db, db_ref, tol, "bias gradient");
+  }
+}
+
+const ConvPass kPasses[] = {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights};
+
+// Runs every fitting (case, pass) of version v on each thread count; returns how many ran.
+int check_version(ConvVersion v, std::initializer_list<int> thread_counts = {1, 2, 3}) {
+  int ran = 0;
+  for (const ConvDesc& d : odd_cases())
+    for (ConvPass pass : kPasses) {
+      if (!signet::cpu::conv_version_fits(v, d, pass)) continue;
+      SCOPED_TRACE(name(d) + " pass " + std::to_string(static_cast<int>(pass)));
+      for (int threads : thread_counts) expect_matches_reference(v, d, pass, threads);
+      ++ran;
+    }
+  return ran;
+}
+
+bool avx512() {
+  return signet::cpu::active_simd_path() == signet::cpu::SimdPath::avx512;
+}
+
+TEST(ConvVersions, V3DirectMatchesReferenceOnOddShapes) {
+  if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
+  // The 10 stride-1, groups-1 cases, each in all three passes.
+  EXPECT_EQ(check_version(ConvVersion::v3_direct), 30);
+}
+
+TEST(ConvVersions, V3DirectIsBitwiseRepeatableForAThreadCount) {
+  if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
+  const ConvDesc d = odd_cases()[4];
+  const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
+  const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
+  const size_t nw = d.k * d.c * signet::kernels::conv_kernel_volume(d);
+  const std::vector<float> x = uniform_floats(nx, 5), w = uniform_floats(nw, 6),
+                           dy = uniform_floats(ny, 7);
+  std::vector<float> ws(
+      signet::cpu::conv_version_workspace_bytes(ConvVersion::v3_direct, d, ConvPass::forward, 3) +
+      signet::cpu::conv_version_workspace_bytes(ConvVersion::v3_direct, d,
+                                                ConvPass::backward_weights, 3));
+  const auto path = signet::cpu::active_simd_path();
+  std::vector<float> runs[2][4];
+  for (auto& r : runs) {
+    r[0].resize(ny), r[1].resize(nx), r[2].resize(nw), r[3].resize(d.k);
+    signet::cpu::conv_run_forward(ConvVersion::v3_direct, d, x.data(), w.data(), nullptr,
+                                  r[0].data(), ws.data(), 3, path);
+    signet::cpu::conv_run_backward_data(ConvVersion::v3_direct, d, dy.data(), w.data(), r[1].data(),
+                                        ws.data(), 3, path);
+    signet::cpu::conv_run_backward_weights(ConvVersion::v3_direct, d, x.data(), dy.data(),
+                                           r[2].data(), r[3].data(), ws.data(), 3, path);
+  }
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(runs[0][i], runs[1][i]) << i;
+}
+
+TEST(ConvVersions, V2Im2colMatchesReferenceThroughTheSelectionApi) {
+  // On 2 threads only: test_conv.cpp runs v2 on 1, 2 and 3.
+  EXPECT_GT(check_version(ConvVersion::v2_im2col, {2}), 20);
+}
+
+TEST(ConvVersions, V3DirectRefusesWhatItCannotRun) {
+  const std::vector<ConvDesc> c = odd_cases();
+  for (ConvPass pass : kPasses) {
+    EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v3_direct, c[6], pass)) << "stride 2";
+    EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v3_direct, c[7], pass)) << "groups";
+  }
+  // Backward-data needs padding <= dilation * (kernel - 1): 2 > 1 * (1 - 1) here.
+  const ConvDesc wide_pad = conv(1, 4, 16, 1, {6, 7}, {1, 3}, {1, 1}, {2, 1}, {1, 1});
+  EXPECT_FALSE(
+      signet::cpu::conv_version_fits(ConvVersion::v3_direct, wide_pad, ConvPass::backward_data));
+  EXPECT_EQ(signet::cpu::conv_version_fits(ConvVersion::v3_direct, wide_pad, ConvPass::forward),
+            avx512());
+}
+
+TEST(ConvVersions, SelectionRulePicksWhatItClaims) {
+  const std::vector<ConvDesc> c = odd_cases();
+  const ConvVersion dense = avx512() ? ConvVersion::v3_direct : ConvVersion::v2_im2col;
+  const ConvDesc wide = conv(2, 16, 17, 1, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const ConvDesc wide3d = conv(1, 16, 32, 1, {4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1});
+  const ConvDesc pointwise = conv(2, 16, 32, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1});
+  const ConvDesc depthwise = conv(2, 8, 8, 8, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  for (ConvPass pass : kPasses) {
+    EXPECT_EQ(signet::cpu::conv_select(wide, pass), dense)
+        << "3x3 stride 1, 16 channels in and out";
+    EXPECT_EQ(signet::cpu::conv_select(wide3d, pass), dense) << "3x3x3 stride 1";
+    EXPECT_EQ(signet::cpu::conv_select(c[6], pass), ConvVersion::v2_im2col) << "stride 2";
+    EXPECT_EQ(signet::cpu::conv_select(c[7], pass), ConvVersion::v2_im2col) << "groups";
+    EXPECT_EQ(signet::cpu::conv_select(pointwise, pass), ConvVersion::v2_im2col) << "1x1";
+    EXPECT_EQ(signet::cpu::conv_select(depthwise, pass), ConvVersion::v1_reference);
+  }
+  // A first layer (C = 1, 17 filters): v3 forward and backward-weights, v2 backward-data; fewer
+  // than 16 filters (c[3]: 7) keep forward and backward-weights on v2.
+  EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::forward), dense);
+  EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::backward_weights), dense);
+  EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::backward_data), ConvVersion::v2_im2col);
+  EXPECT_EQ(signet::cpu::conv_select(c[3], ConvPass::forward), ConvVersion::v2_im2col);
+  EXPECT_EQ(signet::cpu::conv_select(c[3], ConvPass::backward_data), dense) << "19 channels";
+}
+
+TEST(ConvVersions, SelectionRulePicksAVersionThatFits) {
+  for (const ConvDesc& d : odd_cases())
+    for (ConvPass pass : kPasses) {
+      const ConvVersion v = signet::cpu::conv_select(d, pass);
+      EXPECT_TRUE(signet::cpu::conv_version_fits(v, d, pass)) << name(d);
+    }
+}
+
+}  // namespace
