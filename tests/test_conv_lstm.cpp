@@ -1,12 +1,16 @@
 // nn::ConvLSTM: equal to the one-convolution-over-cat(x, h) formulation, shapes, errors, and
-// float64 gradchecks through several steps (layers, peepholes, batch_first).
+// float64 gradchecks through several steps (layers, peepholes, batch_first), and variable-length
+// batches (padding has no influence, a sample equals its own run, gradcheck with lengths).
 #include <gtest/gtest.h>
 
 #include "engine/nn/conv_lstm.h"
 #include "engine/ops.h"
 #include "engine/ops/conv.h"
+#include "engine/ops/join.h"
+#include "engine/ops/reduce.h"
 #include "engine/random.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
@@ -101,6 +105,169 @@ TEST(ConvLstmGrad, PerPositionPeepholesAndLastState) {
   }
   Tensor x = random_f64({2, 3, 2, 3, 2}, -1, 1, 7);
   EXPECT_TRUE(gradcheck_params([&] { return m.forward(x).second.c[0]; }, m.parameters()));
+}
+
+// Lengths {3, 0, 1} for a batch of 3 over T = 3: a full, an empty and a one-step sample.
+Tensor three_lengths() {
+  return from_vector<int64_t>({3, 0, 1});
+}
+
+// Padding has no influence on outputs, states or parameter gradients and gets no gradient, for
+// the fused cell (no peepholes) or the composed one (peepholes).
+void check_padding_has_no_influence(bool peephole) {
+  manual_seed(8);
+  nn::ConvLSTM m(tiny(2, peephole));
+  if (peephole) {
+    NoGradGuard g;
+    uint64_t seed = 40;
+    for (auto& [name, p] : m.named_parameters())
+      if (name.find(".w_c") != std::string::npos)
+        Tensor(p).copy_(random_f64({3, 1, 1}, -0.5, 0.5, ++seed));
+  }
+  const Tensor lengths = three_lengths();
+  Tensor x1 = random_f64({3, 3, 2, 4, 3}, -1, 1, 9);
+  Tensor x2 = x1.clone();
+  {
+    NoGradGuard g;  // different values in every padded frame: (t >= length) of samples 1 and 2
+    x2.narrow(1, 1, 1).copy_(random_f64({3, 1, 2, 4, 3}, -3, 3, 10));
+    x2.narrow(0, 1, 2).narrow(1, 2, 1).copy_(random_f64({2, 1, 2, 4, 3}, -3, 3, 11));
+  }
+  std::vector<std::vector<Tensor>> grads;
+  std::vector<std::pair<Tensor, nn::ConvLstmState>> outs;
+  for (Tensor x : {x1, x2}) {
+    x.requires_grad_();
+    m.zero_grad();
+    auto r = m.forward(x, {}, lengths);
+    sum(r.first * random_f64(r.first.shape(), -1, 1, 12) + r.second.h[1] + r.second.c[0])
+        .backward();
+    std::vector<Tensor> g{x.grad()};
+    for (const Tensor& p : m.parameters()) g.push_back(p.grad().clone());
+    grads.push_back(g);
+    outs.push_back(r);
+  }
+  EXPECT_EQ(outs[0].first.to_vector<double>(), outs[1].first.to_vector<double>());
+  for (int64_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(outs[0].second.h[l].to_vector<double>(), outs[1].second.h[l].to_vector<double>());
+    EXPECT_EQ(outs[0].second.c[l].to_vector<double>(), outs[1].second.c[l].to_vector<double>());
+  }
+  for (size_t k = 1; k < grads[0].size(); ++k)
+    EXPECT_EQ(grads[0][k].to_vector<double>(), grads[1][k].to_vector<double>()) << "param " << k;
+  const Tensor y = outs[0].first, dx = grads[0][0];
+  // outputs past each length are exactly 0; padded frames get exactly 0 gradient
+  const std::vector<double> zeros_y(3 * 4 * 3, 0.0), zeros_x(2 * 4 * 3, 0.0);
+  for (int64_t t = 0; t < 3; ++t) {
+    for (int64_t b : {1, 2}) {
+      if (b == 2 && t == 0) continue;
+      EXPECT_EQ(y.narrow(0, t, 1).narrow(1, b, 1).contiguous().to_vector<double>(), zeros_y);
+      EXPECT_EQ(dx.narrow(0, t, 1).narrow(1, b, 1).contiguous().to_vector<double>(), zeros_x);
+    }
+  }
+  EXPECT_NE(dx.narrow(0, 0, 1).narrow(1, 2, 1).contiguous().to_vector<double>(), zeros_x);
+}
+
+TEST(ConvLstmLengths, PaddingHasNoInfluenceAndGetsNoGradient) {
+  for (bool peephole : {false, true}) {
+    SCOPED_TRACE(peephole ? "peephole" : "fused cell");
+    check_padding_has_no_influence(peephole);
+  }
+}
+
+TEST(ConvLstm, FloatFusedCellAgreesWithDouble) {
+  manual_seed(11);
+  nn::ConvLSTM m64(tiny(2, false));
+  nn::ConvLstmOptions o = tiny(2, false);
+  o.dtype = DType::f32;
+  nn::ConvLSTM m32(o);
+  {
+    NoGradGuard g;
+    auto p64 = m64.parameters(), p32 = m32.parameters();
+    for (size_t k = 0; k < p64.size(); ++k) p32[k].copy_(p64[k]);
+  }
+  Tensor x = random_f64({4, 3, 2, 5, 4}, -1, 1, 17);
+  const Tensor lengths = from_vector<int64_t>({4, 2, 3});
+  auto [y64, s64] = m64.forward(x, {}, lengths);
+  auto [y32, s32] = m32.forward(x.to(DType::f32), {}, lengths);
+  // f32 rounding and the approximate activations (relative 2^-21 each) over 4 steps, 2 layers
+  // (measured worst difference below 3e-7)
+  testing::expect_close(y32.to(DType::f64), y64, 1e-6, "output");
+  testing::expect_close(s32.c[1].to(DType::f64), s64.c[1], 1e-6, "last c");
+}
+
+TEST(ConvLstmLengths, EachSampleEqualsItsOwnRunAndEmptyKeepsTheState) {
+  manual_seed(9);
+  nn::ConvLstmOptions o = tiny(2, false);
+  o.batch_first = true;
+  nn::ConvLSTM m(o);
+  Tensor x = random_f64({3, 3, 2, 4, 3}, -1, 1, 13);  // (N, T, C, H, W)
+  nn::ConvLstmState s0;
+  for (int64_t l = 0; l < 2; ++l) {
+    s0.h.push_back(random_f64({3, 3, 4, 3}, -1, 1, 20 + l));
+    s0.c.push_back(random_f64({3, 3, 4, 3}, -1, 1, 30 + l));
+  }
+  const std::vector<int64_t> lens{3, 0, 1};
+  auto [y, s] = m.forward(x, s0, three_lengths());
+  for (int64_t b = 0; b < 3; ++b) {
+    SCOPED_TRACE("sample " + std::to_string(b));
+    nn::ConvLstmState sb;
+    for (int64_t l = 0; l < 2; ++l) {
+      sb.h.push_back(s0.h[l].narrow(0, b, 1));
+      sb.c.push_back(s0.c[l].narrow(0, b, 1));
+    }
+    if (lens[b] == 0) {
+      for (int64_t l = 0; l < 2; ++l) {
+        testing::expect_close(s.h[l].narrow(0, b, 1), sb.h[l], 0, "h of an empty sample");
+        testing::expect_close(s.c[l].narrow(0, b, 1), sb.c[l], 0, "c of an empty sample");
+      }
+      continue;
+    }
+    auto [yb, sbo] = m.forward(x.narrow(0, b, 1).narrow(1, 0, lens[b]), sb);
+    testing::expect_close(y.narrow(0, b, 1).narrow(1, 0, lens[b]), yb, 1e-13, "output");
+    for (int64_t l = 0; l < 2; ++l) {
+      testing::expect_close(s.h[l].narrow(0, b, 1), sbo.h[l], 1e-13, "h_n");
+      testing::expect_close(s.c[l].narrow(0, b, 1), sbo.c[l], 1e-13, "c_n");
+    }
+  }
+}
+
+TEST(ConvLstmLengths, GradcheckThroughStepsLayersAndPeepholes) {
+  // two layers without peepholes, one with: the inputs, initial states and every parameter
+  for (bool peephole : {false, true}) {
+    SCOPED_TRACE(peephole ? "peephole, 1 layer" : "plain, 2 layers");
+    manual_seed(10);
+    const int64_t layers = peephole ? 1 : 2;
+    nn::ConvLSTM m(tiny(layers, peephole));
+    if (peephole) {
+      NoGradGuard g;
+      uint64_t seed = 50;
+      for (auto& [name, p] : m.named_parameters())
+        if (name.find(".w_c") != std::string::npos)
+          Tensor(p).copy_(random_f64({3, 1, 1}, -0.5, 0.5, ++seed));
+    }
+    const Tensor lengths = from_vector<int64_t>({2, 3, 1});
+    Tensor x = random_f64({3, 3, 2, 2, 3}, -1, 1, 14);
+    Tensor h0 = random_f64({3, 3, 2, 3}, -1, 1, 15), c0 = random_f64({3, 3, 2, 3}, -1, 1, 16);
+    // the output sequence plus the first layer's last h and the last layer's last c
+    auto all = [&](const Tensor& xi, const Tensor& h, const Tensor& c) {
+      nn::ConvLstmState s0{std::vector<Tensor>(layers, h), std::vector<Tensor>(layers, c)};
+      auto [y, s] = m.forward(xi, s0, lengths);
+      return cat({y.reshape({-1}), s.h[0].reshape({-1}), s.c.back().reshape({-1})}, 0);
+    };
+    EXPECT_TRUE(gradcheck([&](const Inputs& v) { return all(v[0], v[1], v[2]); }, {x, h0, c0}));
+    EXPECT_TRUE(gradcheck_params([&] { return all(x, h0, c0); }, m.parameters()));
+  }
+}
+
+TEST(ConvLstmLengths, BadLengthsNameTheOpAndShapes) {
+  nn::ConvLSTM m(tiny(1, false));
+  Tensor x = zeros({3, 2, 2, 4, 4}, DType::f64);
+  expect_error([&] { m.forward(x, {}, from_vector<int64_t>({3})); },
+               {"ConvLSTM", "lengths", "[2]"});
+  expect_error(
+      [&] {
+        m.forward(x, {}, from_vector<int64_t>({3, 4}));
+      },
+      {"ConvLSTM", "lengths[1] = 4", "[0, 3]"});
+  expect_error([&] { m.forward(x, {}, from_vector<double>({3, 1})); }, {"ConvLSTM lengths"});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Truncated BPTT (k = T is full BPTT exactly; k < T stops gradients at chunk boundaries; chunk
-// sizes, lengths and the carried state) and gradient clipping (torch.nn.utils semantics: the
+// sizes, lengths and the carried state; the (k1, k2) form: k1 = k2 is the k form, gradients
+// reach exactly k2 steps back) and gradient clipping (torch.nn.utils semantics: the
 // pre-clip norm is returned, the result has the requested norm, NaN/Inf is reported and not
 // applied, clipping by value).
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include "engine/ops/reduce.h"
 #include "engine/optim/clip_grad.h"
 #include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
 
 namespace signet {
@@ -148,6 +150,103 @@ TEST(Tbptt, RejectsBadChunkLength) {
         nn::truncated_bptt(m, random_f64({4, 2, 3}), 0, [](const TbpttChunk&) {});
       },
       {"truncated_bptt", "k"});
+}
+
+// Each chunk's output, start, steps and new steps, and the parameter gradients after a loss
+// sum(output * probe) per chunk, from the (k1, k2) form (k2 = 0: the k form with k = k1).
+struct ChunkRun {
+  std::vector<std::vector<double>> outputs, grads;
+  std::vector<std::vector<int64_t>> shapes;  // {start, steps, new_steps} per chunk
+  std::vector<double> last_h;
+};
+
+ChunkRun run_chunks(LSTM& m, const Tensor& x, const Tensor& probe, const Tensor& lengths,
+                    int64_t k1, int64_t k2) {
+  m.zero_grad();
+  ChunkRun r;
+  auto on_chunk = [&](const TbpttChunk& c) {
+    r.outputs.push_back(c.output.contiguous().to_vector<double>());
+    r.shapes.push_back({c.start, c.steps, c.new_steps});
+    sum(c.output * probe.narrow(0, c.start, c.steps)).backward();
+  };
+  LstmState last = k2 == 0 ? nn::truncated_bptt(m, x, k1, on_chunk, {}, lengths)
+                           : nn::truncated_bptt(m, x, k1, k2, on_chunk, {}, lengths);
+  r.grads = grads_of(m);
+  r.last_h = last.h.to_vector<double>();
+  return r;
+}
+
+TEST(TbpttK1K2, K1EqualToK2IsTheKForm) {
+  LSTM m(small());
+  Tensor x = random_f64({7, 2, 3}, -1, 1, 30), probe = random_f64({7, 2, 4}, -1, 1, 31);
+  Tensor lengths = from_vector<int64_t>({7, 5});
+  const ChunkRun k_form = run_chunks(m, x, probe, lengths, 3, 0);
+  const ChunkRun general = run_chunks(m, x, probe, lengths, 3, 3);
+  EXPECT_EQ(general.shapes, (std::vector<std::vector<int64_t>>{{0, 3, 3}, {3, 3, 3}, {6, 1, 1}}));
+  EXPECT_EQ(general.shapes, k_form.shapes);
+  EXPECT_EQ(general.outputs, k_form.outputs);
+  EXPECT_EQ(general.grads, k_form.grads);
+  EXPECT_EQ(general.last_h, k_form.last_h);
+}
+
+TEST(TbpttK1K2, ChunksOverlapAndGradientsReachExactlyK2StepsBack) {
+  LSTM m(small());
+  const int64_t T = 9, k1 = 2, k2 = 5;
+  Tensor x = random_f64({T, 2, 3}, -1, 1, 32);
+  x.requires_grad_();
+  auto [full, hc] = m.forward(x);
+  std::vector<std::vector<int64_t>> shapes;
+  LstmState last = nn::truncated_bptt(m, x, k1, k2, [&](const TbpttChunk& c) {
+    shapes.push_back({c.start, c.steps, c.new_steps});
+    EXPECT_EQ(c.last, c.start + c.steps == T);
+    // the carried state makes every chunk's output the full run's
+    testing::expect_close(c.output, full.narrow(0, c.start, c.steps), 1e-13, "chunk output");
+    x.zero_grad();
+    sum(c.output.narrow(0, c.steps - 1, 1)).backward();  // the chunk's last step only
+    // a full chunk spans k2 steps (fewer at the start); the last, partial one k2 - k1 + new
+    const int64_t end = c.start + c.steps, reach = c.start;
+    EXPECT_EQ(c.steps, c.last ? k2 - k1 + c.new_steps : std::min(k2, end));
+    std::vector<double> g = x.grad().to_vector<double>();
+    for (int64_t t = 0; t < T; ++t) {
+      double s = 0;
+      for (int64_t j = 0; j < 6; ++j) s += std::abs(g[t * 6 + j]);
+      if (t >= reach && t < end)
+        EXPECT_GT(s, 0) << "chunk " << c.index << " step " << t;
+      else
+        EXPECT_EQ(s, 0) << "chunk " << c.index << " step " << t;
+    }
+  });
+  // new steps [0,2) [2,4) [4,6) [6,8) [8,9), each with up to k2 - k1 = 3 steps before them
+  EXPECT_EQ(shapes, (std::vector<std::vector<int64_t>>{
+                        {0, 2, 2}, {0, 4, 2}, {1, 5, 2}, {3, 5, 2}, {5, 4, 1}}));
+  EXPECT_EQ(last.h.to_vector<double>(), hc.h.detach().to_vector<double>());
+  EXPECT_FALSE(last.h.requires_grad());
+}
+
+TEST(TbpttK1K2, InitialStateGetsGradientFromEveryChunkStartingAtZero) {
+  LSTM m(small());
+  Tensor x = random_f64({6, 2, 3}, -1, 1, 33);
+  Tensor h0 = random_f64({2, 2, 4}, -1, 1, 34);
+  h0.requires_grad_();
+  std::vector<bool> reached;
+  nn::truncated_bptt(m, x, 1, 3,
+                     [&](const TbpttChunk& c) {
+                       h0.zero_grad();
+                       sum(c.output.narrow(0, c.steps - 1, 1)).backward();
+                       reached.push_back(h0.grad().defined());
+                     },
+                     {h0, Tensor()});
+  // chunks start at 0, 0, 0, 1, 2, 3: the first three run from h0
+  EXPECT_EQ(reached, (std::vector<bool>{true, true, true, false, false, false}));
+}
+
+TEST(TbpttK1K2, RejectsK2BelowK1) {
+  LSTM m(small());
+  expect_error(
+      [&] {
+        nn::truncated_bptt(m, random_f64({4, 2, 3}), 3, 2, [](const TbpttChunk&) {});
+      },
+      {"truncated_bptt", "k2 = 2", "k1 = 3"});
 }
 
 // Two leaf parameters with gradients (3, 4) and (12): global L2 norm 13.

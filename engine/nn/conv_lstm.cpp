@@ -2,10 +2,12 @@
 
 #include <cmath>
 
+#include "engine/autograd.h"
 #include "engine/nn/trace.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
+#include "engine/ops/lstm.h"
 
 namespace signet::nn {
 
@@ -35,32 +37,120 @@ ConvLSTM::ConvLSTM(const ConvLstmOptions& opt) : opt_(opt) {
   }
 }
 
-Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c) const {
+namespace {
+
+// Checks lengths against a time-major x and returns them (empty when lengths is undefined).
+std::vector<int64_t> check_lengths(const Tensor& lengths, const Tensor& seq, const Tensor& x) {
+  if (!lengths.defined()) return {};
+  const int64_t T = seq.size(0), N = seq.size(1);
+  check_dtype("ConvLSTM lengths", lengths, {DType::i64});
+  SIGNET_CHECK(lengths.shape() == Shape{N}, "ConvLSTM: lengths has shape ",
+               shape_str(lengths.shape()), ", expected [", N, "] (one per sample of input ",
+               shape_str(x.shape()), ")");
+  std::vector<int64_t> lens = lengths.contiguous().to(Device::cpu()).to_vector<int64_t>();
+  for (int64_t b = 0; b < N; ++b)
+    SIGNET_CHECK(lens[b] >= 0 && lens[b] <= T, "ConvLSTM: lengths[", b, "] = ", lens[b],
+                 " is outside [0, ", T, "] for input ", shape_str(x.shape()));
+  return lens;
+}
+
+// The (N, 1, 1, 1) mask of the samples still running at step t (undefined when all are).
+Tensor step_mask(const std::vector<int64_t>& lens, int64_t t, const Tensor& like) {
+  std::vector<double> m(lens.size());
+  bool all = true;
+  for (size_t b = 0; b < lens.size(); ++b) {
+    m[b] = t < lens[b] ? 1.0 : 0.0;
+    all = all && m[b] == 1.0;
+  }
+  if (all) return Tensor();
+  const int64_t N = static_cast<int64_t>(lens.size());
+  return from_vector<double>(m, {N, 1, 1, 1}).to(like.dtype()).to(like.device());
+}
+
+// The rows of a (4 hid, ...) weight or bias in gate order (i, f, g, o) instead of (i, f, o, g).
+Tensor to_ifgo(const Tensor& t, int64_t hid) {
+  return cat({t.narrow(0, 0, 2 * hid), t.narrow(0, 3 * hid, hid), t.narrow(0, 2 * hid, hid)}, 0);
+}
+
+// x (T, ...) as its T steps x[t], one autograd node whose backward stacks their gradients (a
+// narrow per step would zero-fill and add a gradient of x's full size at every step).
+std::vector<Tensor> unbind_time(const Tensor& x) {
+  std::vector<Tensor> out;
+  {
+    NoGradGuard no_grad;
+    for (int64_t t = 0; t < x.size(0); ++t) out.push_back(x.narrow(0, t, 1).squeeze(0));
+  }
+  if (!autograd::needs_grad({&x})) return out;
+  std::vector<Tensor*> outputs;
+  for (Tensor& o : out) outputs.push_back(&o);
+  const Shape step_shape = out[0].shape();
+  const DType dt = x.dtype();
+  autograd::record("UnbindBackward", {&x}, outputs, {},
+                   [step_shape, dt](const std::vector<Tensor>& g, const std::vector<Tensor>&) {
+                     std::vector<Tensor> parts;
+                     for (const Tensor& gt : g)
+                       parts.push_back(gt.defined() ? gt : zeros(step_shape, dt));
+                     return std::vector<Tensor>{stack(parts, 0)};
+                   });
+  return out;
+}
+
+}  // namespace
+
+Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
+                               const std::vector<int64_t>& lens) const {
   int64_t T = x.size(0), N = x.size(1), C = x.size(2), H = x.size(3), W = x.size(4);
   int64_t hid = opt_.hidden_channels, pad = opt_.kernel_size / 2;
-  Tensor wx = weight_[l].narrow(1, 0, C), wh = weight_[l].narrow(1, C, hid);
+  // Without peepholes each step's gates go through the fused LSTM cell (lstm_cell_step, a unit
+  // per (channel, position); CPU only), whose gate order is (i, f, g, o): the parameters' rows are
+  // permuted to it (differentiably) so that the convolutions produce the gates in that order.
+  // Otherwise the gate math is composed of elementwise ops.
+  const bool fused = !opt_.peephole && x.device().type == Device::Type::cpu;
+  const Tensor w = fused ? to_ifgo(weight_[l], hid) : weight_[l];
+  const Tensor bias = fused ? to_ifgo(bias_[l], hid) : bias_[l];
+  Tensor wx = w.narrow(1, 0, C), wh = w.narrow(1, C, hid);
   // The x-path does not depend on h: one convolution over all T * N frames.
-  Tensor xg =
-      conv2d(x.reshape({T * N, C, H, W}), wx, bias_[l], {1}, {pad}).reshape({T, N, 4 * hid, H, W});
+  const std::vector<Tensor> xg = unbind_time(
+      conv2d(x.reshape({T * N, C, H, W}), wx, bias, {1}, {pad}).reshape({T, N, 4 * hid, H, W}));
+  const int64_t U = hid * H * W;
   std::vector<Tensor> hs;
   for (int64_t t = 0; t < T; ++t) {
-    Tensor g = xg.narrow(0, t, 1).squeeze(0) + conv2d(h, wh, Tensor(), {1}, {pad});
+    Tensor g = xg[t] + conv2d(h, wh, Tensor(), {1}, {pad});
+    if (fused) {
+      LstmStepResult r =
+          lstm_cell_step(g.reshape({N, 4 * U}), c.reshape({N, U}), h.reshape({N, U}), lens, t);
+      c = r.c.reshape({N, hid, H, W});
+      h = r.h.reshape({N, hid, H, W});
+      hs.push_back(r.y.reshape({N, hid, H, W}));
+      continue;
+    }
     Tensor gi = g.narrow(1, 0, hid), gf = g.narrow(1, hid, hid);
     Tensor go = g.narrow(1, 2 * hid, hid), gg = g.narrow(1, 3 * hid, hid);
     if (opt_.peephole) {
       gi = gi + w_ci_[l] * c;
       gf = gf + w_cf_[l] * c;
     }
-    c = sigmoid(gf) * c + sigmoid(gi) * tanh(gg);
-    if (opt_.peephole) go = go + w_co_[l] * c;
-    h = sigmoid(go) * tanh(c);
-    hs.push_back(h);
+    Tensor c_new = sigmoid(gf) * c + sigmoid(gi) * tanh(gg);
+    if (opt_.peephole) go = go + w_co_[l] * c_new;
+    Tensor h_new = sigmoid(go) * tanh(c_new);
+    Tensor m = lens.empty() ? Tensor() : step_mask(lens, t, x);
+    if (!m.defined()) {
+      c = c_new;
+      h = h_new;
+      hs.push_back(h);
+      continue;
+    }
+    // Finished samples keep their state; their output is 0 and sends no gradient back.
+    Tensor keep = 1.0 - m;
+    c = m * c_new + keep * c;
+    h = m * h_new + keep * h;
+    hs.push_back(m * h_new);
   }
   return stack(hs, 0);
 }
 
-std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x,
-                                                   const ConvLstmState& state) const {
+std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x, const ConvLstmState& state,
+                                                   const Tensor& lengths) const {
   SIGNET_CHECK(x.dim() == 5, "ConvLSTM: expects (T, N, C, H, W)",
                opt_.batch_first ? " with batch_first (N, T, C, H, W)" : "", ", got ",
                shape_str(x.shape()));
@@ -68,6 +158,7 @@ std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x,
   SIGNET_CHECK(seq.size(2) == opt_.input_channels, "ConvLSTM: input has ", seq.size(2),
                " channels, the module expects ", opt_.input_channels, " (input shape ",
                shape_str(x.shape()), ")");
+  const std::vector<int64_t> lens = check_lengths(lengths, seq, x);
   int64_t N = seq.size(1), H = seq.size(3), W = seq.size(4), hid = opt_.hidden_channels;
   ConvLstmState out;
   for (int64_t l = 0; l < opt_.num_layers; ++l) {
@@ -77,7 +168,7 @@ std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x,
     SIGNET_CHECK(h.shape() == (Shape{N, hid, H, W}) && c.shape() == h.shape(),
                  "ConvLSTM: state of layer ", l, " has shape ", shape_str(h.shape()), ", expected ",
                  shape_str({N, hid, H, W}));
-    seq = layer_forward(l, seq, h, c);
+    seq = layer_forward(l, seq, h, c, lens);
     out.h.push_back(h);
     out.c.push_back(c);
   }

@@ -5,7 +5,8 @@
 // Parameters follow the widely used PyTorch ConvLSTM (one convolution over cat(x, h)):
 // "cell_list.{l}.conv.weight" (4 * hidden, in + hidden, k, k) and "cell_list.{l}.conv.bias";
 // W_x and W_h are its two channel slices, so the x-path is one batched convolution over all time
-// steps and each step convolves only h. Peepholes "cell_list.{l}.w_ci/w_cf/w_co" are per
+// steps and each step convolves only h; without peepholes, one fused cell kernel per step does
+// the gate math (lstm_cell_step). Peepholes "cell_list.{l}.w_ci/w_cf/w_co" are per
 // channel (hidden, 1, 1), or per position (hidden, H, W) as in the paper.
 #pragma once
 #include <vector>
@@ -35,13 +36,19 @@ class ConvLSTM : public Module {
   // Parameters initialised as the convolution they form (U(+-1/sqrt(fan_in))); peepholes 0.
   explicit ConvLSTM(const ConvLstmOptions& opt);
   // x (T, N, C, H, W) (or batch-first) -> the last layer's h at every step (same layout as x,
-  // hidden channels) and every layer's last (h, c). state defaults to zeros.
-  std::pair<Tensor, ConvLstmState> forward(const Tensor& x, const ConvLstmState& state = {}) const;
+  // hidden channels) and every layer's last (h, c). state defaults to zeros. lengths (i64 (N),
+  // values in [0, T]) makes the batch variable-length: outputs past a sample's length are 0,
+  // its last (h, c) are those of its last valid step and padding gets no gradient.
+  std::pair<Tensor, ConvLstmState> forward(const Tensor& x, const ConvLstmState& state = {},
+                                           const Tensor& lengths = Tensor()) const;
   const ConvLstmOptions& options() const { return opt_; }
 
  private:
-  // One layer over a time-major sequence (T, N, C, H, W); returns its h sequence.
-  Tensor layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c) const;
+  // One layer over a time-major sequence (T, N, C, H, W); returns its h sequence. lens (one per
+  // sample, empty when all run T steps) freezes a sample's (h, c) and zeroes its output past
+  // its length.
+  Tensor layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
+                       const std::vector<int64_t>& lens) const;
 
   ConvLstmOptions opt_;
   std::vector<Tensor> weight_, bias_, w_ci_, w_cf_, w_co_;

@@ -6,7 +6,10 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
-#include "engine/ops/reduce.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lstm_cell.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/gemm.h"
 #include "kernels/reference/lstm.h"
 
@@ -28,6 +31,16 @@ void gemm_ref(const GemmDesc& d, const void* a, const void* b, void* c) {
   ref::gemm<T>(d, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(c));
 }
 
+// v2: the packed SGEMM (kernels/cpu/gemm.h) on the active SIMD path; its panels live in a u8
+// workspace tensor from the caching allocator, sized by sgemm_workspace_bytes. Measured on L1
+// fwd_infer, 1 thread, loaded machine: 0.65 GFLOP/s with v1, 87 with v2 (bench/bench_rnn.cpp).
+void gemm_v2_packed(const GemmDesc& d, const void* a, const void* b, void* c) {
+  const int threads = cpu::default_threads();
+  Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_workspace_bytes(d, threads))}, DType::u8);
+  cpu::sgemm_v3_packed(d, static_cast<const float*>(a), static_cast<const float*>(b),
+                       static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
 // Adapts ref::lstm_cell_forward<T> to the untyped dispatch signature.
 template <class T>
 void cell_ref(const LstmCellDesc& d, const int64_t* lengths, const void* gates, const void* c_prev,
@@ -47,12 +60,34 @@ void cell_backward_ref(const LstmCellDesc& d, const int64_t* lengths, const void
                              static_cast<T*>(dh), static_cast<T*>(dc), static_cast<T*>(dgates));
 }
 
+// v2: the fused SIMD cell (kernels/cpu/lstm_cell.h) on the active path and the default threads.
+void cell_v2_simd(const LstmCellDesc& d, const int64_t* lengths, const void* gates,
+                  const void* c_prev, const void* h_prev, void* act, void* c, void* h, void* y) {
+  cpu::lstm_cell_forward_v2(d, lengths, static_cast<const float*>(gates),
+                            static_cast<const float*>(c_prev), static_cast<const float*>(h_prev),
+                            static_cast<float*>(act), static_cast<float*>(c),
+                            static_cast<float*>(h), static_cast<float*>(y), cpu::default_threads(),
+                            cpu::active_simd_path());
+}
+
+// v2: the fused SIMD cell gradient on the active path and the default threads.
+void cell_backward_v2_simd(const LstmCellDesc& d, const int64_t* lengths, const void* act,
+                           const void* c_prev, const void* c, const void* dy, void* dh, void* dc,
+                           void* dgates) {
+  cpu::lstm_cell_backward_v2(d, lengths, static_cast<const float*>(act),
+                             static_cast<const float*>(c_prev), static_cast<const float*>(c),
+                             static_cast<const float*>(dy), static_cast<float*>(dh),
+                             static_cast<float*>(dc), static_cast<float*>(dgates),
+                             cpu::default_threads(), cpu::active_simd_path());
+}
+
 // C (m, n) = op(A) op(B) + beta C for gapless row-major A, B, C, through "lstm_gemm".
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, double beta,
           const void* a, const void* b, void* c) {
   static const dispatch::Op<GemmFn, GemmDesc> op{
       "lstm_gemm",
-      {{"v1_reference",
+      {{"v2_packed", Device::Type::cpu, {{DType::f32, &gemm_v2_packed}}},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}}}};
   GemmDesc d;
@@ -73,7 +108,8 @@ void cell_forward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const
                   const void* c_prev, const void* h_prev, void* act, void* c, void* h, void* y) {
   static const dispatch::Op<CellFn, LstmCellDesc> op{
       "lstm_cell",
-      {{"v1_reference",
+      {{"v2_simd", Device::Type::cpu, {{DType::f32, &cell_v2_simd}}},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &cell_ref<float>}, {DType::f64, &cell_ref<double>}}}}};
   op.run(Device::cpu(), dt, d, d, lengths, gates, c_prev, h_prev, act, c, h, y);
@@ -85,7 +121,8 @@ void cell_backward(DType dt, const LstmCellDesc& d, const int64_t* lengths, cons
                    void* dgates) {
   static const dispatch::Op<CellBackwardFn, LstmCellDesc> op{
       "lstm_cell_backward",
-      {{"v1_reference",
+      {{"v2_simd", Device::Type::cpu, {{DType::f32, &cell_backward_v2_simd}}},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &cell_backward_ref<float>}, {DType::f64, &cell_backward_ref<double>}}}}};
   op.run(Device::cpu(), dt, d, d, lengths, act, c_prev, c, dy, dh, dc, dgates);
@@ -187,7 +224,13 @@ LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s)
     gemm(k.dtype, G, H, T * N, true, false, 0.0, dgates.raw_data(), at(hbuf, k.reverse ? N * H : 0),
          out.w_hh.raw_data());
   }
-  if (k.need_b) out.bias = sum(dgates.view({T * N, G}), {0});
+  if (k.need_b) {
+    // The column sums of dgates as one GEMM, ones (1, T N) dgates (the reference sum took
+    // ~18 ms on L1, bench/bench_rnn.cpp under load).
+    out.bias = empty({G}, k.dtype);
+    gemm(k.dtype, 1, G, T * N, false, false, 0.0, ones({1, T * N}, k.dtype).raw_data(),
+         dgates.raw_data(), out.bias.raw_data());
+  }
   if (k.need_h0) out.h0 = dh;
   if (k.need_c0) out.c0 = dc;
   return out;
@@ -217,7 +260,11 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     w_ih = w.w_ih.contiguous();
     w_hh = w.w_hh.contiguous();
     act = empty({T, N, G}, k.dtype);
-    if (has_bias) copy_into(act, add(w.b_ih, w.b_hh));
+    // The bias row broadcast to every (t, n) as a rank-1 GEMM on the fast path (the strided
+    // broadcast copy took ~9 ms per L1 forward, bench/bench_rnn.cpp under load).
+    if (has_bias)
+      gemm(k.dtype, T * N, G, 1, false, false, 0.0, ones({T * N, 1}, k.dtype).raw_data(),
+           add(w.b_ih, w.b_hh).contiguous().raw_data(), act.raw_data());
     gemm(k.dtype, T * N, G, k.I, false, true, has_bias ? 1.0 : 0.0, xc.raw_data(), w_ih.raw_data(),
          act.raw_data());
     hbuf = empty({T + 1, N, H}, k.dtype);
@@ -267,6 +314,57 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
                      if (has_c0) out.push_back(lg.c0);
                      return out;
                    });
+  return r;
+}
+
+LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const Tensor& h_prev,
+                              const std::vector<int64_t>& lengths, int64_t step) {
+  check_defined("lstm_cell_step", gates);
+  check_dtype("lstm_cell_step", gates, {DType::f32, DType::f64});
+  SIGNET_CHECK(gates.device().type == Device::Type::cpu, "lstm_cell_step: gates ",
+               shape_str(gates.shape()), " are on ", gates.device().str(),
+               "; only cpu is supported");
+  SIGNET_CHECK(gates.dim() == 2 && gates.size(1) % 4 == 0 && gates.size(1) > 0,
+               "lstm_cell_step: gates must be (N, 4U), got ", shape_str(gates.shape()));
+  const int64_t N = gates.size(0), U = gates.size(1) / 4;
+  check_operand("c_prev", c_prev, {N, U}, gates);
+  check_operand("h_prev", h_prev, {N, U}, gates);
+  SIGNET_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == N,
+               "lstm_cell_step: ", lengths.size(), " lengths for gates ", shape_str(gates.shape()));
+  const DType dt = gates.dtype();
+  const int64_t* lens = lengths.empty() ? nullptr : lengths.data();
+  const kernels::LstmCellDesc d{N, U, step};
+  Tensor g, cp, hp, act, c, h, y;
+  {
+    NoGradGuard no_grad;
+    g = gates.contiguous();
+    cp = c_prev.contiguous();
+    hp = h_prev.contiguous();
+    act = empty({N, 4 * U}, dt);
+    c = empty({N, U}, dt);
+    h = empty({N, U}, dt);
+    if (lens) y = empty({N, U}, dt);
+    cell_forward(dt, d, lens, g.raw_data(), cp.raw_data(), hp.raw_data(), act.raw_data(),
+                 c.raw_data(), h.raw_data(), lens ? y.raw_data() : nullptr);
+  }
+  LstmStepResult r{lens ? y : h, h, c};
+  if (!autograd::needs_grad({&gates, &c_prev, &h_prev})) return r;
+  std::vector<Tensor*> outputs{&r.h, &r.c};
+  if (lens) outputs.push_back(&r.y);
+  autograd::record("LstmCellStepBackward", {&gates, &c_prev, &h_prev}, outputs, {act, cp, r.c},
+                   [d, lengths, dt](const Grads& gr, const Grads& s) {
+                     const int64_t n = d.batch, u = d.hidden;
+                     Tensor dh = gr[0].defined() ? gr[0].contiguous().clone() : zeros({n, u}, dt);
+                     Tensor dc = gr[1].defined() ? gr[1].contiguous().clone() : zeros({n, u}, dt);
+                     Tensor dy = gr.size() > 2 && gr[2].defined() ? gr[2].contiguous() : Tensor();
+                     Tensor dgates = empty({n, 4 * u}, dt);
+                     cell_backward(dt, d, lengths.empty() ? nullptr : lengths.data(),
+                                   s[0].raw_data(), s[1].raw_data(), s[2].raw_data(),
+                                   dy.defined() ? dy.raw_data() : nullptr, dh.raw_data(),
+                                   dc.raw_data(), dgates.raw_data());
+                     return Grads{dgates, dc, dh};
+                   },
+                   {false, false, true});
   return r;
 }
 

@@ -5,6 +5,8 @@
 // GEMM; each step does one recurrent GEMM and one fused cell kernel; backward runs the fused
 // cell gradient per step and the weight gradients as one GEMM each over the whole sequence.
 #pragma once
+#include <vector>
+
 #include "engine/tensor.h"
 
 namespace signet {
@@ -26,6 +28,19 @@ struct LstmLayerResult {
 LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& h0 = Tensor(),
                            const Tensor& c0 = Tensor(), const Tensor& lengths = Tensor(),
                            bool reverse = false);
+
+// What lstm_cell_step returns: y (h on active rows, 0 on inactive ones), h and c (N, U).
+struct LstmStepResult {
+  Tensor y, h, c;
+};
+
+// One fused cell step on gate pre-activations computed elsewhere (nn::ConvLSTM's convolutions,
+// a unit per (channel, position)), as one autograd node: gates (N, 4U) in (i, f, g, o) order,
+// c_prev and h_prev (N, U). With lengths (one per sample, else empty), row b is inactive when
+// step >= lengths[b]: it keeps (h_prev, c_prev), its y is 0 and its gates get no gradient.
+// Without lengths y is h. CPU only.
+LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const Tensor& h_prev,
+                              const std::vector<int64_t>& lengths = {}, int64_t step = 0);
 
 // One step of torch.nn.LSTMCell: x (N, I), h and c (N, H, zeros when undefined) -> (h', c').
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const LstmWeights& w,

@@ -1,0 +1,415 @@
+// Recurrent layers: Signet's nn::LSTM beside oneDNN's lstm_forward / lstm_backward (vanilla LSTM,
+// the same weights: W_ih, W_hh transposed into ldigo and b_ih + b_hh as the one bias, then
+// reordered once, outside the timing, into the layouts each primitive asks for: ldigo-blocked
+// forward, ldgoi backward), and Signet's nn::ConvLSTM (no peer), 1 and all threads.
+// Directions: fwd_infer (no graph), fwd_train (the graph and what backward needs are kept),
+// fwd_bwd (training forward, then backward from a fixed random dy to x and every weight; oneDNN's
+// diff weights are zeroed inside the timing, as an optimiser's zero_grad would).
+// FLOP formulas (the cell's elementwise work is not counted):
+//   LSTM forward   F = sum over layers 2 T N 4H (I_l + H)   (input projection + recurrent GEMMs)
+//   LSTM fwd_bwd   3F                                       (dX, dH and both weight gradients)
+//   ConvLSTM fwd   F = T 2 N 4hid (C + hid) k^2 H W         (x-path and h-path convolutions)
+//   ConvLSTM fwd_bwd 3F                                     (data and weight gradients)
+// `signet` runs the engine's default versions (SIGNET_IMPL_lstm_gemm / lstm_cell /
+// lstm_cell_backward / conv2d... select others); SIGNET_PROFILE=1 prints each op's share.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "bench/harness.h"
+#include "engine/autograd.h"
+#include "engine/nn/conv_lstm.h"
+#include "engine/nn/lstm.h"
+#include "engine/ops/elementwise.h"
+#include "engine/random.h"
+
+#ifdef SIGNET_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using signet::Tensor;
+
+// One LSTM case: time-major (T, N, I) input, `layers` stacked layers of H units.
+struct LstmCase {
+  const char* name;
+  int64_t T, N, I, H, layers;
+};
+
+const LstmCase kLstmCases[] = {
+    {"L1_B32_T20_in1024_H1024", 20, 32, 1024, 1024, 1},
+    {"L2_B32_T20_in1024_H1024_2layers", 20, 32, 1024, 1024, 2},
+    {"S_B32_T120_in1024_H512", 120, 32, 1024, 512, 1},
+};
+
+// The directions every LSTM case runs.
+enum class Dir { fwd_infer, fwd_train, fwd_bwd };
+const char* dir_name(Dir d) {
+  return d == Dir::fwd_infer ? "fwd_infer" : d == Dir::fwd_train ? "fwd_train" : "fwd_bwd";
+}
+
+// F of the formula above for case c.
+double lstm_forward_flops(const LstmCase& c) {
+  double f = 0;
+  for (int64_t l = 0; l < c.layers; ++l)
+    f += 2.0 * c.T * c.N * 4 * c.H * ((l == 0 ? c.I : c.H) + c.H);
+  return f;
+}
+
+// Sets the OpenMP thread count both the engine and oneDNN use.
+void set_threads(int threads) {
+#ifdef SIGNET_WITH_OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+// A case's module, input and upstream gradient, made once (weights from a fixed seed).
+struct LstmData {
+  std::unique_ptr<signet::nn::LSTM> m;
+  Tensor x, dy;
+};
+
+// Builds (once) the data of case c.
+LstmData& lstm_data(const LstmCase& c) {
+  static std::map<const LstmCase*, LstmData> all;
+  auto it = all.find(&c);
+  if (it != all.end()) return it->second;
+  signet::manual_seed(7);
+  signet::nn::LstmOptions o;
+  o.input_size = c.I;
+  o.hidden_size = c.H;
+  o.num_layers = c.layers;
+  LstmData d;
+  d.m = std::make_unique<signet::nn::LSTM>(o);
+  d.x = signet::rand({c.T, c.N, c.I}) * 2.0 - 1.0;
+  d.x.requires_grad_();
+  d.dy = signet::rand({c.T, c.N, c.H}) * 2.0 - 1.0;
+  return all.emplace(&c, std::move(d)).first->second;
+}
+
+// Signet's nn::LSTM in direction dir with `threads` threads.
+void bm_signet_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
+  LstmData& d = lstm_data(*c);
+  set_threads(threads);
+  for (auto _ : state) {
+    if (dir == Dir::fwd_infer) {
+      signet::NoGradGuard no_grad;
+      benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
+      continue;
+    }
+    d.m->zero_grad();
+    d.x.zero_grad();
+    Tensor y = d.m->forward(d.x).first;
+    if (dir == Dir::fwd_bwd) y.backward(d.dy);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
+                                   threads);
+}
+
+#ifdef SIGNET_BENCH_ONEDNN
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+// oneDNN's primitives, their weights in the layouts they chose, and every buffer of case c.
+struct OnednnLstm {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dnnl::lstm_forward::primitive_desc infer_pd, train_pd;
+  dnnl::lstm_backward::primitive_desc bwd_pd;
+  dnnl::lstm_forward infer, train;
+  dnnl::lstm_backward bwd;
+  memory src, dst, bias, wl_infer, wi_infer, wl_train, wi_train, wl_bwd, wi_bwd, workspace;
+  memory diff_src, diff_dst, diff_wl, diff_wi, diff_bias;
+};
+
+// Builds (once) oneDNN's LSTM for case c on the weights of lstm_data(c).
+OnednnLstm& onednn_lstm(const LstmCase& c) {
+  static std::map<const LstmCase*, std::unique_ptr<OnednnLstm>> all;
+  auto it = all.find(&c);
+  if (it != all.end()) return *it->second;
+  auto p = std::make_unique<OnednnLstm>();
+  OnednnLstm& o = *p;
+  LstmData& d = lstm_data(c);
+  const memory::dim T = c.T, N = c.N, I = c.I, H = c.H, L = c.layers;
+  const memory::desc src_md({T, N, I}, dt::f32, tag::tnc), dst_md({T, N, H}, dt::f32, tag::tnc);
+  const memory::desc wl_any({L, 1, I, 4, H}, dt::f32, tag::any);
+  const memory::desc wi_any({L, 1, H, 4, H}, dt::f32, tag::any);
+  const memory::desc bias_md({L, 1, 4, H}, dt::f32, tag::ldgo), none;
+  const auto dir = dnnl::rnn_direction::unidirectional_left2right;
+  o.infer_pd = dnnl::lstm_forward::primitive_desc(
+      dnnl::lstm_forward::desc(dnnl::prop_kind::forward_inference, dir, src_md, none, none, wl_any,
+                               wi_any, bias_md, dst_md, none, none),
+      o.eng);
+  o.train_pd = dnnl::lstm_forward::primitive_desc(
+      dnnl::lstm_forward::desc(dnnl::prop_kind::forward_training, dir, src_md, none, none, wl_any,
+                               wi_any, bias_md, dst_md, none, none),
+      o.eng);
+  o.bwd_pd = dnnl::lstm_backward::primitive_desc(
+      dnnl::lstm_backward::desc(dnnl::prop_kind::backward, dir, src_md, none, none, wl_any, wi_any,
+                                bias_md, dst_md, none, none, src_md, none, none, wl_any, wi_any,
+                                bias_md, dst_md, none, none),
+      o.eng, o.train_pd);
+  o.infer = dnnl::lstm_forward(o.infer_pd);
+  o.train = dnnl::lstm_forward(o.train_pd);
+  o.bwd = dnnl::lstm_backward(o.bwd_pd);
+
+  // The user weights: ldigo[l][0][i][g][h] = W_ih_l[g H + h][i], bias = b_ih + b_hh.
+  memory user_wl({{L, 1, I, 4, H}, dt::f32, tag::ldigo}, o.eng);
+  memory user_wi({{L, 1, H, 4, H}, dt::f32, tag::ldigo}, o.eng);
+  o.bias = memory(bias_md, o.eng);
+  float* wl = static_cast<float*>(user_wl.get_data_handle());
+  float* wi = static_cast<float*>(user_wi.get_data_handle());
+  float* b = static_cast<float*>(o.bias.get_data_handle());
+  for (int64_t l = 0; l < L; ++l) {
+    const signet::LstmWeights& w = d.m->weights(l);
+    const int64_t in = l == 0 ? I : H;
+    const std::vector<float> w_ih = w.w_ih.to_vector<float>(), w_hh = w.w_hh.to_vector<float>();
+    const std::vector<float> b_ih = w.b_ih.to_vector<float>(), b_hh = w.b_hh.to_vector<float>();
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t r = 0; r < 4 * H; ++r) wl[(l * I + i) * 4 * H + r] = w_ih[r * in + i];
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t r = 0; r < 4 * H; ++r) wi[(l * H + i) * 4 * H + r] = w_hh[r * H + i];
+    for (int64_t r = 0; r < 4 * H; ++r) b[l * 4 * H + r] = b_ih[r] + b_hh[r];
+  }
+  auto reordered = [&](memory& from, const memory::desc& to) {
+    memory m(to, o.eng);
+    dnnl::reorder(from, m).execute(o.strm, from, m);
+    return m;
+  };
+  o.wl_infer = reordered(user_wl, o.infer_pd.weights_layer_desc());
+  o.wi_infer = reordered(user_wi, o.infer_pd.weights_iter_desc());
+  o.wl_train = reordered(user_wl, o.train_pd.weights_layer_desc());
+  o.wi_train = reordered(user_wi, o.train_pd.weights_iter_desc());
+  o.wl_bwd = reordered(user_wl, o.bwd_pd.weights_layer_desc());
+  o.wi_bwd = reordered(user_wi, o.bwd_pd.weights_iter_desc());
+  o.strm.wait();
+
+  o.src = memory(src_md, o.eng);
+  const std::vector<float> x = d.x.detach().to_vector<float>(), dy = d.dy.to_vector<float>();
+  std::memcpy(o.src.get_data_handle(), x.data(), x.size() * sizeof(float));
+  o.dst = memory(dst_md, o.eng);
+  o.workspace = memory(o.train_pd.workspace_desc(), o.eng);
+  o.diff_src = memory(o.bwd_pd.diff_src_layer_desc(), o.eng);
+  o.diff_dst = memory(o.bwd_pd.diff_dst_layer_desc(), o.eng);
+  std::memcpy(o.diff_dst.get_data_handle(), dy.data(), dy.size() * sizeof(float));
+  o.diff_wl = memory(o.bwd_pd.diff_weights_layer_desc(), o.eng);
+  o.diff_wi = memory(o.bwd_pd.diff_weights_iter_desc(), o.eng);
+  o.diff_bias = memory(o.bwd_pd.diff_bias_desc(), o.eng);
+  return *all.emplace(&c, std::move(p)).first->second;
+}
+
+// Zeroes a oneDNN buffer.
+void zero(const memory& m) {
+  std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
+}
+
+// One pass of oneDNN's LSTM in direction dir.
+void onednn_pass(OnednnLstm& o, Dir dir) {
+  if (dir == Dir::fwd_infer) {
+    o.infer.execute(o.strm, {{DNNL_ARG_SRC_LAYER, o.src},
+                             {DNNL_ARG_WEIGHTS_LAYER, o.wl_infer},
+                             {DNNL_ARG_WEIGHTS_ITER, o.wi_infer},
+                             {DNNL_ARG_BIAS, o.bias},
+                             {DNNL_ARG_DST_LAYER, o.dst}});
+    o.strm.wait();
+    return;
+  }
+  o.train.execute(o.strm, {{DNNL_ARG_SRC_LAYER, o.src},
+                           {DNNL_ARG_WEIGHTS_LAYER, o.wl_train},
+                           {DNNL_ARG_WEIGHTS_ITER, o.wi_train},
+                           {DNNL_ARG_BIAS, o.bias},
+                           {DNNL_ARG_DST_LAYER, o.dst},
+                           {DNNL_ARG_WORKSPACE, o.workspace}});
+  if (dir == Dir::fwd_bwd) {
+    zero(o.diff_wl);
+    zero(o.diff_wi);
+    zero(o.diff_bias);
+    o.bwd.execute(o.strm, {{DNNL_ARG_SRC_LAYER, o.src},
+                           {DNNL_ARG_WEIGHTS_LAYER, o.wl_bwd},
+                           {DNNL_ARG_WEIGHTS_ITER, o.wi_bwd},
+                           {DNNL_ARG_BIAS, o.bias},
+                           {DNNL_ARG_DST_LAYER, o.dst},
+                           {DNNL_ARG_WORKSPACE, o.workspace},
+                           {DNNL_ARG_DIFF_DST_LAYER, o.diff_dst},
+                           {DNNL_ARG_DIFF_SRC_LAYER, o.diff_src},
+                           {DNNL_ARG_DIFF_WEIGHTS_LAYER, o.diff_wl},
+                           {DNNL_ARG_DIFF_WEIGHTS_ITER, o.diff_wi},
+                           {DNNL_ARG_DIFF_BIAS, o.diff_bias}});
+  }
+  o.strm.wait();
+}
+
+// oneDNN's LSTM in direction dir with `threads` OpenMP threads.
+void bm_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
+  OnednnLstm& o = onednn_lstm(*c);
+  set_threads(threads);
+  for (auto _ : state) onednn_pass(o, dir);
+  signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
+                                   threads);
+}
+
+// Largest |x - y| / (1 + |y|) over n values.
+double max_rel_diff(const float* x, const float* y, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::fabs(double{x[i]} - y[i]) / (1 + std::fabs(double{y[i]})));
+  return worst;
+}
+
+// Layer 0's W_ih gradient from oneDNN's diff_weights_layer, as (4H, I) like weight_ih_l0.
+std::vector<float> onednn_dw_ih0(OnednnLstm& o, const LstmCase& c) {
+  memory ldigo({{c.layers, 1, c.I, 4, c.H}, dt::f32, tag::ldigo}, o.eng);
+  dnnl::reorder(o.diff_wl, ldigo).execute(o.strm, o.diff_wl, ldigo);
+  o.strm.wait();
+  const float* g = static_cast<const float*>(ldigo.get_data_handle());
+  std::vector<float> out(4 * c.H * c.I);
+  for (int64_t i = 0; i < c.I; ++i)
+    for (int64_t r = 0; r < 4 * c.H; ++r) out[r * c.I + i] = g[i * 4 * c.H + r];
+  return out;
+}
+
+// Whether --benchmark_filter selects a benchmark named `name` (a leading '-' negates).
+bool filter_selects(const std::string& name) {
+  const std::string f = benchmark::GetBenchmarkFilter();
+  if (f.empty() || f == "all") return true;
+  if (f[0] == '-') return !std::regex_search(name, std::regex(f.substr(1)));
+  return std::regex_search(name, std::regex(f));
+}
+
+// Runs both once per case whose oneDNN fwd_bwd is selected (training forward + backward) and
+// records the largest difference of the output, dx and layer 0's dW_ih in the context, so a fast
+// wrong answer cannot pass unnoticed.
+void check_agreement() {
+  for (const LstmCase& c : kLstmCases) {
+    bool selected = false;
+    for (int t : signet::bench::thread_counts())
+      selected = selected ||
+                 filter_selects(signet::bench::case_name("lstm", c.name, "fwd_bwd", "onednn", t));
+    if (!selected) continue;
+    LstmData& d = lstm_data(c);
+    OnednnLstm& o = onednn_lstm(c);
+    d.x.zero_grad();
+    d.m->zero_grad();
+    Tensor y = d.m->forward(d.x).first;
+    y.backward(d.dy);
+    onednn_pass(o, Dir::fwd_bwd);
+    const std::vector<float> ours_y = y.detach().to_vector<float>();
+    const std::vector<float> ours_dx = d.x.grad().to_vector<float>();
+    const std::vector<float> ours_dw = d.m->weights(0).w_ih.grad().to_vector<float>();
+    const std::vector<float> peer_dw = onednn_dw_ih0(o, c);
+    d.x.zero_grad();
+    d.m->zero_grad();
+    char note[128];
+    std::snprintf(
+        note, sizeof note, "output %.2e dx %.2e dW_ih_l0 %.2e",
+        max_rel_diff(ours_y.data(), static_cast<const float*>(o.dst.get_data_handle()),
+                     ours_y.size()),
+        max_rel_diff(ours_dx.data(), static_cast<const float*>(o.diff_src.get_data_handle()),
+                     ours_dx.size()),
+        max_rel_diff(ours_dw.data(), peer_dw.data(), ours_dw.size()));
+    benchmark::AddCustomContext(std::string("max_rel_diff/") + c.name, note);
+  }
+}
+#endif
+
+// The ConvLSTM case: T16 B8, 64 -> 64 channels, 32x32 maps, 3x3 kernels, one layer.
+constexpr int64_t kCT = 16, kCN = 8, kCC = 64, kCHid = 64, kCHW = 32, kCK = 3;
+
+// F of the ConvLSTM formula above.
+double conv_lstm_forward_flops() {
+  return kCT * 2.0 * kCN * 4 * kCHid * (kCC + kCHid) * kCK * kCK * kCHW * kCHW;
+}
+
+// The ConvLSTM module, input and upstream gradient, made once.
+struct ConvLstmData {
+  std::unique_ptr<signet::nn::ConvLSTM> m;
+  Tensor x, dy;
+};
+
+ConvLstmData& conv_lstm_data() {
+  static ConvLstmData d = [] {
+    signet::manual_seed(8);
+    signet::nn::ConvLstmOptions o;
+    o.input_channels = kCC;
+    o.hidden_channels = kCHid;
+    o.kernel_size = kCK;
+    ConvLstmData r;
+    r.m = std::make_unique<signet::nn::ConvLSTM>(o);
+    r.x = (signet::rand({kCT, kCN, kCC, kCHW, kCHW}) * 2.0 - 1.0).requires_grad_();
+    r.dy = signet::rand({kCT, kCN, kCHid, kCHW, kCHW}) * 2.0 - 1.0;
+    return r;
+  }();
+  return d;
+}
+
+// Signet's nn::ConvLSTM forward (no graph) or forward + backward with `threads` threads.
+void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
+  ConvLstmData& d = conv_lstm_data();
+  set_threads(threads);
+  for (auto _ : state) {
+    if (!backward) {
+      signet::NoGradGuard no_grad;
+      benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
+      continue;
+    }
+    d.m->zero_grad();
+    d.x.zero_grad();
+    Tensor y = d.m->forward(d.x).first;
+    y.backward(d.dy);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  signet::bench::set_flop_counters(state, (backward ? 3 : 1) * conv_lstm_forward_flops(), threads);
+}
+
+// Every case for ours and oneDNN (when found at build time), thread counts 1 and all.
+void register_rnn_cases() {
+#ifdef SIGNET_BENCH_ONEDNN
+  check_agreement();
+  const dnnl_version_t* v = dnnl_version();
+  benchmark::AddCustomContext(
+      "onednn_version",
+      std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+#else
+  std::fprintf(stderr, "bench_rnn: built without oneDNN (libdnnl-dev); peer skipped\n");
+#endif
+  for (int t : signet::bench::thread_counts()) {
+    for (const LstmCase& c : kLstmCases) {
+      for (Dir dir : {Dir::fwd_infer, Dir::fwd_train, Dir::fwd_bwd}) {
+        auto name = [&](const char* impl) {
+          return signet::bench::case_name("lstm", c.name, dir_name(dir), impl, t);
+        };
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet_lstm, &c, dir, t));
+#ifdef SIGNET_BENCH_ONEDNN
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn_lstm, &c, dir, t));
+#endif
+      }
+    }
+    for (bool backward : {false, true}) {
+      const std::string name = signet::bench::case_name("convlstm", "T16_B8_in64_hid64_32x32_k3",
+                                                        backward ? "fwd_bwd" : "fwd", "signet", t);
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name.c_str(), bm_signet_conv_lstm, backward, t));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return signet::bench::run_main(argc, argv, register_rnn_cases);
+}
