@@ -60,15 +60,17 @@ void write_text(const std::string& path, const std::string& text) {
   write_bytes(path, text);
 }
 
-// Writes an 8x8 PNG of one grey level (RGB), making folders; false without stb_image_write.
-bool write_png(const std::string& path, uint8_t level) {
+// Writes a side x side PNG of one grey level (RGB), making folders; false without
+// stb_image_write.
+bool write_png(const std::string& path, uint8_t level, int side = 8) {
 #ifdef SIGNET_TEST_HAVE_STB_WRITE
   fs::create_directories(fs::path(path).parent_path());
-  std::vector<uint8_t> rgb(8 * 8 * 3, level);
-  return stbi_write_png(path.c_str(), 8, 8, 3, rgb.data(), 8 * 3) != 0;
+  std::vector<uint8_t> rgb(static_cast<size_t>(side * side * 3), level);
+  return stbi_write_png(path.c_str(), side, side, 3, rgb.data(), side * 3) != 0;
 #else
   (void)path;
   (void)level;
+  (void)side;
   return false;
 #endif
 }
@@ -157,6 +159,20 @@ TEST(FolderPerClass, ImagesDecodeResizedWithLabels) {
   EXPECT_EQ(s.input.shape(), (Shape{1, 4, 4}));
   EXPECT_EQ(s.label, 1);
   EXPECT_NEAR(s.input.to_vector<float>()[5], 204.0 / 255.0, 1e-6);
+}
+
+TEST(FolderPerClass, ImagesOfAnotherSizeAreSkippedWithoutResizing) {
+  TempDir dir("signet-formats");
+  REQUIRE_PNG();
+  const std::string root = dir.file("sizes");
+  ASSERT_TRUE(write_png(root + "/fist/1.png", 51));
+  ASSERT_TRUE(write_png(root + "/open/2.png", 9, 16));
+  LabelledList list = read_folder_per_class(root, MediaKind::image);
+  ImageDataset ds(list.samples, ImageOptions{});
+  ASSERT_EQ(ds.size(), 1);
+  ASSERT_EQ(ds.skipped_files().size(), 1u);
+  EXPECT_NE(ds.skipped_files()[0].path.find("2.png"), std::string::npos);
+  EXPECT_NE(ds.skipped_files()[0].reason.find("differs from the first image"), std::string::npos);
 }
 
 TEST(FeatureSequences, FolderOfNpyServedAsTimeByFeature) {

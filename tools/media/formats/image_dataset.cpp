@@ -1,9 +1,9 @@
 #include "tools/media/formats/image_dataset.h"
 
-#include <cstdio>
 #include <cstring>
 
 #include "engine/ops/elementwise.h"
+#include "engine/shape.h"
 #include "tools/media/image_reader.h"
 
 namespace signet::media {
@@ -20,15 +20,23 @@ Tensor read_image_tensor(const std::string& path, const ImageOptions& options) {
 ImageDataset::ImageDataset(const std::vector<LabelledVideo>& files, const ImageOptions& options) {
   for (const LabelledVideo& f : files) {
     try {
-      images_.push_back(read_image_tensor(f.path, options));
+      Tensor image = read_image_tensor(f.path, options);
+      // Without resizing, every image must have the first one's size to form batches.
+      if (!images_.empty() && image.shape() != images_.front().shape()) {
+        skipped_.push_back(
+            {f.path, "size " + shape_str(image.shape()) + " differs from the first image's " +
+                         shape_str(images_.front().shape()) + " (set a size to resize)"});
+        continue;
+      }
+      images_.push_back(image);
       labels_.push_back(f.label);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "warning: skipping %s: %s\n", f.path.c_str(), e.what());
-      ++skipped_;
+      skipped_.push_back({f.path, e.what()});
     }
   }
+  report_skipped("ImageDataset", skipped_, files.size());
   SIGNET_CHECK(!images_.empty(), "ImageDataset: no usable image among ", files.size(), " files (",
-               skipped_, " skipped)");
+               skipped_.size(), " skipped)");
 }
 
 data::Sample ImageDataset::get(int64_t i) const {

@@ -1,5 +1,6 @@
 // Labelled image files (PNG, JPEG, BMP) decoded once into memory and served as float images
-// (C, H, W) in [0, 1]. Unreadable files are skipped with one warning each and counted; no
+// (C, H, W) in [0, 1]. Unreadable files (and, without resizing, images of
+// another size than the first) are skipped with one warning each and a summary; no
 // usable image is an error.
 #pragma once
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "engine/data/dataset.h"
 #include "tools/media/clip_dataset.h"
+#include "tools/media/skipped_files.h"
 
 namespace signet::media {
 
@@ -22,12 +24,14 @@ class ImageDataset : public data::Dataset {
   int64_t size() const override { return static_cast<int64_t>(images_.size()); }
   data::Sample get(int64_t i) const override;
   // Files skipped because they could not be decoded.
-  int64_t skipped() const { return skipped_; }
+  int64_t skipped() const { return static_cast<int64_t>(skipped_.size()); }
+  // The files skipped and why.
+  const std::vector<SkippedFile>& skipped_files() const { return skipped_; }
 
  private:
   std::vector<Tensor> images_;  // u8 (H, W, C)
   std::vector<int64_t> labels_;
-  int64_t skipped_ = 0;
+  std::vector<SkippedFile> skipped_;
 };
 
 // The image at path as u8 (H, W, C), resized to size x size unless size is 0.
