@@ -7,6 +7,8 @@
 
 #include "engine/cuda_allocator.h"
 #include "engine/cuda_device.h"
+#include "engine/nn/batch_norm.h"
+#include "engine/nn/linear.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
 #include "tests/support/expect_error.h"
@@ -130,6 +132,29 @@ TEST(CudaAllocator, ReusesFreedBlocksAndCounts) {
   EXPECT_EQ(emptied.reserved_bytes, emptied.allocated_bytes);
   a.reset_peak();
   EXPECT_EQ(a.stats().peak_allocated_bytes, a.stats().allocated_bytes);
+}
+
+TEST(CudaModule, ToMovesParametersBuffersAndGradsInPlace) {
+  nn::Linear fc(5, 3);
+  nn::BatchNorm2d bn(4);
+  const Tensor w = fc.weight();  // a handle held outside the module
+  const std::vector<float> w_values = w.to_vector<float>();
+  w.set_grad(full({3, 5}, 0.25));
+  fc.to(Device::cuda(0));
+  bn.to(Device::cuda(0));
+  EXPECT_EQ(w.device(), Device::cuda(0));
+  EXPECT_TRUE(w.same(fc.weight()));
+  EXPECT_TRUE(w.requires_grad());
+  EXPECT_EQ(w.cpu().to_vector<float>(), w_values);
+  EXPECT_EQ(w.grad().device(), Device::cuda(0));
+  EXPECT_EQ(w.grad().cpu().to_vector<float>(), std::vector<float>(15, 0.25f));
+  for (const auto& [name, t] : bn.state_dict()) EXPECT_EQ(t.device(), Device::cuda(0)) << name;
+  std::vector<std::string> names;
+  for (const auto& [name, t] : fc.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias"}));
+  fc.to(Device::cpu());
+  EXPECT_TRUE(w.device().is_cpu());
+  EXPECT_EQ(w.to_vector<float>(), w_values);
 }
 
 TEST(CudaDevice, BackendIsOneOfTheBuiltOnes) {

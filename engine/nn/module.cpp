@@ -63,6 +63,30 @@ void Module::zero_grad() const {
   for (const Tensor& p : parameters()) p.zero_grad();
 }
 
+namespace {
+
+// Points t's implementation at a contiguous copy of its elements on device.
+void move_impl(TensorImpl& t, Device device) {
+  if (t.storage->device() == device) return;
+  Tensor moved = Tensor(std::make_shared<TensorImpl>(t)).detach().to(device).contiguous();
+  t.storage = moved.storage();
+  t.strides = moved.strides();
+  t.offset = moved.offset();
+}
+
+}  // namespace
+
+Module& Module::to(Device device) {
+  NoGradGuard no_grad;
+  for (auto* list : {&params_, &buffers_})
+    for (auto& [name, t] : *list) {
+      move_impl(t.impl(), device);
+      if (t.impl().grad) move_impl(*t.impl().grad, device);
+    }
+  for (auto& [name, child] : children_) child->to(device);
+  return *this;
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);

@@ -28,6 +28,12 @@ class Module {
   void load_state_dict(const std::map<std::string, Tensor>& state) const;
   // Drops the gradients of every parameter.
   void zero_grad() const;
+  // Moves every parameter and buffer (here and in sub-modules) to device in place: each
+  // tensor handle keeps its identity, name, dtype, shape and requires_grad, so handles held
+  // elsewhere (layers, optimisers) see the move; a defined gradient moves with its parameter.
+  // Optimiser state is created on the parameter's device at its first step, and state made
+  // before the move follows the parameter at the next step (optim::Optimizer). Returns *this.
+  Module& to(Device device);
   // Switches training mode (dropout, batch norm) here and in sub-modules.
   void train(bool on = true);
   bool training() const { return training_; }

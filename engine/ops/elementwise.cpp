@@ -20,6 +20,8 @@ using Grads = std::vector<Tensor>;
 using UnaryFn = void (*)(UnaryOp, ElementwiseParams, const StridedDesc&, const void*, void*);
 using BinaryFn = void (*)(BinaryOp, ElementwiseParams, const StridedDesc&, const void*, const void*,
                           void*);
+using BinaryScalarFn = void (*)(BinaryOp, ElementwiseParams, const StridedDesc&, const void*,
+                                double, bool, void*);
 using CopyFn = void (*)(const StridedDesc&, DType, const void*, void*);
 using FillFn = void (*)(const StridedDesc&, double, void*);
 
@@ -100,20 +102,35 @@ Tensor unary_raw(const dispatch::Op<UnaryFn>& op, UnaryOp code, const Tensor& x,
   return out;
 }
 
+// Runs binary op code on a device tensor t and a scalar s (on the left when scalar_first) into
+// a new contiguous tensor (no autograd).
+Tensor binary_with_scalar(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& t,
+                          double s, bool scalar_first, ElementwiseParams p) {
+  static const dispatch::Op<BinaryScalarFn> scalar_op{
+      "binary_scalar", {{"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_binary_scalar_f32}}}}};
+  Tensor out = empty(t.shape(), t.dtype(), t.device());
+  StridedDesc d = strided_desc(op.name().c_str(), t.shape(), out.strides(), t.strides());
+  scalar_op.run(t.device(), t.dtype(), {}, code, p, d, t.raw_data(), s, scalar_first,
+                out.raw_data());
+  return out;
+}
+
 // Runs a broadcasting binary kernel into a new contiguous tensor (no autograd).
-Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a_in,
-                  const Tensor& b_in, ElementwiseParams p = {}) {
+Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a, const Tensor& b,
+                  ElementwiseParams p = {}) {
   const char* name = op.name().c_str();
-  check_defined(name, a_in);
-  check_defined(name, b_in);
-  // A 0-d cpu tensor (a scalar operand) follows the other operand to its device.
-  const Tensor a = a_in.dim() == 0 && a_in.device().is_cpu() ? a_in.to(b_in.device()) : a_in;
-  const Tensor b = b_in.dim() == 0 && b_in.device().is_cpu() ? b_in.to(a_in.device()) : b_in;
+  check_defined(name, a);
+  check_defined(name, b);
   check_dtype(name, a, {DType::f32, DType::f64});
   check_dtype(name, b, {DType::f32, DType::f64});
   SIGNET_CHECK(a.dtype() == b.dtype(), name, ": dtypes differ (", dtype_name(a.dtype()), " ",
                shape_str(a.shape()), " vs ", dtype_name(b.dtype()), " ", shape_str(b.shape()),
                "); convert one with .to()");
+  // A 0-d cpu tensor (a scalar operand) beside a device tensor goes to the kernel by value.
+  const bool a_scalar = a.dim() == 0 && a.device().is_cpu() && !b.device().is_cpu();
+  const bool b_scalar = b.dim() == 0 && b.device().is_cpu() && !a.device().is_cpu();
+  if (a_scalar || b_scalar)
+    return binary_with_scalar(op, code, a_scalar ? b : a, (a_scalar ? a : b).item(), a_scalar, p);
   SIGNET_CHECK(a.device() == b.device(), name, ": tensors on different devices (", a.device().str(),
                " vs ", b.device().str(), ")");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -344,7 +361,9 @@ void copy_into(const Tensor& dst, const Tensor& src) {
          {DType::i64, &copy_ref<int64_t>},
          {DType::u8, &copy_ref<uint8_t>},
          {DType::bf16, &copy_ref<bf16>}}},
-       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_copy_f32}}}}};
+       {"v1_cuda",
+        Device::Type::cuda,
+        {{DType::f32, &cuda_copy_f32}, {DType::i64, &cuda_copy_i64}, {DType::u8, &cuda_copy_u8}}}}};
   check_defined("copy", dst);
   check_defined("copy", src);
   Shape shape = broadcast_shapes(dst.shape(), src.shape(), "copy");

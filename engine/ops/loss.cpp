@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -17,6 +18,14 @@ using kernels::NllDesc;
 using Grads = std::vector<Tensor>;
 using NllFn = void (*)(const NllDesc&, const void*, const int64_t*, const void*, void*, void*);
 using NllBackwardFn = void (*)(const NllDesc&, const int64_t*, const void*, const void*, void*);
+using CrossEntropyFn = void (*)(const NllDesc&, double, const void*, const int64_t*, const void*,
+                                void*, void*);
+using CrossEntropyBackwardFn = void (*)(const NllDesc&, double, const void*, const int64_t*,
+                                        const void*, const void*, void*);
+using BceFn = void (*)(int64_t, const void*, const void*, const void*, const void*, const void*,
+                       void*);
+using BceBackwardFn = void (*)(int64_t, const void*, const void*, const void*, const void*,
+                               const void*, const void*, void*);
 
 // Adapts ref::nll_forward<T> to the untyped dispatch signature.
 template <class T>
@@ -45,7 +54,7 @@ std::string index_str(const Shape& shape, int64_t at) {
 }
 
 // Checks dtypes, shapes, weight and every target of an (N, C, d...) problem before any kernel
-// runs; returns its descriptor.
+// runs (targets on a device are copied to the host for it); returns its descriptor.
 NllDesc check_class_problem(const char* op, const Tensor& input, const Tensor& target,
                             const ClassLossOptions& opt) {
   check_defined(op, input);
@@ -71,7 +80,7 @@ NllDesc check_class_problem(const char* op, const Tensor& input, const Tensor& t
     SIGNET_CHECK(opt.weight.device() == input.device(), op, ": input on ", input.device().str(),
                  " but weight on ", opt.weight.device().str());
   }
-  std::vector<int64_t> t = target.to_vector<int64_t>();
+  std::vector<int64_t> t = target.cpu().to_vector<int64_t>();
   for (size_t i = 0; i < t.size(); ++i)
     SIGNET_CHECK(t[i] == opt.ignore_index || (t[i] >= 0 && t[i] < c), op, ": target ", t[i],
                  " at position ", index_str(target.shape(), static_cast<int64_t>(i)),
@@ -93,26 +102,29 @@ std::pair<Tensor, Tensor> nll_elements(const NllDesc& d, const Tensor& logp, con
       "nll_loss",
       {{"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &nll_forward_ref<float>}, {DType::f64, &nll_forward_ref<double>}}}}};
+        {{DType::f32, &nll_forward_ref<float>}, {DType::f64, &nll_forward_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_nll_forward_f32}}}}};
   static const dispatch::Op<NllBackwardFn, NllDesc> bwd{
       "nll_loss_backward",
       {{"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &nll_backward_ref<float>}, {DType::f64, &nll_backward_ref<double>}}}}};
+        {{DType::f32, &nll_backward_ref<float>}, {DType::f64, &nll_backward_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_nll_backward_f32}}}}};
   Tensor lp = logp.detach().contiguous();
   Tensor tg = target.contiguous();
   Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   Tensor loss = empty(target.shape(), logp.dtype(), logp.device());
   Tensor wsum = empty(target.shape(), logp.dtype(), logp.device());
-  op.run(logp.device(), logp.dtype(), d, d, lp.raw_data(), tg.data<int64_t>(),
-         w.defined() ? w.raw_data() : nullptr, loss.raw_data(), wsum.raw_data());
+  op.run(logp.device(), logp.dtype(), d, d, lp.raw_data(),
+         static_cast<const int64_t*>(tg.raw_data()), w.defined() ? w.raw_data() : nullptr,
+         loss.raw_data(), wsum.raw_data());
   if (autograd::needs_grad({&logp})) {
     Shape shape = logp.shape();
     autograd::record(
         "NllLossBackward", {&logp}, {&loss}, {tg, w}, [d, shape](const Grads& g, const Grads& s) {
           Tensor go = g[0].contiguous();
           Tensor gi = empty(shape, go.dtype(), go.device());
-          bwd.run(gi.device(), gi.dtype(), d, d, s[0].data<int64_t>(),
+          bwd.run(gi.device(), gi.dtype(), d, d, static_cast<const int64_t*>(s[0].raw_data()),
                   s[1].defined() ? s[1].raw_data() : nullptr, go.raw_data(), gi.raw_data());
           return Grads{gi};
         });
@@ -133,9 +145,10 @@ Tensor reduce_class_loss(Tensor loss, Tensor wsum, Reduction reduction, const Te
 }
 
 // The padding weights of a per-element loss of `shape` (see loss.h), shaped to broadcast over
-// it, of dtype; undefined when neither lengths nor mask is given.
+// it, of dtype on device; undefined when neither lengths nor mask is given. Lengths and mask
+// are checked on the host (copied there from a device).
 Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths,
-                       const Tensor& mask, DType dtype) {
+                       const Tensor& mask, DType dtype, Device device) {
   SIGNET_CHECK(!(lengths.defined() && mask.defined()), op,
                ": give lengths or mask, not both (loss shape ", shape_str(shape), ")");
   Shape out = shape;
@@ -148,7 +161,7 @@ Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths
     SIGNET_CHECK(lengths.dim() == 1 && lengths.size(0) == shape[0], op, ": lengths ",
                  shape_str(lengths.shape()), " do not match the ", shape[0],
                  " samples of the per-element loss ", shape_str(shape));
-    std::vector<int64_t> len = lengths.contiguous().to_vector<int64_t>();
+    std::vector<int64_t> len = lengths.cpu().contiguous().to_vector<int64_t>();
     const int64_t steps = shape[1];
     for (int64_t n = 0; n < shape[0]; ++n) {
       SIGNET_CHECK(len[n] >= 0 && len[n] <= steps, op, ": lengths[", n, "] = ", len[n],
@@ -162,7 +175,7 @@ Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths
                         std::equal(mask.shape().begin(), mask.shape().end(), shape.begin());
     SIGNET_CHECK(prefix, op, ": mask ", shape_str(mask.shape()),
                  " must have a leading prefix of the per-element loss shape ", shape_str(shape));
-    w = mask.contiguous().to(DType::f64).to_vector<double>();
+    w = mask.cpu().contiguous().to(DType::f64).to_vector<double>();
     for (size_t i = 0; i < w.size(); ++i)
       SIGNET_CHECK(
           mask.dtype() == DType::u8 ? (w[i] == 0 || w[i] == 1) : (w[i] >= 0 && std::isfinite(w[i])),
@@ -174,7 +187,7 @@ Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths
     return Tensor();
   }
   out.resize(shape.size(), 1);
-  return from_vector<double>(w, out).to(dtype);
+  return from_vector<double>(w, out).to(dtype).to(device);
 }
 
 // The target with masked-out elements set to ignore_index (so they are neither checked nor
@@ -188,20 +201,21 @@ std::pair<Tensor, Tensor> pad_target(const char* op, const Tensor& input, const 
   check_dtype(op, input, {DType::f32, DType::f64});
   SIGNET_CHECK(target.dtype() == DType::i64, op, ": target must hold class indices (i64), got ",
                dtype_name(target.dtype()), " ", shape_str(target.shape()));
-  Tensor pad = padding_weights(op, target.shape(), lengths, mask, input.dtype());
+  Tensor pad = padding_weights(op, target.shape(), lengths, mask, input.dtype(), input.device());
   std::vector<double> w =
-      pad.expand(target.shape()).contiguous().to(DType::f64).to_vector<double>();
-  std::vector<int64_t> t = target.contiguous().to_vector<int64_t>();
+      pad.cpu().expand(target.shape()).contiguous().to(DType::f64).to_vector<double>();
+  std::vector<int64_t> t = target.cpu().contiguous().to_vector<int64_t>();
   for (size_t i = 0; i < t.size(); ++i)
     if (w[i] == 0) t[i] = ignore_index;
-  return {from_vector<int64_t>(t, target.shape()), pad};
+  return {from_vector<int64_t>(t, target.shape()).to(target.device()), pad};
 }
 
-// 1 where target is counted, 0 where it equals ignore_index (dtype of the loss).
+// 1 where target is counted, 0 where it equals ignore_index (dtype of the loss, target's
+// device).
 Tensor counted_mask(const Tensor& target, int64_t ignore_index, DType dtype) {
   std::vector<double> keep;
-  for (int64_t t : target.to_vector<int64_t>()) keep.push_back(t == ignore_index ? 0.0 : 1.0);
-  return from_vector<double>(keep, target.shape()).to(dtype);
+  for (int64_t t : target.cpu().to_vector<int64_t>()) keep.push_back(t == ignore_index ? 0.0 : 1.0);
+  return from_vector<double>(keep, target.shape()).to(dtype).to(target.device());
 }
 
 // Runs a class loss on an unbatched input (C) with a 0-d target as a batch of one.
@@ -232,6 +246,39 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassLossOp
 
 namespace {
 
+// Per-element cross-entropy and target weights on a device in one fused kernel (log-softmax,
+// class weights, label smoothing eps), with its fused backward; the cpu composes the same
+// math from log_softmax, nll_elements and the smoothing terms.
+std::pair<Tensor, Tensor> cross_entropy_fused(const NllDesc& d, double eps, const Tensor& logits,
+                                              const Tensor& target, const Tensor& weight) {
+  static const dispatch::Op<CrossEntropyFn, NllDesc> op{
+      "cross_entropy",
+      {{"v1_cuda_fused", Device::Type::cuda, {{DType::f32, &cuda_cross_entropy_forward_f32}}}}};
+  static const dispatch::Op<CrossEntropyBackwardFn, NllDesc> bwd{
+      "cross_entropy_backward",
+      {{"v1_cuda_fused", Device::Type::cuda, {{DType::f32, &cuda_cross_entropy_backward_f32}}}}};
+  Tensor x = logits.detach().contiguous();
+  Tensor tg = target.contiguous();
+  Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
+  Tensor loss = empty(target.shape(), x.dtype(), x.device());
+  Tensor wsum = empty(target.shape(), x.dtype(), x.device());
+  op.run(x.device(), x.dtype(), d, d, eps, x.raw_data(), static_cast<const int64_t*>(tg.raw_data()),
+         w.defined() ? w.raw_data() : nullptr, loss.raw_data(), wsum.raw_data());
+  if (autograd::needs_grad({&logits})) {
+    autograd::record("CrossEntropyBackward", {&logits}, {&loss}, {x, tg, w},
+                     [d, eps](const Grads& g, const Grads& s) {
+                       Tensor go = g[0].contiguous();
+                       Tensor gi = empty(s[0].shape(), s[0].dtype(), s[0].device());
+                       bwd.run(gi.device(), gi.dtype(), d, d, eps, s[0].raw_data(),
+                               static_cast<const int64_t*>(s[1].raw_data()),
+                               s[2].defined() ? s[2].raw_data() : nullptr, go.raw_data(),
+                               gi.raw_data());
+                       return Grads{gi};
+                     });
+  }
+  return {loss, wsum};
+}
+
 // Per-element cross-entropy (with label smoothing) and target weights of a padded target.
 std::pair<Tensor, Tensor> cross_entropy_elements(const char* op, const Tensor& logits,
                                                  const Tensor& target,
@@ -239,6 +286,7 @@ std::pair<Tensor, Tensor> cross_entropy_elements(const char* op, const Tensor& l
   const double eps = opt.label_smoothing;
   SIGNET_CHECK(eps >= 0.0 && eps <= 1.0, op, ": label_smoothing must be in [0, 1], got ", eps);
   NllDesc d = check_class_problem(op, logits, target, opt);
+  if (!logits.device().is_cpu()) return cross_entropy_fused(d, eps, logits, target, opt.weight);
   Tensor logp = log_softmax(logits, 1);
   auto [loss, wsum] = nll_elements(d, logp, target, opt.weight);
   if (eps == 0.0) return {loss, wsum};
@@ -343,6 +391,45 @@ Tensor linear_step_weights(int64_t steps, DType dtype) {
          static_cast<double>(steps);
 }
 
+namespace {
+
+// Per-element BCE with logits on a device in one fused kernel, with its fused backward (the
+// gradient reaches the input only, as on the cpu); weight, pos_weight and the padding weights
+// pad (each may be undefined) are broadcast to the input's shape first.
+Tensor bce_fused(const Tensor& input, const Tensor& target, const Tensor& weight,
+                 const Tensor& pos_weight, const Tensor& pad) {
+  static const dispatch::Op<BceFn> op{
+      "binary_cross_entropy_with_logits",
+      {{"v1_cuda_fused", Device::Type::cuda, {{DType::f32, &cuda_bce_with_logits_forward_f32}}}}};
+  static const dispatch::Op<BceBackwardFn> bwd{
+      "binary_cross_entropy_with_logits_backward",
+      {{"v1_cuda_fused", Device::Type::cuda, {{DType::f32, &cuda_bce_with_logits_backward_f32}}}}};
+  const Shape& shape = input.shape();
+  auto full = [&](const Tensor& t) {
+    return t.defined() ? t.detach().expand(shape).contiguous() : Tensor();
+  };
+  auto ptr = [](const Tensor& t) -> const void* { return t.defined() ? t.raw_data() : nullptr; };
+  Tensor x = input.detach().contiguous(), y = target.detach().contiguous();
+  Tensor w = full(weight), pw = full(pos_weight), m = full(pad);
+  Tensor loss = empty(shape, x.dtype(), x.device());
+  op.run(x.device(), x.dtype(), {}, x.numel(), x.raw_data(), y.raw_data(), ptr(w), ptr(pw), ptr(m),
+         loss.raw_data());
+  if (autograd::needs_grad({&input})) {
+    autograd::record("BceWithLogitsBackward", {&input}, {&loss}, {x, y, w, pw, m},
+                     [ptr](const Grads& g, const Grads& s) {
+                       Tensor go = g[0].contiguous();
+                       Tensor gi = empty(s[0].shape(), s[0].dtype(), s[0].device());
+                       bwd.run(gi.device(), gi.dtype(), {}, gi.numel(), s[0].raw_data(),
+                               s[1].raw_data(), ptr(s[2]), ptr(s[3]), ptr(s[4]), go.raw_data(),
+                               gi.raw_data());
+                       return Grads{gi};
+                     });
+  }
+  return loss;
+}
+
+}  // namespace
+
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BceOptions& opt) {
   const char* op = "binary_cross_entropy_with_logits";
@@ -366,17 +453,23 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     SIGNET_CHECK(fits, op, ": ", name, " ", shape_str(w->shape()),
                  " does not broadcast to the input ", shape_str(input.shape()));
   }
-  Tensor pad = padding_weights(op, input.shape(), opt.lengths, opt.mask, input.dtype());
-  // log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), finite for every x.
-  Tensor softplus_neg = add(log(1.0 + exp(neg(abs(input)))), relu(neg(input)));
-  Tensor y = target.detach();
+  Tensor pad =
+      padding_weights(op, input.shape(), opt.lengths, opt.mask, input.dtype(), input.device());
   Tensor loss;
-  if (opt.pos_weight.defined())
-    loss = add(mul(1.0 - y, input), mul(mul(opt.pos_weight.detach() - 1.0, y) + 1.0, softplus_neg));
-  else
-    loss = add(mul(1.0 - y, input), softplus_neg);
-  if (opt.weight.defined()) loss = mul(loss, opt.weight.detach());
-  if (pad.defined()) loss = mul(loss, pad);
+  if (!input.device().is_cpu()) {
+    loss = bce_fused(input, target, opt.weight, opt.pos_weight, pad);
+  } else {
+    // log(1 + exp(-x)) = log(1 + exp(-|x|)) + max(-x, 0), finite for every x.
+    Tensor softplus_neg = add(log(1.0 + exp(neg(abs(input)))), relu(neg(input)));
+    Tensor y = target.detach();
+    if (opt.pos_weight.defined())
+      loss =
+          add(mul(1.0 - y, input), mul(mul(opt.pos_weight.detach() - 1.0, y) + 1.0, softplus_neg));
+    else
+      loss = add(mul(1.0 - y, input), softplus_neg);
+    if (opt.weight.defined()) loss = mul(loss, opt.weight.detach());
+    if (pad.defined()) loss = mul(loss, pad);
+  }
   if (opt.reduction == Reduction::none) return loss;
   if (opt.reduction == Reduction::sum) return sum(loss);
   if (!pad.defined()) return mean(loss);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -100,7 +101,9 @@ Tensor product(const Tensor& a, const Tensor& b) {
        {"v2_blocked", Device::Type::cpu, {{DType::f32, &gemm_v2_blocked}}, &never},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}}}};
+        {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}},
+       // The simple correct cuda kernel (one thread per element); issue #11 brings the fast one.
+       {"v1_cuda_naive", Device::Type::cuda, {{DType::f32, &cuda_gemm_f32}}}}};
   NoGradGuard no_grad;
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   Shape batch = broadcast_shapes(batch_dims(a), batch_dims(b), "matmul");

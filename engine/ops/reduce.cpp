@@ -29,7 +29,7 @@ void scatter_ref(const ReduceDesc& d, const void* g, const int64_t* arg, void* g
   ref::scatter_to_arg<T>(d, static_cast<const T*>(g), arg, static_cast<T*>(gi));
 }
 
-// The registry entry of one reduction (reference kernel on f32 and f64, cuda sum on f32).
+// The registry entry of one reduction (reference kernel on f32 and f64, cuda on f32).
 dispatch::Op<ReduceFn> reduce_op(const char* name) {
   return {name,
           {{"v1_reference",
@@ -85,9 +85,9 @@ Tensor reduce_values(const dispatch::Op<ReduceFn>& op, ReduceOp code, const Tens
   SIGNET_CHECK(code == ReduceOp::sum || p.count > 0, name, ": reducing an empty dim of shape ",
                shape_str(x.shape()));
   Tensor out = empty(p.out_shape, x.dtype(), x.device());
-  Tensor arg = code == ReduceOp::sum ? Tensor() : empty(p.out_shape, DType::i64);
+  Tensor arg = code == ReduceOp::sum ? Tensor() : empty(p.out_shape, DType::i64, x.device());
   op.run(x.device(), x.dtype(), {}, code, p.desc, x.raw_data(), out.raw_data(),
-         arg.defined() ? arg.data<int64_t>() : nullptr);
+         arg.defined() ? static_cast<int64_t*>(arg.raw_data()) : nullptr);
   if (keepdim) out = out.view(p.keepdim_shape);
   if (!autograd::needs_grad({&x})) return out;
   Shape in_shape = x.shape();
@@ -99,19 +99,21 @@ Tensor reduce_values(const dispatch::Op<ReduceFn>& op, ReduceOp code, const Tens
     return out;
   }
   DType dt = x.dtype();
+  Device dev = x.device();
   autograd::record(
       code == ReduceOp::max ? "MaxBackward" : "MinBackward", {&x}, {&out}, {arg},
-      [in_shape, dims, dt](const Grads& g, const Grads& s) {
+      [in_shape, dims, dt, dev](const Grads& g, const Grads& s) {
         static const dispatch::Op<ScatterFn> scatter{
             "scatter_to_arg",
             {{"v1_reference",
               Device::Type::cpu,
-              {{DType::f32, &scatter_ref<float>}, {DType::f64, &scatter_ref<double>}}}}};
-        Tensor gi = zeros(in_shape, dt);
+              {{DType::f32, &scatter_ref<float>}, {DType::f64, &scatter_ref<double>}}},
+             {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_scatter_to_arg_f32}}}}};
+        Tensor gi = zeros(in_shape, dt, dev);
         Plan q = plan("max backward", gi, dims);
         Tensor go = g[0].contiguous();
-        scatter.run(gi.device(), dt, {}, q.desc, go.raw_data(), s[0].data<int64_t>(),
-                    gi.raw_data());
+        scatter.run(dev, dt, {}, q.desc, go.raw_data(),
+                    static_cast<const int64_t*>(s[0].raw_data()), gi.raw_data());
         return Grads{gi};
       });
   return out;
@@ -150,10 +152,10 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   check_dtype("argmax", x, {DType::f32, DType::f64});
   Plan p = plan("argmax", x, {dim});
   SIGNET_CHECK(p.count > 0, "argmax: dim ", dim, " is empty in shape ", shape_str(x.shape()));
-  Tensor values = empty(p.out_shape, x.dtype());
-  Tensor arg = empty(p.out_shape, DType::i64);
+  Tensor values = empty(p.out_shape, x.dtype(), x.device());
+  Tensor arg = empty(p.out_shape, DType::i64, x.device());
   op.run(x.device(), x.dtype(), {}, ReduceOp::max, p.desc, x.raw_data(), values.raw_data(),
-         arg.data<int64_t>());
+         static_cast<int64_t*>(arg.raw_data()));
   return keepdim ? arg.view(p.keepdim_shape) : arg;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/ops/softmax.h"
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "kernels/reference/softmax.h"
 
@@ -27,22 +28,24 @@ void backward_ref(const SoftmaxDesc& d, const void* y, const void* dy, void* dx)
                            static_cast<T*>(dx), Log);
 }
 
-// The registry entry of a forward op (reference kernel on f32 and f64).
+// The registry entry of a forward op (reference kernel on f32 and f64, cuda on f32).
 template <bool Log>
 ForwardOp forward_op(const char* name) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, &forward_ref<float, Log>}, {DType::f64, &forward_ref<double, Log>}}}}};
+            {{DType::f32, &forward_ref<float, Log>}, {DType::f64, &forward_ref<double, Log>}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_softmax_forward_f32<Log>}}}}};
 }
 
-// The registry entry of a backward op (reference kernel on f32 and f64).
+// The registry entry of a backward op (reference kernel on f32 and f64, cuda on f32).
 template <bool Log>
 BackwardOp backward_op(const char* name) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, &backward_ref<float, Log>}, {DType::f64, &backward_ref<double, Log>}}}}};
+            {{DType::f32, &backward_ref<float, Log>}, {DType::f64, &backward_ref<double, Log>}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_softmax_backward_f32<Log>}}}}};
 }
 
 // The contiguous (outer, dim, inner) view of shape around dim.

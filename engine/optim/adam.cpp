@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/threads.h"
@@ -47,7 +48,8 @@ void Adam::update(const Group& g, const Tensor& p, const Tensor& grad, ParamStat
       "adam_step", {{"v2_split", Device::Type::cpu, {{DType::f32, &adam_v2<float>}}},
                     {"v1_reference",
                      Device::Type::cpu,
-                     {{DType::f32, &adam_ref<float>}, {DType::f64, &adam_ref<double>}}}});
+                     {{DType::f32, &adam_ref<float>}, {DType::f64, &adam_ref<double>}}},
+                    {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_adam_step_f32}}}});
   const double t = static_cast<double>(s.step);
   AdamDesc d;
   d.n = p.numel();

@@ -47,6 +47,8 @@ void Optimizer::step() {
       SIGNET_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype(), name_, ": gradient of '",
                    pname, "' is ", dtype_name(grad.dtype()), " ", shape_str(grad.shape()),
                    " but the parameter is ", dtype_name(p.dtype()), " ", shape_str(p.shape()));
+      SIGNET_CHECK(grad.device() == p.device(), name_, ": gradient of '", pname, "' is on ",
+                   grad.device().str(), " but the parameter on ", p.device().str());
       ParamState& s = state_[pname];
       ++s.step;
       update(g, p, grad.contiguous(), s);
@@ -121,6 +123,7 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& sd) {
 Tensor& Optimizer::buffer(ParamState& s, const std::string& name, const Tensor& p) {
   auto it = s.buffers.find(name);
   if (it == s.buffers.end()) it = s.buffers.emplace(name, zeros_like(p)).first;
+  if (it->second.device() != p.device()) it->second = it->second.to(p.device());
   return it->second;
 }
 

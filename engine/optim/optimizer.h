@@ -2,7 +2,8 @@
 // weight decay (defaults from the optimiser's options) and may be frozen (skipped by step()).
 // A step updates, under a NoGradGuard, every parameter of every unfrozen group that has a
 // gradient, with one fused kernel call per parameter, and bumps the parameter's storage version.
-// Per-parameter state is created on the parameter's first update and keyed by its name.
+// Per-parameter state is created on the parameter's first update, on the parameter's device
+// (cuda parameters update with the fused kernels of kernels/cuda/optim.h), and keyed by its name.
 #pragma once
 #include <map>
 #include <optional>
@@ -71,7 +72,8 @@ class Optimizer {
   virtual void update(const Group& g, const Tensor& p, const Tensor& grad, ParamState& s) = 0;
   // Every buffer name this optimiser may keep per parameter.
   virtual std::vector<std::string> buffer_names() const = 0;
-  // The named buffer of s, created as zeros like p when missing.
+  // The named buffer of s, created as zeros like p when missing, moved to p's device when it is
+  // elsewhere (state loaded or made before Module::to).
   static Tensor& buffer(ParamState& s, const std::string& name, const Tensor& p);
   const char* name() const { return name_; }
 

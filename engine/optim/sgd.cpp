@@ -1,5 +1,6 @@
 #include "engine/optim/sgd.h"
 
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/threads.h"
@@ -39,7 +40,8 @@ void Sgd::update(const Group& g, const Tensor& p, const Tensor& grad, ParamState
       "sgd_step", {{"v2_split", Device::Type::cpu, {{DType::f32, &sgd_v2<float>}}},
                    {"v1_reference",
                     Device::Type::cpu,
-                    {{DType::f32, &sgd_ref<float>}, {DType::f64, &sgd_ref<double>}}}});
+                    {{DType::f32, &sgd_ref<float>}, {DType::f64, &sgd_ref<double>}}},
+                   {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_sgd_step_f32}}}});
   SgdDesc d;
   d.n = p.numel();
   d.lr = g.lr;

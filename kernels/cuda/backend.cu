@@ -1,9 +1,13 @@
 #include "kernels/cuda/cuda_compat.h"
 
 #include "kernels/cuda/backend.h"
+#include "kernels/cuda/cast.h"
+#include "kernels/cuda/clip.h"
 #include "kernels/cuda/device_query.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm_naive.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/optim.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
 
@@ -75,15 +79,105 @@ int gemm(const kernels::GemmDesc& d, const float* a, const float* b, float* c) {
   return gemm_v1_naive_f32(d, a, b, c);
 }
 
+// This build's table, one named assignment per field (a field left out stays null).
+GpuBackend make_table() {
+  GpuBackend t{};
+  t.device_count = &device_count;
+  t.device_name = &device_name;
+  t.device_memory = &device_memory;
+  t.set_device = &set_device;
+  t.synchronize = &synchronize;
+  t.describe = &describe;
+  t.malloc = &device_malloc;
+  t.free = &device_free;
+  t.memcpy_h2d = &copy_h2d;
+  t.memcpy_d2h = &copy_d2h;
+  t.memcpy_d2d = &copy_d2d;
+  t.memset = &device_memset;
+  t.unary_f32 = &unary;
+  t.binary_f32 = &binary;
+  t.fill_f32 = &fill;
+  t.reduce_sum_f32 = &reduce_sum;
+  t.softmax_forward_f32 = &softmax_forward;
+  t.softmax_backward_f32 = &softmax_backward;
+  t.gemm_f32 = &gemm;
+  t.reduce_extremum_f32 = [](const kernels::ReduceDesc& d, const float* in, float* out,
+                             int64_t* arg, bool is_max) -> int {
+    return reduce_extremum_f32(d, in, out, arg, is_max);
+  };
+  t.scatter_to_arg_f32 = [](const kernels::ReduceDesc& d, const float* g, const int64_t* arg,
+                            float* gi) -> int { return scatter_to_arg_f32(d, g, arg, gi); };
+  t.binary_scalar_f32 = [](kernels::BinaryOp op, kernels::ElementwiseParams p,
+                           const kernels::StridedDesc& d, const float* a, float s,
+                           bool scalar_first, float* out) -> int {
+    return binary_scalar_f32(op, p, d, a, s, scalar_first, out);
+  };
+  t.cast_f32_from_u8 = [](const kernels::StridedDesc& d, const uint8_t* in, float* out) -> int {
+    return cast_f32_from_u8(d, in, out);
+  };
+  t.cast_f32_from_i64 = [](const kernels::StridedDesc& d, const int64_t* in, float* out) -> int {
+    return cast_f32_from_i64(d, in, out);
+  };
+  t.copy_i64 = [](const kernels::StridedDesc& d, const int64_t* in, int64_t* out) -> int {
+    return copy_i64(d, in, out);
+  };
+  t.copy_u8 = [](const kernels::StridedDesc& d, const uint8_t* in, uint8_t* out) -> int {
+    return copy_u8(d, in, out);
+  };
+  t.nll_forward_f32 = [](const kernels::NllDesc& d, const float* logp, const int64_t* target,
+                         const float* weight, float* loss, float* wsum) -> int {
+    return nll_forward_f32(d, logp, target, weight, loss, wsum);
+  };
+  t.nll_backward_f32 = [](const kernels::NllDesc& d, const int64_t* target, const float* weight,
+                          const float* dloss, float* dlogp) -> int {
+    return nll_backward_f32(d, target, weight, dloss, dlogp);
+  };
+  t.cross_entropy_forward_f32 = [](const kernels::NllDesc& d, float eps, const float* x,
+                                   const int64_t* target, const float* weight, float* loss,
+                                   float* wsum) -> int {
+    return cross_entropy_forward_f32(d, eps, x, target, weight, loss, wsum);
+  };
+  t.cross_entropy_backward_f32 = [](const kernels::NllDesc& d, float eps, const float* x,
+                                    const int64_t* target, const float* weight, const float* dloss,
+                                    float* dx) -> int {
+    return cross_entropy_backward_f32(d, eps, x, target, weight, dloss, dx);
+  };
+  t.bce_with_logits_forward_f32 = [](int64_t n, const float* x, const float* y, const float* w,
+                                     const float* pw, const float* m, float* loss) -> int {
+    return bce_with_logits_forward_f32(n, x, y, w, pw, m, loss);
+  };
+  t.bce_with_logits_backward_f32 = [](int64_t n, const float* x, const float* y, const float* w,
+                                      const float* pw, const float* m, const float* dloss,
+                                      float* dx) -> int {
+    return bce_with_logits_backward_f32(n, x, y, w, pw, m, dloss, dx);
+  };
+  t.sgd_step_f32 = [](const kernels::SgdDesc& d, float* p, const float* g, float* buf) -> int {
+    return sgd_step_f32(d, p, g, buf);
+  };
+  t.adam_step_f32 = [](const kernels::AdamDesc& d, float* p, const float* g, float* m, float* v,
+                       float* vmax) -> int { return adam_step_f32(d, p, g, m, v, vmax); };
+  t.rmsprop_step_f32 = [](const kernels::RmspropDesc& d, float* p, const float* g, float* sq,
+                          float* avg,
+                          float* buf) -> int { return rmsprop_step_f32(d, p, g, sq, avg, buf); };
+  t.clip_partial_count = &clip_partial_count;
+  t.clip_partial_sumsq_f32 = [](const float* g, int64_t n, double* partials) -> int {
+    return clip_partial_sumsq_f32(g, n, partials);
+  };
+  t.clip_norm_scale = [](const double* partials, int64_t count, double max_norm,
+                         double* out) -> int {
+    return clip_norm_scale(partials, count, max_norm, out);
+  };
+  t.clip_scale_f32 = [](float* g, int64_t n, const double* scale) -> int {
+    return clip_scale_f32(g, n, scale);
+  };
+  return t;
+}
+
 }  // namespace
 
 // This build's table.
 const GpuBackend& backend() {
-  static const GpuBackend table{&device_count,    &device_name,      &device_memory, &set_device,
-                                &synchronize,     &describe,         &device_malloc, &device_free,
-                                &copy_h2d,        &copy_d2h,         &copy_d2d,      &device_memset,
-                                &unary,           &binary,           &fill,          &reduce_sum,
-                                &softmax_forward, &softmax_backward, &gemm};
+  static const GpuBackend table = make_table();
   return table;
 }
 

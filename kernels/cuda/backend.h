@@ -1,8 +1,9 @@
 // The table of device functions the engine's cuda device calls: memory, copies, device queries
 // and the kernel launchers. kernels/cuda/backend.cu builds one table per library (nvcc:
 // signet::cuda::backend(), host SIMT: signet::simt_cuda::backend()). A new kernel plugs in as one
-// field here and one line in backend.cu. This header needs neither the CUDA toolkit nor the simt
-// runtime; statuses are CUDA error numbers (0 is success). All work runs on the default stream.
+// field here and one assignment in backend.cu. This header needs neither the CUDA toolkit nor the
+// simt runtime; statuses are CUDA error numbers (0 is success). All work runs on the default
+// stream.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,8 @@
 
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
+#include "kernels/common/nll_desc.h"
+#include "kernels/common/optim_desc.h"
 #include "kernels/common/reduce_desc.h"
 #include "kernels/common/softmax_desc.h"
 #include "kernels/common/strided.h"
@@ -47,6 +50,49 @@ struct GpuBackend {
                               float* dx, bool log);
   // Simple correct GEMM (kernels/cuda/gemm_naive.cu) until the GEMM issue.
   int (*gemm_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
+  // Max/min (first extremum; arg may be null) and the scatter of their backward (reduce.h).
+  int (*reduce_extremum_f32)(const kernels::ReduceDesc& d, const float* in, float* out,
+                             int64_t* arg, bool is_max);
+  int (*scatter_to_arg_f32)(const kernels::ReduceDesc& d, const float* grad_out, const int64_t* arg,
+                            float* grad_in);
+  // out = op(a, s), or op(s, a) when scalar_first, with s a kernel argument (elementwise.h).
+  int (*binary_scalar_f32)(kernels::BinaryOp op, kernels::ElementwiseParams p,
+                           const kernels::StridedDesc& d, const float* a, float s,
+                           bool scalar_first, float* out);
+  // Strided conversions and copies of other dtypes (cast.h).
+  int (*cast_f32_from_u8)(const kernels::StridedDesc& d, const uint8_t* in, float* out);
+  int (*cast_f32_from_i64)(const kernels::StridedDesc& d, const int64_t* in, float* out);
+  int (*copy_i64)(const kernels::StridedDesc& d, const int64_t* in, int64_t* out);
+  int (*copy_u8)(const kernels::StridedDesc& d, const uint8_t* in, uint8_t* out);
+  // Negative log-likelihood forward and backward (loss.h).
+  int (*nll_forward_f32)(const kernels::NllDesc& d, const float* logp, const int64_t* target,
+                         const float* weight, float* loss, float* wsum);
+  int (*nll_backward_f32)(const kernels::NllDesc& d, const int64_t* target, const float* weight,
+                          const float* dloss, float* dlogp);
+  // Cross-entropy on logits, fused with weights and label smoothing eps (loss.h).
+  int (*cross_entropy_forward_f32)(const kernels::NllDesc& d, float eps, const float* x,
+                                   const int64_t* target, const float* weight, float* loss,
+                                   float* wsum);
+  int (*cross_entropy_backward_f32)(const kernels::NllDesc& d, float eps, const float* x,
+                                    const int64_t* target, const float* weight, const float* dloss,
+                                    float* dx);
+  // Binary cross-entropy on logits per element (operands broadcast to n; null for ones).
+  int (*bce_with_logits_forward_f32)(int64_t n, const float* x, const float* y, const float* w,
+                                     const float* pw, const float* m, float* loss);
+  int (*bce_with_logits_backward_f32)(int64_t n, const float* x, const float* y, const float* w,
+                                      const float* pw, const float* m, const float* dloss,
+                                      float* dx);
+  // Fused optimiser updates (optim.h).
+  int (*sgd_step_f32)(const kernels::SgdDesc& d, float* param, const float* grad, float* buf);
+  int (*adam_step_f32)(const kernels::AdamDesc& d, float* param, const float* grad, float* m,
+                       float* v, float* vmax);
+  int (*rmsprop_step_f32)(const kernels::RmspropDesc& d, float* param, const float* grad,
+                          float* square_avg, float* grad_avg, float* buf);
+  // Global 2-norm clipping in two passes, the scale kept on the device (clip.h).
+  int (*clip_partial_count)(int64_t n);
+  int (*clip_partial_sumsq_f32)(const float* g, int64_t n, double* partials);
+  int (*clip_norm_scale)(const double* partials, int64_t count, double max_norm, double* out);
+  int (*clip_scale_f32)(float* g, int64_t n, const double* scale);
 };
 
 }  // namespace signet

@@ -107,6 +107,19 @@ __global__ void binary_kernel(BinaryOp op, float pa, float pb, StridedDesc d, in
   }
 }
 
+// As binary_kernel with one input replaced by the scalar s (on the left when scalar_first).
+__global__ void binary_scalar_kernel(BinaryOp op, float pa, float pb, StridedDesc d, int64_t n,
+                                     const float* __restrict__ a, float s, bool scalar_first,
+                                     float* __restrict__ out) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    int64_t off[3];
+    offsets(d, i, off);
+    const float x = a[off[1]];
+    out[off[0]] = scalar_first ? apply_binary(op, s, x, pa, pb) : apply_binary(op, x, s, pa, pb);
+  }
+}
+
 // Writes value at every point.
 __global__ void fill_kernel(StridedDesc d, int64_t n, float value, float* __restrict__ out) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
@@ -144,6 +157,16 @@ cudaError_t binary_f32(BinaryOp op, ElementwiseParams p, const StridedDesc& d, c
   if (n == 0) return cudaSuccess;
   launch_kernel(binary_kernel, blocks_for(n), kThreads, 0, nullptr, op, float(p.a), float(p.b), d,
                 n, a, b, out);
+  return cudaGetLastError();
+}
+
+// Launches binary_scalar_kernel; an empty space launches nothing.
+cudaError_t binary_scalar_f32(BinaryOp op, ElementwiseParams p, const StridedDesc& d,
+                              const float* a, float s, bool scalar_first, float* out) {
+  const int64_t n = kernels::strided_numel(d);
+  if (n == 0) return cudaSuccess;
+  launch_kernel(binary_scalar_kernel, blocks_for(n), kThreads, 0, nullptr, op, float(p.a),
+                float(p.b), d, n, a, s, scalar_first, out);
   return cudaGetLastError();
 }
 

@@ -1,0 +1,49 @@
+// Class-loss kernels on f32 over (n, c, inner) inputs with i64 targets (n, inner): negative
+// log-likelihood as kernels/reference/nll.h, and cross-entropy on logits fused (log-softmax,
+// class weights, label smoothing) with its backward, equal to the cpu's composition
+// log_softmax -> nll -> smoothing terms (engine/ops/loss.cpp); binary cross-entropy on logits
+// fused per element with its backward. Focal and sequence losses compose these with the
+// softmax, elementwise and reduction kernels. One thread per output
+// element (per target position for cross-entropy), no atomics: deterministic.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/nll_desc.h"
+#include "kernels/cuda/cuda_compat.h"
+
+namespace signet::cuda {
+
+// loss[n, j] = -w[t] * logp[n, t, j], wsum[n, j] = w[t] (both 0 where t == ignore_index); weight
+// may be null (all ones). Targets are validated by the caller. Launch status.
+cudaError_t nll_forward_f32(const kernels::NllDesc& d, const float* logp, const int64_t* target,
+                            const float* weight, float* loss, float* wsum);
+// dlogp[n, k, j] = -w[t] * dloss[n, j] where k == t != ignore_index, else 0. Launch status.
+cudaError_t nll_backward_f32(const kernels::NllDesc& d, const int64_t* target, const float* weight,
+                             const float* dloss, float* dlogp);
+
+// Per target position (s, j) with logp = log_softmax(x) over the classes and t its target:
+// loss = (1 - eps) * -w[t] logp[t] + eps / c * sum_k -w[k] logp[k], wsum = w[t]; both 0 where
+// t == ignore_index. weight may be null (all ones). Launch status.
+cudaError_t cross_entropy_forward_f32(const kernels::NllDesc& d, float eps, const float* x,
+                                      const int64_t* target, const float* weight, float* loss,
+                                      float* wsum);
+// dx from the logits x and dloss: with p = softmax(x), W = sum_k w[k] and g = dloss[s, j],
+// dx[k] = p[k] g ((1 - eps) w[t] + eps W / c) - g ((1 - eps) w[t] [k == t] + eps w[k] / c);
+// 0 where t == ignore_index. Launch status.
+cudaError_t cross_entropy_backward_f32(const kernels::NllDesc& d, float eps, const float* x,
+                                       const int64_t* target, const float* weight,
+                                       const float* dloss, float* dx);
+
+// Per element i < n of contiguous logits x and targets y (the optional weight w, pos_weight pw
+// and padding weight m already broadcast to n elements; null for all ones), with
+// sp = log(1 + exp(-|x|)) + max(-x, 0): loss = w m ((1 - y) x + (1 + (pw - 1) y) sp). Launch
+// status.
+cudaError_t bce_with_logits_forward_f32(int64_t n, const float* x, const float* y, const float* w,
+                                        const float* pw, const float* m, float* loss);
+// dx = dloss w m ((1 - y) - (1 + (pw - 1) y) (1 - sigmoid(x))), the derivative of the smooth
+// forward everywhere (also at x = 0). Launch status.
+cudaError_t bce_with_logits_backward_f32(int64_t n, const float* x, const float* y, const float* w,
+                                         const float* pw, const float* m, const float* dloss,
+                                         float* dx);
+
+}  // namespace signet::cuda

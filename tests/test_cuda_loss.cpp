@@ -1,0 +1,190 @@
+// Losses on cuda tensors (nll, cross-entropy with class weights, ignore_index and label
+// smoothing, spatial targets, focal, per-step weighted sequence cross-entropy with lengths, BCE
+// with logits, weight, pos_weight and mask) against the same losses on the cpu in f32, values and
+// gradients with respect to the logits, on odd shapes. Tolerance: the device's expf/logf differ
+// from the host's by an ulp or two and its sums run in another order (a block tree in f32, the
+// cpu in double), so each value may differ by a few f32 ulps of its magnitude times the terms
+// summed: 2e-5 absolute on the O(1) means and gradients, 2e-4 on sums of ~100 terms.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/ops/loss.h"
+#include "engine/tensor.h"
+#include "tests/support/expect_error.h"
+#include "tests/support/fixtures.h"
+#include "tests/test_cuda_env.h"
+
+namespace signet {
+namespace {
+
+using testing::expect_close;
+using testing::expect_error;
+using testing::uniform_floats;
+
+const Device kGpu = Device::cuda(0);
+
+// Random f32 values in [-scale, scale) of the given shape on the cpu.
+Tensor random_cpu(const Shape& shape, unsigned seed, double scale = 1.0) {
+  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape) * scale;
+}
+
+// Class indices in [0, classes) of the given shape, with ignore at every fifth position.
+Tensor targets(const Shape& shape, int64_t classes, unsigned seed, int64_t ignore = -100) {
+  std::vector<float> u = uniform_floats(size_t(shape_numel(shape)), seed);
+  std::vector<int64_t> t(u.size());
+  for (size_t i = 0; i < u.size(); ++i)
+    t[i] = i % 5 == 3 ? ignore
+                      : std::min<int64_t>(int64_t((u[i] + 1.0f) / 2.0f * classes), classes - 1);
+  return from_vector(t, shape);
+}
+
+// Runs loss(x) with x = logits on the cpu and on cuda (requiring grad), backpropagates
+// sum(loss * upstream) and compares the values and the gradients of x within tol.
+void expect_loss_matches(const Tensor& logits, const std::function<Tensor(const Tensor&)>& loss,
+                         double tol, const std::string& what) {
+  Tensor xs[2] = {logits.detach(), logits.to(kGpu).detach()};
+  Tensor ys[2];
+  for (int i = 0; i < 2; ++i) {
+    xs[i].requires_grad_();
+    ys[i] = loss(xs[i]);
+    const Tensor up = random_cpu(ys[i].shape(), 99).to(xs[i].device()) + 2.0;
+    sum(mul(ys[i], up)).backward();
+  }
+  ASSERT_EQ(ys[1].device(), kGpu) << what;
+  expect_close(ys[1].cpu(), ys[0], tol, what);
+  ASSERT_EQ(xs[1].grad().device(), kGpu) << what;
+  expect_close(xs[1].grad().cpu(), xs[0].grad(), tol, what + " gradient");
+}
+
+TEST(CudaLoss, NllLossMatchesCpu) {
+  const Tensor logp = log_softmax(random_cpu({7, 5}, 1, 3.0), 1).detach();
+  const Tensor t = targets({7}, 5, 2);
+  const Tensor w = random_cpu({5}, 3) + 1.5;
+  for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
+    expect_loss_matches(
+        logp,
+        [&](const Tensor& x) {
+          ClassLossOptions o;
+          o.weight = w.to(x.device());
+          o.reduction = r;
+          return nll_loss(x, t.to(x.device()), o);
+        },
+        2e-5, "nll_loss reduction " + std::to_string(int(r)));
+  }
+}
+
+TEST(CudaLoss, CrossEntropyWeightsIgnoreAndSmoothingMatchCpu) {
+  const Tensor x = random_cpu({9, 7}, 4, 3.0);
+  const Tensor t = targets({9}, 7, 5, 2);
+  const Tensor w = random_cpu({7}, 6) + 1.5;
+  for (double eps : {0.0, 0.1}) {
+    for (Reduction r : {Reduction::none, Reduction::mean}) {
+      expect_loss_matches(
+          x,
+          [&](const Tensor& v) {
+            ClassLossOptions o;
+            o.weight = w.to(v.device());
+            o.ignore_index = 2;
+            o.label_smoothing = eps;
+            o.reduction = r;
+            return cross_entropy(v, t.to(v.device()), o);
+          },
+          2e-5, "cross_entropy eps " + std::to_string(eps));
+    }
+  }
+}
+
+TEST(CudaLoss, SpatialCrossEntropyMatchesCpu) {
+  const Tensor x = random_cpu({3, 4, 5, 2}, 7, 2.0);
+  const Tensor t = targets({3, 5, 2}, 4, 8);
+  expect_loss_matches(
+      x,
+      [&](const Tensor& v) {
+        ClassLossOptions o;
+        o.reduction = Reduction::sum;
+        return cross_entropy(v, t.to(v.device()), o);
+      },
+      2e-4, "spatial cross_entropy sum");
+}
+
+TEST(CudaLoss, FocalLossMatchesCpu) {
+  const Tensor x = random_cpu({11, 3}, 9, 3.0);
+  const Tensor t = targets({11}, 3, 10);
+  const Tensor w = random_cpu({3}, 11) + 1.2;
+  for (bool weighted : {false, true}) {
+    expect_loss_matches(
+        x,
+        [&](const Tensor& v) {
+          FocalLossOptions o;
+          o.gamma = 1.5;
+          o.alpha = 0.25;
+          if (weighted) o.weight = w.to(v.device());
+          return focal_loss(v, t.to(v.device()), o);
+        },
+        2e-5, weighted ? "focal with class weights" : "focal with alpha");
+  }
+}
+
+TEST(CudaLoss, SequenceCrossEntropyWithStepWeightsAndLengthsMatchesCpu) {
+  const int64_t steps = 6, batch = 3, classes = 5;
+  const Tensor x = random_cpu({steps, batch, classes}, 12, 2.0);
+  const Tensor t = targets({steps, batch}, classes, 13);
+  const Tensor lengths = from_vector(std::vector<int64_t>{6, 2, 4}, {batch});
+  expect_loss_matches(
+      x,
+      [&](const Tensor& v) {
+        SequenceLossOptions o;
+        o.step_weights = linear_step_weights(steps).to(v.device());
+        o.lengths = lengths.to(v.device());
+        o.label_smoothing = 0.05;
+        return sequence_cross_entropy(v, t.to(v.device()), o);
+      },
+      2e-5, "sequence_cross_entropy");
+}
+
+TEST(CudaLoss, BceWithLogitsMatchesCpu) {
+  const Tensor x = random_cpu({4, 3, 5}, 14, 6.0);
+  const Tensor y = (random_cpu({4, 3, 5}, 15) + 1.0) * 0.5;
+  const Tensor w = random_cpu({3, 1}, 16) + 1.5, pw = random_cpu({5}, 17) + 2.0;
+  std::vector<uint8_t> m(12);
+  for (size_t i = 0; i < m.size(); ++i) m[i] = i % 4 != 1;
+  const Tensor mask = from_vector(m, {4, 3});
+  for (bool options : {false, true}) {
+    for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
+      expect_loss_matches(
+          x,
+          [&](const Tensor& v) {
+            BceOptions o;
+            if (options) {
+              o.weight = w.to(v.device());
+              o.pos_weight = pw.to(v.device());
+              o.mask = mask.to(v.device());
+            }
+            o.reduction = r;
+            return binary_cross_entropy_with_logits(v, y.to(v.device()), o);
+          },
+          r == Reduction::sum ? 2e-4 : 2e-5,
+          std::string("bce with logits") + (options ? ", weight, pos_weight, mask" : ""));
+    }
+  }
+}
+
+TEST(CudaLoss, ErrorsNameBothDevicesAndBadTargets) {
+  const Tensor x = random_cpu({2, 3}, 18).to(kGpu);
+  expect_error(
+      [&] {
+        cross_entropy(x, from_vector(std::vector<int64_t>{0, 1}));
+      },
+      {"cross_entropy", "input on cuda:0", "target on cpu"});
+  expect_error(
+      [&] {
+        cross_entropy(x, from_vector(std::vector<int64_t>{0, 3}).to(kGpu));
+      },
+      {"cross_entropy", "target 3", "out of range"});
+}
+
+}  // namespace
+}  // namespace signet
