@@ -118,6 +118,18 @@ void cuda_gemm_f32(const kernels::GemmDesc& d, const void* a, const void* b, voi
              "cuda gemm kernel (v1_naive)");
 }
 
+void cuda_gemm_v3_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c) {
+  cuda_check(cuda_backend().gemm_v3_f32(d, static_cast<const float*>(a),
+                                        static_cast<const float*>(b), static_cast<float*>(c)),
+             "cuda gemm kernel (v3_register)");
+}
+
+void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c) {
+  cuda_check(cuda_backend().gemm_v4_tf32_f32(d, static_cast<const float*>(a),
+                                             static_cast<const float*>(b), static_cast<float*>(c)),
+             "cuda gemm kernel (v4_tf32)");
+}
+
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,
                           const void* weight, void* loss, void* wsum) {
   cuda_check(cuda_backend().nll_forward_f32(d, static_cast<const float*>(logp), target,

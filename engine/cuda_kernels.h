@@ -48,6 +48,9 @@ void cuda_softmax_backward_f32(const kernels::SoftmaxDesc& d, const void* y, con
                                void* dx);
 // C = alpha * op(A) op(B) + beta * C on f32 device pointers (the simple v1_naive kernel).
 void cuda_gemm_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
+// The register-tiled GEMM (v3) and the tf32 tensor-core GEMM (v4).
+void cuda_gemm_v3_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
+void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
 
 // Negative log-likelihood forward on f32 device pointers (target: device i64; weight may be null).
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,

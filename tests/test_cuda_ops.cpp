@@ -222,37 +222,40 @@ TEST(CudaOps, GradientFlowsBackAcrossDevices) {
   expect_close(x.grad(), (x * 2.0).detach(), kTol, "d sum(x^2) / dx");
 }
 
-// The naive GEMM kernel on odd sizes, transposed operands and a batch, against matmul on the cpu
-// (called through its dispatch adapter, with alpha and beta the ops never set).
-TEST(CudaOps, NaiveGemmMatchesCpuMatmul) {
-  for (bool ta : {false, true}) {
-    for (bool tb : {false, true}) {
-      const int64_t batch = 2, m = 17, n = 13, k = 19;
-      const Tensor a = random_cpu(ta ? Shape{batch, k, m} : Shape{batch, m, k}, 71);
-      const Tensor b = random_cpu(tb ? Shape{batch, n, k} : Shape{batch, k, n}, 72);
-      const Tensor want = matmul(ta ? a.transpose(1, 2) : a, tb ? b.transpose(1, 2) : b);
-      const Tensor da = a.cuda(), db = b.cuda();
-      Tensor c = full({batch, m, n}, 0.5, DType::f32, Device::cuda(0));
-      kernels::GemmDesc d;
-      d.m = m;
-      d.n = n;
-      d.k = k;
-      d.trans_a = ta;
-      d.trans_b = tb;
-      d.lda = ta ? m : k;
-      d.ldb = tb ? k : n;
-      d.ldc = n;
-      d.alpha = 2.0;
-      d.beta = 1.0;
-      d.batch = batch;
-      d.stride_a = m * k;
-      d.stride_b = k * n;
-      d.stride_c = m * n;
-      cuda_gemm_f32(d, da.raw_data(), db.raw_data(), c.raw_data());
-      expect_device_close(c, want * 2.0 + 0.5, k * 1e-6,
-                          "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+// The naive (v1) and register-tiled (v3) GEMM kernels on odd sizes, transposed operands and a
+// batch, against matmul on the cpu (called through their dispatch adapters, with alpha and beta
+// the ops never set).
+TEST(CudaOps, GemmKernelsMatchCpuMatmul) {
+  using Adapter = void (*)(const kernels::GemmDesc&, const void*, const void*, void*);
+  for (Adapter gemm : {Adapter{&cuda_gemm_f32}, Adapter{&cuda_gemm_v3_f32}})
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        const int64_t batch = 2, m = 17, n = 13, k = 19;
+        const Tensor a = random_cpu(ta ? Shape{batch, k, m} : Shape{batch, m, k}, 71);
+        const Tensor b = random_cpu(tb ? Shape{batch, n, k} : Shape{batch, k, n}, 72);
+        const Tensor want = matmul(ta ? a.transpose(1, 2) : a, tb ? b.transpose(1, 2) : b);
+        const Tensor da = a.cuda(), db = b.cuda();
+        Tensor c = full({batch, m, n}, 0.5, DType::f32, Device::cuda(0));
+        kernels::GemmDesc d;
+        d.m = m;
+        d.n = n;
+        d.k = k;
+        d.trans_a = ta;
+        d.trans_b = tb;
+        d.lda = ta ? m : k;
+        d.ldb = tb ? k : n;
+        d.ldc = n;
+        d.alpha = 2.0;
+        d.beta = 1.0;
+        d.batch = batch;
+        d.stride_a = m * k;
+        d.stride_b = k * n;
+        d.stride_c = m * n;
+        gemm(d, da.raw_data(), db.raw_data(), c.raw_data());
+        expect_device_close(c, want * 2.0 + 0.5, k * 1e-6,
+                            "gemm ta=" + std::to_string(ta) + " tb=" + std::to_string(tb));
+      }
     }
-  }
 }
 
 // Softmax and log-softmax kernels, forward and backward, along the middle of (3, 301, 5) (more

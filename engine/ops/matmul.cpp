@@ -39,7 +39,8 @@ void gemm_v2_blocked(const GemmDesc& d, const void* a, const void* b, void* c) {
                         static_cast<float*>(c), cpu::default_threads());
 }
 
-// v2 is never picked by itself: v3 is faster on every shape measured (bench/RESULTS.md).
+// Versions never picked by themselves: cpu v2 (v3 is faster on every shape measured,
+// bench/RESULTS.md), cuda v4 (changes the precision) and cuda v1 (the naive twin).
 bool never(const GemmDesc&) {
   return false;
 }
@@ -102,8 +103,12 @@ Tensor product(const Tensor& a, const Tensor& b) {
        {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}},
-       // The simple correct cuda kernel (one thread per element); issue #11 brings the fast one.
-       {"v1_cuda_naive", Device::Type::cuda, {{DType::f32, &cuda_gemm_f32}}}}};
+       // Register-tiled SIMT fp32 (128x128x8 block tile, 8x8 per thread): the cuda default.
+       {"v3_cuda_register", Device::Type::cuda, {{DType::f32, &cuda_gemm_v3_f32}}},
+       // tf32 tensor cores: inputs rounded to 10 mantissa bits, so only when forced.
+       {"v4_cuda_tf32", Device::Type::cuda, {{DType::f32, &cuda_gemm_v4_tf32_f32}}, &never},
+       // One thread per element of C: the twin the faster versions are checked against.
+       {"v1_cuda_naive", Device::Type::cuda, {{DType::f32, &cuda_gemm_f32}}, &never}}};
   NoGradGuard no_grad;
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   Shape batch = broadcast_shapes(batch_dims(a), batch_dims(b), "matmul");

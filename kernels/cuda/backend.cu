@@ -6,6 +6,8 @@
 #include "kernels/cuda/device_query.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm_naive.h"
+#include "kernels/cuda/gemm_tensor_core.h"
+#include "kernels/cuda/gemm_tiled.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/reduce.h"
@@ -101,6 +103,11 @@ GpuBackend make_table() {
   t.softmax_forward_f32 = &softmax_forward;
   t.softmax_backward_f32 = &softmax_backward;
   t.gemm_f32 = &gemm;
+  t.gemm_v3_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b, float* c) -> int {
+    return gemm_v3_register_f32(d, a, b, c);
+  };
+  t.gemm_v4_tf32_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b,
+                          float* c) -> int { return gemm_v4_tf32_f32(d, a, b, c); };
   t.reduce_extremum_f32 = [](const kernels::ReduceDesc& d, const float* in, float* out,
                              int64_t* arg, bool is_max) -> int {
     return reduce_extremum_f32(d, in, out, arg, is_max);

@@ -50,6 +50,10 @@ struct GpuBackend {
                               float* dx, bool log);
   // Simple correct GEMM (kernels/cuda/gemm_naive.cu) until the GEMM issue.
   int (*gemm_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
+  // Register-tiled SIMT GEMM (kernels/cuda/gemm_tiled.cu, v3) and the tf32 tensor-core one
+  // (kernels/cuda/gemm_tensor_core.cu, v4: inputs rounded to tf32, so opt-in only).
+  int (*gemm_v3_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
+  int (*gemm_v4_tf32_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
   // Max/min (first extremum; arg may be null) and the scatter of their backward (reduce.h).
   int (*reduce_extremum_f32)(const kernels::ReduceDesc& d, const float* in, float* out,
                              int64_t* arg, bool is_max);
