@@ -86,6 +86,9 @@ void cuda_check(int status, const char* what) {
                cuda_backend_name(), ")");
 }
 
+// The device made current last on this thread.
+thread_local int current_device = 0;
+
 void cuda_use_device(int index, const char* what) {
   const GpuBackend& b = cuda_backend();
   std::string error;
@@ -95,6 +98,11 @@ void cuda_use_device(int index, const char* what) {
   SIGNET_CHECK(index >= 0 && index < count, what, ": device cuda:", index, " does not exist (",
                count, " device", count == 1 ? "" : "s", ", backend ", cuda_backend_name(), ")");
   cuda_check(b.set_device(index), what);
+  current_device = index;
+}
+
+int cuda_current_device() {
+  return current_device;
 }
 
 }  // namespace signet

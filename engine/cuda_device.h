@@ -23,5 +23,7 @@ const std::string& cuda_backend_name();
 void cuda_check(int status, const char* what);
 // Checks that device names a cuda device the backend has, and makes it current.
 void cuda_use_device(int index, const char* what);
+// The device cuda_use_device last made current on this thread (0 before any).
+int cuda_current_device();
 
 }  // namespace signet

@@ -2,6 +2,7 @@
 
 #include "engine/cuda_device.h"
 #include "engine/error.h"
+#include "engine/tensor.h"
 #include "kernels/cuda/nn_backend.h"
 
 namespace signet {
@@ -100,6 +101,29 @@ void cuda_conv_backward_weights_f32(const kernels::ConvDesc& d, const void* x, c
                                     void* dw, void* db) {
   cuda_check(nn().conv_backward_weights_f32(d, f(x), f(dy), f(dw), f(db)),
              "cuda conv backward-weights kernel (v1_naive)");
+}
+
+void cuda_conv_forward_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* w,
+                                 const void* b, void* y) {
+  cuda_check(nn().conv_igemm_forward_f32(d, f(x), f(w), f(b), f(y)), "cuda conv kernel (v2_igemm)");
+}
+
+void cuda_conv_backward_data_igemm_f32(const kernels::ConvDesc& d, const void* dy, const void* w,
+                                       void* dx) {
+  cuda_check(nn().conv_igemm_backward_data_f32(d, f(dy), f(w), f(dx)),
+             "cuda conv backward-data kernel (v2_igemm)");
+}
+
+void cuda_conv_backward_weights_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
+                                          void* dw, void* db) {
+  const size_t bytes = nn().conv_igemm_workspace_bytes(d);
+  Tensor ws;
+  if (bytes > 0)
+    ws = empty({static_cast<int64_t>(bytes)}, DType::u8, Device::cuda(cuda_current_device()));
+  cuda_check(
+      nn().conv_igemm_backward_weights_f32(
+          d, f(x), f(dy), f(dw), f(db), bytes > 0 ? static_cast<float*>(ws.raw_data()) : nullptr),
+      "cuda conv backward-weights kernel (v2_igemm)");
 }
 
 }  // namespace signet

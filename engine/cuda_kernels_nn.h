@@ -47,6 +47,14 @@ void cuda_conv_forward_f32(const kernels::ConvDesc& d, const void* x, const void
 void cuda_conv_backward_data_f32(const kernels::ConvDesc& d, const void* dy, const void* w,
                                  void* dx);
 // Convolution backward-weights and bias (v1_naive; db may be null).
+// The implicit-GEMM convolution (v2): forward, backward-data, backward-weights (its workspace
+// allocated on the current device).
+void cuda_conv_forward_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* w,
+                                 const void* b, void* y);
+void cuda_conv_backward_data_igemm_f32(const kernels::ConvDesc& d, const void* dy, const void* w,
+                                       void* dx);
+void cuda_conv_backward_weights_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
+                                          void* dw, void* db);
 void cuda_conv_backward_weights_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
                                     void* dw, void* db);
 

@@ -309,23 +309,44 @@ TEST(CudaBatchNorm, EvalForwardBackwardMatchCpu) {
 
 // --- convolution -----------------------------------------------------------------------------
 
-// Forward and the three gradients of a convolution against the cpu; tol per output term count.
+// Makes SIGNET_IMPL_<op>, <op>_backward_data and <op>_backward_weights name version ("" unsets).
+void force_conv(const std::string& op, const std::string& version) {
+  for (const char* suffix : {"", "_backward_data", "_backward_weights"}) {
+    const std::string var = "SIGNET_IMPL_" + op + suffix;
+    if (version.empty())
+      unsetenv(var.c_str());
+    else
+      setenv(var.c_str(), version.c_str(), 1);
+  }
+}
+
+// Forward and the three gradients of a convolution on cuda, with each cuda version forced in
+// turn (v2_igemm, v1_naive), against the cpu; tol per output term count.
 template <class F>
 void compare_conv(const Shape& xs, const Shape& ws, bool bias, F f, const std::string& what) {
+  const std::string op = xs.size() == 4 ? "conv2d" : "conv3d";
   const Tensor x0 = random_cpu(xs, 31), w0 = random_cpu(ws, 32), b0 = random_cpu({ws[0]}, 33);
-  Tensor xc = x0.detach(), xd = x0.cuda(), wc = w0.detach(), wd = w0.cuda(), bc = b0.detach(),
-         bd = b0.cuda();
-  for (Tensor* t : {&xc, &xd, &wc, &wd, &bc, &bd}) t->requires_grad_();
-  const Tensor yc = f(xc, wc, bias ? bc : Tensor()), yd = f(xd, wd, bias ? bd : Tensor());
-  const double terms = double(shape_numel(ws) / ws[0]);
-  expect_device_close(yd, yc.detach(), 1e-5 * std::sqrt(terms), what + " y");
+  Tensor xc = x0.detach(), wc = w0.detach(), bc = b0.detach();
+  for (Tensor* t : {&xc, &wc, &bc}) t->requires_grad_();
+  const Tensor yc = f(xc, wc, bias ? bc : Tensor());
   const Tensor g = random_cpu(yc.shape(), 34);
   sum(mul(yc, g)).backward();
-  sum(mul(yd, g.cuda())).backward();
+  const double terms = double(shape_numel(ws) / ws[0]);
   const double per_weight = double(yc.numel() / ws[0]);
-  expect_device_close(xd.grad(), xc.grad(), 1e-5 * std::sqrt(terms * ws[0]), what + " dx");
-  expect_device_close(wd.grad(), wc.grad(), 1e-5 * std::sqrt(per_weight), what + " dw");
-  if (bias) expect_device_close(bd.grad(), bc.grad(), 1e-5 * std::sqrt(per_weight), what + " db");
+  for (const std::string version : {"v2_igemm", "v1_naive"}) {
+    const std::string label = what + " " + version;
+    Tensor xd = x0.cuda(), wd = w0.cuda(), bd = b0.cuda();
+    for (Tensor* t : {&xd, &wd, &bd}) t->requires_grad_();
+    force_conv(op, version);
+    const Tensor yd = f(xd, wd, bias ? bd : Tensor());
+    sum(mul(yd, g.cuda())).backward();
+    force_conv(op, "");
+    expect_device_close(yd, yc.detach(), 1e-5 * std::sqrt(terms), label + " y");
+    expect_device_close(xd.grad(), xc.grad(), 1e-5 * std::sqrt(terms * ws[0]), label + " dx");
+    expect_device_close(wd.grad(), wc.grad(), 1e-5 * std::sqrt(per_weight), label + " dw");
+    if (bias)
+      expect_device_close(bd.grad(), bc.grad(), 1e-5 * std::sqrt(per_weight), label + " db");
+  }
 }
 
 TEST(CudaConv, Conv2dForwardBackwardMatchCpu) {

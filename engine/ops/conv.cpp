@@ -145,6 +145,11 @@ bool im2col_fits(const ConvDesc& d) {
   return d.k / d.groups >= 4;
 }
 
+// The cuda v1_naive twin runs only when forced: v2_igemm covers every shape it does.
+bool never(const ConvDesc&) {
+  return false;
+}
+
 // The forward and both backward registry entries of conv2d or conv3d.
 struct ConvOps {
   dispatch::Op<ForwardFn, ConvDesc> forward;
@@ -154,27 +159,34 @@ struct ConvOps {
 
 // The three ops named name, name_backward_data and name_backward_weights.
 ConvOps conv_ops(const std::string& name) {
-  return {{name,
-           {{"v3_direct", Device::Type::cpu, {{DType::f32, &forward_v3}}, &v3_forward_fits},
-            {"v2_im2col", Device::Type::cpu, {{DType::f32, &forward_v2}}, &im2col_fits},
-            {"v1_reference",
-             Device::Type::cpu,
-             {{DType::f32, &forward_ref<float>}, {DType::f64, &forward_ref<double>}}},
-            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_f32}}}}},
-          {name + "_backward_data",
-           {{"v3_direct", Device::Type::cpu, {{DType::f32, &data_v3}}, &v3_data_fits},
-            {"v2_im2col", Device::Type::cpu, {{DType::f32, &data_v2}}, &im2col_fits},
-            {"v1_reference",
-             Device::Type::cpu,
-             {{DType::f32, &data_ref<float>}, {DType::f64, &data_ref<double>}}},
-            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_f32}}}}},
-          {name + "_backward_weights",
-           {{"v3_direct", Device::Type::cpu, {{DType::f32, &weights_v3}}, &v3_weights_fits},
-            {"v2_im2col", Device::Type::cpu, {{DType::f32, &weights_v2}}, &im2col_fits},
-            {"v1_reference",
-             Device::Type::cpu,
-             {{DType::f32, &weights_ref<float>}, {DType::f64, &weights_ref<double>}}},
-            {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_weights_f32}}}}}};
+  return {
+      {name,
+       {{"v3_direct", Device::Type::cpu, {{DType::f32, &forward_v3}}, &v3_forward_fits},
+        {"v2_im2col", Device::Type::cpu, {{DType::f32, &forward_v2}}, &im2col_fits},
+        {"v1_reference",
+         Device::Type::cpu,
+         {{DType::f32, &forward_ref<float>}, {DType::f64, &forward_ref<double>}}},
+        {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_igemm_f32}}},
+        {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_f32}}, &never}}},
+      {name + "_backward_data",
+       {{"v3_direct", Device::Type::cpu, {{DType::f32, &data_v3}}, &v3_data_fits},
+        {"v2_im2col", Device::Type::cpu, {{DType::f32, &data_v2}}, &im2col_fits},
+        {"v1_reference",
+         Device::Type::cpu,
+         {{DType::f32, &data_ref<float>}, {DType::f64, &data_ref<double>}}},
+        {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_igemm_f32}}},
+        {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_f32}}, &never}}},
+      {name + "_backward_weights",
+       {{"v3_direct", Device::Type::cpu, {{DType::f32, &weights_v3}}, &v3_weights_fits},
+        {"v2_im2col", Device::Type::cpu, {{DType::f32, &weights_v2}}, &im2col_fits},
+        {"v1_reference",
+         Device::Type::cpu,
+         {{DType::f32, &weights_ref<float>}, {DType::f64, &weights_ref<double>}}},
+        {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_weights_igemm_f32}}},
+        {"v1_naive",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_backward_weights_f32}},
+         &never}}}};
 }
 
 // One value per spatial dim from a list of 1 or dims values (dims in slots 3-dims..2).

@@ -1,6 +1,7 @@
 #include "kernels/cuda/cuda_compat.h"
 
 #include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/conv_naive.h"
 #include "kernels/cuda/dropout.h"
 #include "kernels/cuda/nn_backend.h"
@@ -33,7 +34,11 @@ const GpuNnBackend& nn_backend() {
                                   &AsStatus<&batch_norm_backward_f32>::call,
                                   &AsStatus<&conv_v1_naive_forward_f32>::call,
                                   &AsStatus<&conv_v1_naive_backward_data_f32>::call,
-                                  &AsStatus<&conv_v1_naive_backward_weights_f32>::call};
+                                  &AsStatus<&conv_v1_naive_backward_weights_f32>::call,
+                                  &AsStatus<&conv_v2_igemm_forward_f32>::call,
+                                  &AsStatus<&conv_v2_igemm_backward_data_f32>::call,
+                                  &AsStatus<&conv_v2_igemm_backward_weights_f32>::call,
+                                  &conv_igemm_workspace_bytes};
   return table;
 }
 

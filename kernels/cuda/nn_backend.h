@@ -40,6 +40,16 @@ struct GpuNnBackend {
                                 float* dx);
   int (*conv_backward_weights_f32)(const kernels::ConvDesc& d, const float* x, const float* dy,
                                    float* dw, float* dbias);
+  // Implicit-GEMM convolution (kernels/cuda/conv_igemm.h, v2); backward-weights takes a device
+  // workspace of conv_igemm_workspace_bytes(d) bytes.
+  int (*conv_igemm_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                                const float* bias, float* y);
+  int (*conv_igemm_backward_data_f32)(const kernels::ConvDesc& d, const float* dy, const float* w,
+                                      float* dx);
+  int (*conv_igemm_backward_weights_f32)(const kernels::ConvDesc& d, const float* x,
+                                         const float* dy, float* dw, float* dbias,
+                                         float* workspace);
+  size_t (*conv_igemm_workspace_bytes)(const kernels::ConvDesc& d);
 };
 
 }  // namespace signet
