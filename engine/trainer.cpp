@@ -9,9 +9,13 @@
 #include "engine/autograd.h"
 #include "engine/io/safetensors.h"
 #include "engine/metrics.h"
+#include "engine/nn/recurrent_classifier.h"
+#include "engine/nn/tbptt.h"
+#include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim/clip_grad.h"
+#include "engine/optim/lr_scheduler.h"
 
 namespace signet {
 namespace {
@@ -44,6 +48,17 @@ void append_log(const std::string& path, const EpochLog& r) {
 
 const char* const kState = "__trainer__.";
 const char* const kOptim = "__optimizer__.";
+const char* const kSchedule = "__schedule__.";
+const char* const kPlateau = "__plateau__.";
+
+// The entries of tensors whose key starts with prefix, with the prefix cut off.
+std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& tensors,
+                                          const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (auto& [key, t] : tensors)
+    if (key.rfind(prefix, 0) == 0) out[key.substr(prefix.size())] = t;
+  return out;
+}
 
 }  // namespace
 
@@ -56,57 +71,117 @@ Trainer::Trainer(nn::Classifier& model, optim::Optimizer& optimizer, TrainerOpti
                "trainer: epochs, patience and clip_norm must be non-negative");
 }
 
+double Trainer::step_optimizer(const std::vector<Tensor>& params) {
+  double max_norm = opt_.clip_norm > 0 ? opt_.clip_norm : std::numeric_limits<double>::infinity();
+  double norm = optim::clip_grad_norm_(params, max_norm);
+  optimizer_.step();
+  ++step_;
+  return norm;
+}
+
+void Trainer::train_batch(const data::Batch& b, const std::vector<Tensor>& params,
+                          EpochSums& sums) {
+  RngStream rng = dropout_stream(opt_.seed, static_cast<uint64_t>(step_));
+  optimizer_.zero_grad();
+  Tensor labels = b.labels.to(opt_.device);
+  Tensor logits = model_.forward(b.inputs.to(opt_.device), rng);
+  Tensor loss = cross_entropy(logits, labels, opt_.loss);
+  double value = loss.item();
+  SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
+               " batch ", sums.batches, "; stopped (the last good checkpoint is kept)");
+  loss.backward();
+  sums.norm += step_optimizer(params);
+  ++sums.steps;
+  int64_t n = b.labels.size(0);
+  sums.loss += value * static_cast<double>(n);
+  sums.hits += correct(logits, labels);
+  sums.classes = logits.size(1);
+}
+
+void Trainer::train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>& params,
+                                EpochSums& sums) {
+  auto* rnn = dynamic_cast<nn::RecurrentClassifier*>(&model_);
+  SIGNET_CHECK(rnn, "trainer: --tbptt needs a recurrent model (feature_lstm, cnn_lstm, convlstm)");
+  RngStream rng = dropout_stream(opt_.seed, static_cast<uint64_t>(step_));
+  Tensor x = rnn->as_sequence(b.inputs.to(opt_.device)), labels = b.labels.to(opt_.device);
+  SIGNET_CHECK(x.dim() >= 3, "trainer: --tbptt needs sequences (N, T, ...), got ",
+               shape_str(x.shape()));
+  const int64_t T = x.size(1), chunks = (T + opt_.tbptt - 1) / opt_.tbptt;
+  Tensor last_logits;
+  double last_value = 0;
+  optimizer_.zero_grad();
+  auto forward = [&](const Tensor& in, const nn::LstmState& s, const Tensor&) {
+    return rnn->forward_chunk(in, s, rng);
+  };
+  auto on_chunk = [&](const nn::TbpttChunk& c) {
+    Tensor loss = cross_entropy(c.output, labels, opt_.loss);
+    double value = loss.item();
+    SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
+                 " batch ", sums.batches, " chunk ", c.index,
+                 "; stopped (the last good checkpoint is kept)");
+    if (opt_.tbptt_step_per_chunk) {
+      loss.backward();
+      sums.norm += step_optimizer(params);
+      ++sums.steps;
+      optimizer_.zero_grad();
+    } else {
+      (loss * (1.0 / static_cast<double>(chunks))).backward();
+    }
+    last_logits = c.output.detach();
+    last_value = value;
+  };
+  nn::truncated_bptt(forward, x, opt_.tbptt, on_chunk, {}, Tensor(), true);
+  if (!opt_.tbptt_step_per_chunk) {
+    sums.norm += step_optimizer(params);
+    ++sums.steps;
+  }
+  int64_t n = b.labels.size(0);
+  sums.loss += last_value * static_cast<double>(n);
+  sums.hits += correct(last_logits, labels);
+  sums.classes = last_logits.size(1);
+}
+
 std::vector<EpochLog> Trainer::fit(data::Loader& train, data::Loader& val) {
   if (!opt_.run_dir.empty()) std::filesystem::create_directories(opt_.run_dir);
-  std::vector<Tensor> params = model_.parameters();
+  std::vector<Tensor> params;  // what the optimiser trains: the gradient norm is theirs
+  for (const optim::Group& g : optimizer_.groups())
+    if (!g.frozen)
+      for (const auto& named : g.params) params.push_back(named.second);
   std::vector<EpochLog> logs;
   while (epoch_ < opt_.epochs) {
     Clock::time_point t0 = Clock::now();
     model_.train(true);
     train.start_epoch(static_cast<uint64_t>(epoch_));
-    double loss_sum = 0, norm_sum = 0;
-    int64_t seen = 0, hits = 0, batches = 0;
-    int64_t num_classes = 0;
+    EpochSums sums;
     data::Batch b;
     while (train.next(b)) {
-      RngStream rng = dropout_stream(opt_.seed, static_cast<uint64_t>(step_));
-      optimizer_.zero_grad();
-      Tensor logits = model_.forward(b.inputs, rng);
-      num_classes = logits.size(1);
-      Tensor loss = cross_entropy(logits, b.labels, opt_.loss);
-      double value = loss.item();
-      SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
-                   " batch ", batches, "; stopped (the last good checkpoint is kept)");
-      loss.backward();
-      double max_norm =
-          opt_.clip_norm > 0 ? opt_.clip_norm : std::numeric_limits<double>::infinity();
-      norm_sum += optim::clip_grad_norm_(params, max_norm);
-      optimizer_.step();
-      ++step_;
-      int64_t n = b.labels.size(0);
-      loss_sum += value * static_cast<double>(n);
-      hits += correct(logits, b.labels);
-      seen += n;
-      ++batches;
+      if (opt_.tbptt > 0)
+        train_batch_tbptt(b, params, sums);
+      else
+        train_batch(b, params, sums);
+      sums.seen += b.labels.size(0);
+      ++sums.batches;
       if (opt_.on_progress)
-        opt_.on_progress({epoch_, opt_.epochs, batches, train.batches_per_epoch(), seen, since(t0),
-                          loss_sum / static_cast<double>(seen)});
+        opt_.on_progress({epoch_, opt_.epochs, sums.batches, train.batches_per_epoch(), sums.seen,
+                          since(t0), sums.loss / static_cast<double>(sums.seen)});
     }
-    SIGNET_CHECK(seen > 0, "trainer: the training loader gave no batch in epoch ", epoch_);
-    EvalResult v = evaluate(val, num_classes);
+    SIGNET_CHECK(sums.seen > 0, "trainer: the training loader gave no batch in epoch ", epoch_);
+    EvalResult v = evaluate(val, sums.classes);
     EpochLog row{epoch_,
-                 static_cast<double>(hits) / static_cast<double>(seen),
-                 loss_sum / static_cast<double>(seen),
+                 static_cast<double>(sums.hits) / static_cast<double>(sums.seen),
+                 sums.loss / static_cast<double>(sums.seen),
                  v.top1,
                  v.loss,
                  optimizer_.groups().empty() ? 0.0 : optimizer_.groups()[0].lr,
                  since(t0),
-                 norm_sum / static_cast<double>(batches)};
+                 sums.norm / static_cast<double>(sums.steps)};
     logs.push_back(row);
     bool improved = v.loss < best_val_loss_;
     if (improved) best_val_loss_ = v.loss;
     epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
-    ++epoch_;  // checkpoints record the next epoch to run
+    ++epoch_;  // checkpoints record the next epoch to run and the lr it runs with
+    if (opt_.schedule) opt_.schedule->step();
+    if (opt_.plateau) opt_.plateau->step(v.loss);
     if (!opt_.run_dir.empty()) {
       append_log(opt_.run_dir + "/log.csv", row);
       save_checkpoint(opt_.run_dir + "/last.safetensors");
@@ -126,7 +201,7 @@ EvalResult Trainer::evaluate(data::Loader& loader, int64_t num_classes) {
   std::vector<Tensor> all_logits, all_labels;
   data::Batch b;
   while (loader.next(b)) {
-    all_logits.push_back(model_.forward(b.inputs, unused));
+    all_logits.push_back(model_.forward(b.inputs.to(opt_.device), unused).to(Device::cpu()));
     all_labels.push_back(b.labels);
   }
   SIGNET_CHECK(!all_logits.empty(), "trainer: the evaluation loader gave no batch");
@@ -145,8 +220,12 @@ EvalResult Trainer::evaluate(data::Loader& loader, int64_t num_classes) {
 
 void Trainer::save_checkpoint(const std::string& path) const {
   std::map<std::string, Tensor> out;
-  for (auto& [name, p] : model_.named_parameters()) out[name] = p.detach();
-  for (auto& [key, t] : optimizer_.state_dict()) out[kOptim + key] = t;
+  for (auto& [name, p] : model_.state_dict()) out[name] = p.detach().to(Device::cpu());
+  for (auto& [key, t] : optimizer_.state_dict()) out[kOptim + key] = t.to(Device::cpu());
+  if (opt_.schedule)
+    for (auto& [key, t] : opt_.schedule->state_dict()) out[kSchedule + key] = t;
+  if (opt_.plateau)
+    for (auto& [key, t] : opt_.plateau->state_dict()) out[kPlateau + key] = t;
   out[std::string(kState) + "epoch"] = from_vector<int64_t>({epoch_}, Shape{});
   out[std::string(kState) + "step"] = from_vector<int64_t>({step_}, Shape{});
   out[std::string(kState) + "best_val_loss"] = from_vector<double>({best_val_loss_}, Shape{});
@@ -163,17 +242,18 @@ void Trainer::load_checkpoint(const std::string& path) {
     return it->second;
   };
   NoGradGuard no_grad;
-  for (auto& [name, p] : model_.named_parameters()) {
+  for (auto& [name, p] : model_.state_dict()) {
     Tensor t = take(name);
     SIGNET_CHECK(t.shape() == p.shape(), "trainer: checkpoint ", path, ": '", name, "' has shape ",
                  shape_str(t.shape()), ", the model's is ", shape_str(p.shape()));
     Tensor(p).copy_(t);
   }
-  std::map<std::string, Tensor> optim_state;
-  std::string prefix = kOptim;
-  for (auto& [key, t] : in.tensors)
-    if (key.rfind(prefix, 0) == 0) optim_state[key.substr(prefix.size())] = t;
+  std::map<std::string, Tensor> optim_state = with_prefix(in.tensors, kOptim);
+  for (auto& [key, t] : optim_state)  // per-parameter buffers live on the parameters' device
+    if (key.rfind("state.", 0) == 0 && t.dim() > 0) t = t.to(opt_.device);
   optimizer_.load_state_dict(optim_state);
+  if (opt_.schedule) opt_.schedule->load_state_dict(with_prefix(in.tensors, kSchedule));
+  if (opt_.plateau) opt_.plateau->load_state_dict(with_prefix(in.tensors, kPlateau));
   epoch_ = static_cast<int64_t>(take(std::string(kState) + "epoch").item());
   step_ = static_cast<int64_t>(take(std::string(kState) + "step").item());
   best_val_loss_ = take(std::string(kState) + "best_val_loss").item();

@@ -1,6 +1,7 @@
 // The trainer: epochs of mini-batch training with validation, a Keras-style CSV log, best and
 // last checkpoints (safetensors, temporary file + rename), early stopping, gradient clipping,
-// resume, and a stop with a message on a NaN or infinite loss. The test split is evaluated only
+// truncated BPTT for recurrent models, epoch schedules whose state is checkpointed, resume, and
+// a stop with a message on a NaN or infinite loss. The test split is evaluated only
 // by evaluate(), never used for selection.
 #pragma once
 #include <cstdint>
@@ -14,6 +15,11 @@
 #include "engine/optim/optimizer.h"
 
 namespace signet {
+
+namespace optim {
+class LrScheduler;
+class ReduceLrOnPlateau;
+}  // namespace optim
 
 // Where training is, for progress display.
 struct TrainProgress {
@@ -33,13 +39,24 @@ struct EpochLog {
 struct TrainerOptions {
   int64_t epochs = 10;
   uint64_t seed = 0;      // dropout masks use dropout_stream(seed, global step)
-  double clip_norm = 0;   // > 0: clip the global L2 gradient norm to this
+  double clip_norm = 0;   // > 0: clip the global L2 gradient norm (unfrozen groups) to this
   int64_t patience = 0;   // > 0: stop after this many epochs without a better val_loss
   std::string run_dir;    // "": no files; else log.csv, best.safetensors, last.safetensors
   ClassLossOptions loss;  // class weights, label smoothing, ignore_index
+  // > 0: truncated BPTT in chunks of this many time steps (the model must be an
+  // nn::RecurrentClassifier); each chunk's logits get the sequence's label; the state is carried
+  // detached. tbptt_step_per_chunk: an optimiser step after every chunk; otherwise the chunks'
+  // mean loss is accumulated and one step taken per sequence.
+  int64_t tbptt = 0;
+  bool tbptt_step_per_chunk = true;
+  Device device = Device::cpu();  // batches are moved here; the model must already be there
+  // Stepped after every epoch (the plateau one on val_loss), before the checkpoints are written;
+  // their state is saved in the checkpoints and restored by load_checkpoint(). Not owned.
+  optim::LrScheduler* schedule = nullptr;
+  optim::ReduceLrOnPlateau* plateau = nullptr;
   // Called after every training batch (the command line draws its progress bar from it).
   std::function<void(const TrainProgress&)> on_progress;
-  // Called after each epoch with its log row: schedules and progress tables hook in here.
+  // Called after each epoch with its log row (after the schedules stepped and the checkpoints).
   std::function<void(const EpochLog&)> on_epoch_end;
 };
 
@@ -59,13 +76,26 @@ class Trainer {
   std::vector<EpochLog> fit(data::Loader& train, data::Loader& val);
   // Loss, top-k accuracies, confusion matrix and macro-F1 of the model on a split (eval mode).
   EvalResult evaluate(data::Loader& loader, int64_t num_classes);
-  // Writes parameters, optimiser state and progress to path (temporary file + rename).
+  // Writes parameters, buffers, optimiser and schedule state and progress to path (temporary
+  // file + rename).
   void save_checkpoint(const std::string& path) const;
   // Restores a save_checkpoint() file; fit() then continues after its epoch.
   void load_checkpoint(const std::string& path);
   int64_t epoch() const { return epoch_; }
 
  private:
+  // Sums of one epoch's training batches.
+  struct EpochSums {
+    double loss = 0, norm = 0;
+    int64_t seen = 0, hits = 0, batches = 0, steps = 0, classes = 0;
+  };
+  // Clips the gradients, takes an optimiser step and returns the norm before clipping.
+  double step_optimizer(const std::vector<Tensor>& params);
+  // Trains on one batch, the whole sequence at once.
+  void train_batch(const data::Batch& b, const std::vector<Tensor>& params, EpochSums& sums);
+  // Trains on one batch in truncated-BPTT chunks.
+  void train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>& params, EpochSums& sums);
+
   nn::Classifier& model_;
   optim::Optimizer& optimizer_;
   TrainerOptions opt_;

@@ -26,6 +26,11 @@ CnnLstm::CnnLstm(const ModelConfig& c) {
 }
 
 Tensor CnnLstm::forward(const Tensor& x, RngStream& rng) {
+  return forward_chunk(x, {}, rng).first;
+}
+
+std::pair<Tensor, nn::LstmState> CnnLstm::forward_chunk(const Tensor& x, const nn::LstmState& state,
+                                                        RngStream& rng) {
   SIGNET_CHECK(x.dim() == 5, "cnn_lstm: expects clips (N, T, C, H, W), got ", shape_str(x.shape()));
   SIGNET_CHECK(x.size(3) >= 4 && x.size(4) >= 4, "cnn_lstm: frames of ", x.size(3), "x", x.size(4),
                " in ", shape_str(x.shape()), " are too small (at least 4x4)");
@@ -34,8 +39,8 @@ Tensor CnnLstm::forward(const Tensor& x, RngStream& rng) {
   Tensor y = pool1_->forward(relu(conv1_->forward(frames)));
   y = pool2_->forward(relu(conv2_->forward(y)));
   Tensor features = mean(y, {2, 3}).reshape({N, T, -1});
-  Tensor out = lstm_->forward(features, {}, Tensor(), &rng).first;
-  return fc_->forward(out.narrow(1, T - 1, 1).squeeze(1));
+  std::pair<Tensor, nn::LstmState> r = lstm_->forward(features, state, Tensor(), &rng);
+  return {fc_->forward(r.first.narrow(1, T - 1, 1).squeeze(1)), r.second};
 }
 
 }  // namespace signet::models

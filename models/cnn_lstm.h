@@ -10,14 +10,17 @@
 #include "engine/nn/linear.h"
 #include "engine/nn/lstm.h"
 #include "engine/nn/pool.h"
+#include "engine/nn/recurrent_classifier.h"
 #include "models/model.h"
 
 namespace signet::models {
 
-class CnnLstm : public Model {
+class CnnLstm : public Model, public nn::RecurrentClassifier {
  public:
   explicit CnnLstm(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
+  std::pair<Tensor, nn::LstmState> forward_chunk(const Tensor& x, const nn::LstmState& state,
+                                                 RngStream& rng) override;
   const char* name() const override { return "cnn_lstm"; }
   void reset_head(int64_t classes) override { fc_ = new_head("fc", *fc_, classes); }
 

@@ -15,10 +15,23 @@ FeatureLstm::FeatureLstm(const ModelConfig& c) {
 }
 
 Tensor FeatureLstm::forward(const Tensor& x, RngStream& rng) {
-  SIGNET_CHECK(x.dim() == 3, "feature_lstm: expects (N, T, features), got ", shape_str(x.shape()));
-  Tensor out = lstm_->forward(x, {}, Tensor(), &rng).first;
-  int64_t steps = out.size(1);
-  return fc_->forward(out.narrow(1, steps - 1, 1).squeeze(1));
+  return forward_chunk(x, {}, rng).first;
+}
+
+Tensor FeatureLstm::as_sequence(const Tensor& x) const {
+  SIGNET_CHECK(x.dim() == 3 || x.dim() == 4,
+               "feature_lstm: expects (N, T, features) or images (N, C, H, W), got ",
+               shape_str(x.shape()));
+  if (x.dim() == 3) return x;
+  return x.permute({0, 2, 1, 3}).contiguous().reshape({x.size(0), x.size(2), -1});
+}
+
+std::pair<Tensor, nn::LstmState> FeatureLstm::forward_chunk(const Tensor& x,
+                                                            const nn::LstmState& state,
+                                                            RngStream& rng) {
+  std::pair<Tensor, nn::LstmState> r = lstm_->forward(as_sequence(x), state, Tensor(), &rng);
+  int64_t steps = r.first.size(1);
+  return {fc_->forward(r.first.narrow(1, steps - 1, 1).squeeze(1)), r.second};
 }
 
 }  // namespace signet::models

@@ -20,6 +20,7 @@ struct ModelConfig {
   double dropout = 0.0;  // feature_lstm: per-step input dropout; sign_cnn: before the head
   int64_t channels = 1;  // image or frame channels (sign_cnn, frame_cnn, convlstm)
   int64_t height = 28, width = 28;
+  bool batch_norm = false;  // sign_cnn: BatchNorm2d after each convolution
   DType dtype = DType::f32;
 };
 

@@ -14,6 +14,12 @@ SignCnn::SignCnn(const ModelConfig& c) : dropout_(c.dropout) {
   conv2_ =
       register_module("conv2", std::make_shared<nn::Conv2d>(32, 64, Shape{3}, Shape{1}, Shape{0},
                                                             Shape{1}, 1, true, c.dtype));
+  if (c.batch_norm) {
+    nn::BatchNormOptions bo;
+    bo.dtype = c.dtype;
+    bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm2d>(32, bo));
+    bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(64, bo));
+  }
   pool1_ = register_module("pool1", std::make_shared<nn::MaxPool2d>(Shape{2}));
   pool2_ = register_module("pool2", std::make_shared<nn::MaxPool2d>(Shape{2}));
   fc1_ = register_module("fc1", std::make_shared<nn::Linear>(64 * h * w, 128, true, c.dtype));
@@ -22,8 +28,12 @@ SignCnn::SignCnn(const ModelConfig& c) : dropout_(c.dropout) {
 
 Tensor SignCnn::forward(const Tensor& x, RngStream& rng) {
   SIGNET_CHECK(x.dim() == 4, "sign_cnn: expects images (N, C, H, W), got ", shape_str(x.shape()));
-  Tensor y = pool1_->forward(relu(conv1_->forward(x)));
-  y = pool2_->forward(relu(conv2_->forward(y)));
+  Tensor y = conv1_->forward(x);
+  if (bn1_) y = bn1_->forward(y);
+  y = pool1_->forward(relu(y));
+  y = conv2_->forward(y);
+  if (bn2_) y = bn2_->forward(y);
+  y = pool2_->forward(relu(y));
   y = relu(fc1_->forward(y.flatten(1)));
   if (training()) y = dropout_.forward(y, rng);
   return fc2_->forward(y);

@@ -83,6 +83,8 @@ ModelSummary summarize(Model& model, const Shape& input) {
   s.model = model.name();
   s.input = input;
   bool was_training = model.training();
+  std::vector<std::pair<Tensor, Tensor>> buffers;  // batch norm statistics, restored below
+  for (auto& [name, b] : model.named_buffers()) buffers.emplace_back(b, b.clone());
   model.train(true);
   RngStream rng = dropout_stream(0, 0);
   Shape one = input;
@@ -100,6 +102,7 @@ ModelSummary summarize(Model& model, const Shape& input) {
     entries = rec.entries();
   }
   model.train(was_training);
+  for (auto& [b, saved] : buffers) Tensor(b).copy_(saved);
 
   std::map<const nn::Module*, std::string> names;
   name_modules(model, "", names);

@@ -20,7 +20,7 @@ LoadReport load_weights(nn::Module& m, const std::map<std::string, Tensor>& tens
   LoadReport r;
   std::vector<std::pair<Tensor, Tensor>> copies;
   std::map<std::string, bool> used;
-  for (auto& [name, p] : m.named_parameters()) {
+  for (auto& [name, p] : m.state_dict()) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
       r.missing.push_back(name);

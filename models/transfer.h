@@ -12,15 +12,15 @@
 
 namespace signet::models {
 
-// What load_weights did: parameter names loaded, parameters the file lacks, and file tensors
-// that name no parameter.
+// What load_weights did: names loaded, parameters and buffers the file lacks, and file tensors
+// that name neither.
 struct LoadReport {
   std::vector<std::string> loaded, missing, unexpected;
 };
 
-// Copies every tensor whose name is a parameter of m into it (converted to the parameter's
-// dtype). A shape mismatch is an error naming the tensor and both shapes, checked before
-// anything is copied; with strict, so is any missing or unexpected name.
+// Copies every tensor whose name is a parameter or buffer of m into it (converted to the
+// parameter's dtype). A shape mismatch is an error naming the tensor and both shapes, checked
+// before anything is copied; with strict, so is any missing or unexpected name.
 LoadReport load_weights(nn::Module& m, const std::map<std::string, Tensor>& tensors,
                         bool strict = false);
 // load_weights from a safetensors file (e.g. written by PyTorch's safetensors.torch.save_file).

@@ -14,8 +14,10 @@
 #include <sstream>
 #include <string>
 
+#include "engine/cuda_device.h"
 #include "engine/io/json.h"
 #include "engine/io/npy.h"
+#include "engine/io/safetensors.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
 
@@ -37,14 +39,15 @@ std::string signet_binary() {
       .string();
 }
 
-// Runs `signet args` through the shell and captures its output and exit code.
-CliRun signet(const std::string& args) {
+// Runs `signet args` (or, with binary false, the command line args itself) through the shell
+// and captures its output and exit code.
+CliRun signet(const std::string& args, bool binary = true) {
   CliRun r;
   if (!fs::is_regular_file(signet_binary())) {
     r.output = signet_binary() + " is missing: build the signet target (or set SIGNET_BIN)";
     return r;
   }
-  std::string cmd = signet_binary() + " " + args + " 2>&1";
+  std::string cmd = (binary ? signet_binary() + " " : std::string()) + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -84,6 +87,23 @@ void write_points(const std::string& dir, const std::string& split, int64_t n, u
   io::write_npy(dir + "/" + split + "_y.npy", from_vector(y, {n}));
 }
 
+// The same points as sequences of 5 steps (step t: the point scaled by (t + 1) / 5).
+void write_sequences(const std::string& dir, const std::string& split, int64_t n, uint64_t seed) {
+  write_points(dir, split, n, seed);
+  std::vector<float> p = io::read_npy(dir + "/" + split + "_x.npy").to_vector<float>();
+  std::vector<float> x;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t t = 0; t < 5; ++t)
+      for (int64_t f = 0; f < 4; ++f)
+        x.push_back(p[static_cast<size_t>(i * 4 + f)] * static_cast<float>(t + 1) / 5.0f);
+  io::write_npy(dir + "/" + split + "_x.npy", from_vector(x, {n, 5, 4}));
+}
+
+// The named tensor of a safetensors file as floats.
+std::vector<float> tensor_of(const std::string& path, const std::string& name) {
+  return io::read_safetensors(path).tensors.at(name).to(DType::f32).to_vector<float>();
+}
+
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -98,6 +118,11 @@ class CliTest : public ::testing::Test {
                     root_ + "/run");
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
+  // The mlp of the suite (4 -> 8 -> 3) trained on its points for one epoch into out, with more.
+  static CliRun train_mlp(const std::string& out, const std::string& more) {
+    return signet("train --model mlp --data " + root_ + "/data --epochs 1 --batch 8 --hidden 8 " +
+                  "--layers 1 --out " + root_ + "/" + out + " " + more);
+  }
   static std::string root_;
   static CliRun train_;
 };
@@ -243,6 +268,19 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
   double sum = 0;
   for (float q : probs) sum += q;
   EXPECT_NEAR(sum, 1.0, 1e-5);
+  // Majority vote: each window's top class gets one vote; the shares sum to 1 in halves.
+  CliRun vote = signet("predict --run " + root_ + "/video_run " + clip +
+                       " --window 6 --stride 2 --vote --output " + root_ + "/video_votes.npy");
+  ASSERT_EQ(vote.code, 0) << vote.output;
+  EXPECT_NE(vote.output.find("2 windows (vote shares)"), std::string::npos) << vote.output;
+  std::vector<float> shares = io::read_npy(root_ + "/video_votes.npy").to_vector<float>();
+  ASSERT_EQ(shares.size(), 10u);
+  double total = 0;
+  for (float q : shares) {
+    EXPECT_TRUE(q == 0.0f || q == 0.5f || q == 1.0f) << q;
+    total += q;
+  }
+  EXPECT_EQ(total, 1.0);
 }
 
 TEST_F(CliTest, RuntimeFailureExitsOne) {
@@ -258,6 +296,137 @@ TEST_F(CliTest, EveryCommandHasHelp) {
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << ": " << r.output;
   }
   EXPECT_EQ(signet("--help").code, 0);
+}
+
+TEST_F(CliTest, TbpttTrainsRecurrentModelsOnly) {
+  std::string seq = root_ + "/sequences";
+  fs::create_directories(seq);
+  write_sequences(seq, "train", 24, 3);
+  write_sequences(seq, "test", 6, 4);
+  for (const char* mode : {"chunk", "sequence"}) {
+    CliRun r = signet("train --model feature_lstm --data " + seq +
+                      " --hidden 8 --layers 1 --epochs 1 --batch 8 --tbptt 2 --tbptt-step " + mode +
+                      " --out " + root_ + "/tbptt_" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.output;
+    EXPECT_EQ(line_count(slurp(root_ + "/tbptt_" + mode + "/log.csv")), 2);
+  }
+  for (const char* bad : {" --model mlp --tbptt 2", " --model feature_lstm --tbptt -1",
+                          " --model feature_lstm --tbptt 2 --tbptt-step sometimes"}) {
+    CliRun r = signet("train --data " + seq + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.output;
+    EXPECT_EQ(line_count(r.output), 1) << bad << ": " << r.output;
+  }
+}
+
+TEST_F(CliTest, InitWeightsNewClassesFreezeAndLrMult) {
+  // PyTorch-named weights of an mlp 4 -> 8 -> 5 (a head of 5 classes) and one stray tensor.
+  std::string w = root_ + "/init.safetensors";
+  RngStream rng = init_stream(12);
+  io::write_safetensors(w, {{"layers.0.weight", randn({8, 4}, DType::f32, &rng)},
+                            {"layers.0.bias", randn({8}, DType::f32, &rng)},
+                            {"layers.1.weight", randn({5, 8}, DType::f32, &rng)},
+                            {"layers.1.bias", randn({5}, DType::f32, &rng)},
+                            {"extra.weight", zeros({2})}});
+  CliRun head = train_mlp("init_bad", "--init-weights " + w);
+  EXPECT_EQ(head.code, 2) << head.output;
+  EXPECT_NE(head.output.find("--new-classes 3"), std::string::npos) << head.output;
+  CliRun strict =
+      train_mlp("init_strict", "--init-weights " + w + " --new-classes 3 --strict-weights");
+  EXPECT_EQ(strict.code, 1) << strict.output;
+  EXPECT_NE(strict.output.find("extra.weight"), std::string::npos) << strict.output;
+  // Loaded, the head replaced by one of 3 classes, layers.0 frozen: it keeps the file's values.
+  CliRun frozen =
+      train_mlp("init_frozen", "--init-weights " + w + " --new-classes 3 --freeze layers.0.");
+  ASSERT_EQ(frozen.code, 0) << frozen.output;
+  EXPECT_NE(frozen.output.find("4 loaded, 0 missing, 1 unexpected"), std::string::npos)
+      << frozen.output;
+  EXPECT_NE(frozen.output.find("unexpected: extra.weight"), std::string::npos);
+  std::string last = root_ + "/init_frozen/last.safetensors";
+  EXPECT_EQ(tensor_of(last, "layers.0.weight"), tensor_of(w, "layers.0.weight"));
+  EXPECT_EQ(tensor_of(last, "layers.1.weight").size(), 3u * 8u);
+  EXPECT_NE(tensor_of(last, "layers.1.bias"), std::vector<float>(3, 0.0f));
+  // lr multiplier 0 on the first layer: the same; 1 on it: it trains.
+  CliRun zero = train_mlp(
+      "init_lr0", "--init-weights " + w + " --new-classes 3 --lr-mult layers.0.=0,layers.1.=2");
+  ASSERT_EQ(zero.code, 0) << zero.output;
+  EXPECT_EQ(tensor_of(root_ + "/init_lr0/last.safetensors", "layers.0.weight"),
+            tensor_of(w, "layers.0.weight"));
+  CliRun one =
+      train_mlp("init_lr1", "--init-weights " + w + " --new-classes 3 --lr-mult layers.0.=1");
+  ASSERT_EQ(one.code, 0) << one.output;
+  EXPECT_NE(tensor_of(root_ + "/init_lr1/last.safetensors", "layers.0.weight"),
+            tensor_of(w, "layers.0.weight"));
+  // A resumed run rebuilds the 3-class model from its checkpoint, not from the weights file.
+  CliRun resumed = signet("train --resume " + root_ + "/init_frozen --epochs 2");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_EQ(resumed.output.find("init weights"), std::string::npos) << resumed.output;
+  // eval rebuilds the 3-class model from the run folder.
+  CliRun ev = signet("eval " + root_ + "/init_frozen");
+  EXPECT_EQ(ev.code, 0) << ev.output;
+  // The JSON config keys work as the flags do.
+  std::ofstream(root_ + "/init.json")
+      << "{\"init_weights\": \"" << w << "\", \"new_classes\": 3, \"freeze\": \"layers.0.\"}";
+  CliRun cfg = train_mlp("init_json", "--config " + root_ + "/init.json");
+  ASSERT_EQ(cfg.code, 0) << cfg.output;
+  EXPECT_EQ(tensor_of(root_ + "/init_json/last.safetensors", "layers.0.weight"),
+            tensor_of(w, "layers.0.weight"));
+  for (const std::string& bad :
+       std::vector<std::string>{"--new-classes 3", "--init-weights " + w + " --new-classes 2",
+                                "--freeze nothing.", "--lr-mult layers.0.", "--lr-mult =2",
+                                "--init-weights " + root_ + "/none.safetensors"}) {
+    CliRun r = train_mlp("init_usage", bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.output;
+    EXPECT_EQ(line_count(r.output), 1) << bad << ": " << r.output;
+  }
+}
+
+TEST_F(CliTest, ResumeWithAPlateauScheduleEqualsAnUninterruptedRun) {
+  std::string common =
+      "train --model mlp --data " + root_ +
+      "/data --batch 8 --hidden 8 --layers 1 --lr 2 --label-smoothing 0.5 --schedule plateau " +
+      "--plateau-patience 0 --plateau-factor 0.5";
+  CliRun whole = signet(common + " --epochs 3 --out " + root_ + "/plateau_whole");
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  CliRun first = signet(common + " --epochs 1 --out " + root_ + "/plateau_resumed");
+  ASSERT_EQ(first.code, 0) << first.output;
+  CliRun second = signet("train --resume " + root_ + "/plateau_resumed --epochs 3");
+  ASSERT_EQ(second.code, 0) << second.output;
+  EXPECT_EQ(slurp(root_ + "/plateau_resumed/last.safetensors"),
+            slurp(root_ + "/plateau_whole/last.safetensors"));
+  EXPECT_NE(slurp(root_ + "/plateau_whole/last.safetensors").find("__plateau__.best"),
+            std::string::npos);
+  // val_loss rose in the last epoch: the lr of the next one is halved (and saved).
+  EXPECT_EQ(tensor_of(root_ + "/plateau_whole/last.safetensors", "__optimizer__.param_groups.0.lr"),
+            std::vector<float>{1.0f})
+      << slurp(root_ + "/plateau_whole/log.csv");
+}
+
+TEST_F(CliTest, CudaDeviceWithoutAGpuSaysSoInOneLine) {
+  std::string d = " --data " + root_ + "/data";
+  for (const std::string& args :
+       {"train" + d + " --device tpu", "eval " + root_ + "/run --device cuda:x",
+        "predict --run " + root_ + "/run " + root_ + "/data/test_x.npy --device gpu"}) {
+    CliRun r = signet(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    EXPECT_EQ(line_count(r.output), 1) << args << ": " << r.output;
+  }
+  std::string backend;
+  try {
+    backend = resolve_cuda_backend(nullptr);
+  } catch (const Error&) {
+    backend = "none";
+  }
+  if (backend == "nvcc") GTEST_SKIP() << "a CUDA GPU is present";
+  for (const std::string& args :
+       {"train" + d + " --model mlp --device cuda", "eval " + root_ + "/run --device cuda",
+        "predict --run " + root_ + "/run " + root_ + "/data/test_x.npy --device cuda:0"}) {
+    CliRun r = signet("env -u SIGNET_CUDA_BACKEND " + signet_binary() + " " + args, false);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    EXPECT_EQ(line_count(r.output), 1) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(backend == "none" ? "no CUDA backend" : "no CUDA GPU found"),
+              std::string::npos)
+        << args << ": " << r.output;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// The model registry and end-to-end training on tiny data: each model overfits 16 samples.
+// The model registry and end-to-end training on tiny data: each model overfits 16 samples;
+// sign_cnn's optional batch norm; the recurrent models' chunked forward (truncated BPTT).
 #include <gtest/gtest.h>
 
+#include "engine/autograd.h"
+#include "engine/nn/recurrent_classifier.h"
 #include "engine/ops.h"
 #include "engine/optim/adam.h"
 #include "models/registry.h"
@@ -191,6 +194,88 @@ TEST(Models, FeatureLstmOverfitsSixteenSequences) {
   Tensor x = randn({16, 5, 3});
   Tensor y = from_vector<int64_t>({3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0});
   EXPECT_EQ(overfit(*m, x, y, 300, 2e-2), 1.0);
+}
+
+TEST(Models, SignCnnBatchNormHasTorchNamesAndOverfits) {
+  models::ModelConfig c;
+  c.classes = 4;
+  c.height = c.width = 12;
+  c.batch_norm = true;
+  manual_seed(5);
+  auto m = models::create_model("sign_cnn", c);
+  std::vector<std::string> names;
+  for (auto& [n, t] : m->state_dict()) names.push_back(n);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "bn1.weight",
+                "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked",
+                "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var",
+                "bn2.num_batches_tracked", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}));
+  c.batch_norm = false;
+  EXPECT_EQ(models::create_model("sign_cnn", c)->state_dict().size(), 8u);
+  Tensor x = randn({16, 1, 12, 12});
+  Tensor y = from_vector<int64_t>({0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3});
+  EXPECT_EQ(overfit(*m, x, y, 30, 1e-2), 1.0);
+  // Training moved the running statistics away from their initial zeros.
+  double moved = 0;
+  for (auto& [n, t] : m->state_dict())
+    if (n == "bn1.running_mean") moved = sum(abs(t)).item();
+  EXPECT_GT(moved, 0.0);
+}
+
+TEST(Models, FeatureLstmReadsImagesAsRowSequences) {
+  models::ModelConfig c;
+  c.features = 2 * 5;  // C * W
+  c.hidden = 6;
+  c.layers = 2;
+  c.classes = 3;
+  auto m = models::create_model("feature_lstm", c);
+  m->train(false);
+  RngStream rng = dropout_stream(1, 0);
+  Tensor images = randn({4, 2, 7, 5});                             // (N, C, H, W)
+  Tensor rows = images.permute({0, 2, 1, 3}).reshape({4, 7, 10});  // torch's row reading
+  EXPECT_EQ(m->forward(images, rng).to_vector<float>(), m->forward(rows, rng).to_vector<float>());
+  auto* r = dynamic_cast<nn::RecurrentClassifier*>(m.get());  // TBPTT cuts the rows into chunks
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->as_sequence(images).to_vector<float>(), rows.to_vector<float>());
+}
+
+// Logits of the whole sequence, and of its two halves run with the state carried across.
+void expect_chunks_carry_state(const std::string& name, const models::ModelConfig& c,
+                               const Tensor& x) {
+  auto m = models::create_model(name, c);
+  m->train(false);
+  auto* r = dynamic_cast<nn::RecurrentClassifier*>(m.get());
+  ASSERT_NE(r, nullptr) << name;
+  NoGradGuard no_grad;
+  RngStream rng = dropout_stream(1, 0);
+  std::vector<float> whole = m->forward(x, rng).to_vector<float>();
+  int64_t T = x.size(1), half = T / 2;
+  auto first = r->forward_chunk(x.narrow(1, 0, half), {}, rng);
+  auto second = r->forward_chunk(x.narrow(1, half, T - half), first.second, rng);
+  std::vector<float> chunked = second.first.to_vector<float>();
+  ASSERT_EQ(chunked.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_NEAR(chunked[i], whole[i], 1e-5) << name;
+  std::vector<float> fresh =
+      r->forward_chunk(x.narrow(1, half, T - half), {}, rng).first.to_vector<float>();
+  EXPECT_NE(fresh, whole) << name << ": the state must matter";
+}
+
+TEST(Models, RecurrentModelsCarryTheirStateAcrossChunks) {
+  models::ModelConfig c;
+  c.classes = 3;
+  c.features = 4;
+  c.hidden = 5;
+  c.layers = 2;
+  c.channels = 2;
+  c.height = c.width = 10;
+  manual_seed(9);
+  expect_chunks_carry_state("feature_lstm", c, randn({3, 6, 4}));
+  expect_chunks_carry_state("cnn_lstm", c, randn({3, 6, 2, 10, 10}));
+  expect_chunks_carry_state("convlstm", c, rand({3, 6, 2, 10, 10}));
+  for (const char* flat : {"mlp", "sign_cnn", "frame_cnn", "c3d_small"})
+    EXPECT_EQ(dynamic_cast<nn::RecurrentClassifier*>(models::create_model(flat, c).get()), nullptr)
+        << flat;
 }
 
 }  // namespace

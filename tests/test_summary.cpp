@@ -47,6 +47,33 @@ TEST(Summary, SignCnnLayersShapesParamsAndFlops) {
   EXPECT_TRUE(m->training());
 }
 
+TEST(Summary, SignCnnWithBatchNormListsItsNormLayers) {
+  models::ModelConfig c = small_cnn();
+  c.batch_norm = true;
+  auto m = models::create_model("sign_cnn", c);
+  models::ModelSummary s = models::summarize(*m, models::input_shape("sign_cnn", c, 1, 3));
+  std::vector<std::tuple<std::string, std::string, Shape>> got;
+  for (const auto& l : s.layers) got.emplace_back(l.name, l.type, l.output);
+  EXPECT_EQ(got, (std::vector<std::tuple<std::string, std::string, Shape>>{
+                     {"conv1", "Conv2d", {3, 32, 10, 10}},
+                     {"bn1", "BatchNorm2d", {3, 32, 10, 10}},
+                     {"pool1", "MaxPool2d", {3, 32, 5, 5}},
+                     {"conv2", "Conv2d", {3, 64, 3, 3}},
+                     {"bn2", "BatchNorm2d", {3, 64, 3, 3}},
+                     {"pool2", "MaxPool2d", {3, 64, 1, 1}},
+                     {"fc1", "Linear", {3, 128}},
+                     {"fc2", "Linear", {3, 5}}}));
+  EXPECT_EQ(s.layers[1].params, 2 * 32);  // weight and bias; the running statistics are buffers
+  EXPECT_EQ(s.layers[4].params, 2 * 64);
+  EXPECT_EQ(s.params, 320 + 18496 + (64 * 128 + 128) + (128 * 5 + 5) + 2 * 32 + 2 * 64);
+  EXPECT_DOUBLE_EQ(s.flops, 2.0 * (32 * 100 * 9 + 64 * 9 * 32 * 9 + 128 * 64 + 5 * 128));
+  EXPECT_TRUE(m->training());
+  for (auto& [name, b] : m->named_buffers())  // the traced passes left the statistics alone
+    EXPECT_EQ(sum(abs(b.to(DType::f64))).item(),
+              name.find("running_var") != std::string::npos ? (name[2] == '1' ? 32.0 : 64.0) : 0.0)
+        << name;
+}
+
 TEST(Summary, RecurrentFlopsFollowTheFormulas) {
   models::ModelConfig c;
   c.features = 6;

@@ -1,5 +1,5 @@
-// The trainer end to end on tiny data: overfitting, the CSV log, checkpoints, resume, early
-// stopping and the NaN stop.
+// The trainer end to end on tiny data: overfitting, the CSV log, checkpoints, resume (also with
+// a plateau schedule), early stopping, the NaN stop and truncated BPTT.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include "engine/data/tensor_dataset.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/lr_scheduler.h"
 #include "engine/trainer.h"
 #include "models/registry.h"
 #include "tests/support/expect_error.h"
@@ -71,6 +72,52 @@ std::unique_ptr<optim::Adam> adam(const models::Model& m, double lr) {
   return std::make_unique<optim::Adam>(std::vector<optim::ParamGroup>{optim::group_of(m)}, o);
 }
 
+// 16 sequences of 6 steps of 4 features in 4 classes: class c makes feature c large.
+std::shared_ptr<data::TensorDataset> tiny_sequences(uint64_t seed) {
+  RngStream s = init_stream(seed);
+  Tensor x = randn({16, 6, 4}, DType::f32, &s);
+  std::vector<float> v = x.to_vector<float>();
+  std::vector<int64_t> y(16);
+  for (int64_t i = 0; i < 16; ++i) {
+    y[i] = i % 4;
+    for (int64_t t = 0; t < 6; ++t) {
+      float& a = v[static_cast<size_t>((i * 6 + t) * 4 + y[i])];
+      a = std::abs(a) + 1.0f;
+    }
+  }
+  return std::make_shared<data::TensorDataset>(from_vector(v, {16, 6, 4}), from_vector(y));
+}
+
+// A fresh feature_lstm 4 -> 8 x 1 layer -> 4 classes with input dropout, from seed.
+std::shared_ptr<models::Model> tiny_lstm(uint64_t seed) {
+  manual_seed(seed);
+  models::ModelConfig c;
+  c.features = 4;
+  c.hidden = 8;
+  c.layers = 1;
+  c.classes = 4;
+  c.dropout = 0.2;
+  return models::create_model("feature_lstm", c);
+}
+
+// The parameters of feature_lstm after `epochs` epochs with truncated BPTT (tbptt 0: off).
+std::vector<float> lstm_after(int64_t epochs, int64_t tbptt, bool per_chunk,
+                              int64_t* steps = nullptr) {
+  auto ds = tiny_sequences(1);
+  auto model = tiny_lstm(2);
+  auto opt = adam(*model, 1e-2);
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.seed = 3;
+  o.tbptt = tbptt;
+  o.tbptt_step_per_chunk = per_chunk;
+  Trainer t(*model, *opt, o);
+  auto train = loader(ds, true), val = loader(ds, false);
+  t.fit(*train, *val);
+  if (steps) *steps = opt->state("fc.weight")->step;
+  return values(*model);
+}
+
 TEST(Trainer, OverfitsTinyDataAndWritesTheLog) {
   auto ds = tiny_set(1);
   auto model = tiny_model(2);
@@ -115,6 +162,34 @@ TEST(Trainer, CheckpointRoundTripsBitExactly) {
   u.load_checkpoint(path);
   EXPECT_EQ(values(*other), values(*model));
   EXPECT_EQ(u.epoch(), 2);
+}
+
+TEST(Trainer, CheckpointHoldsBatchNormStatistics) {
+  models::ModelConfig c;
+  c.classes = 3;
+  c.height = c.width = 12;
+  c.batch_norm = true;
+  manual_seed(1);
+  auto model = models::create_model("sign_cnn", c);
+  RngStream rng = dropout_stream(0, 0);
+  model->forward(randn({4, 1, 12, 12}), rng);  // training mode: the running statistics move
+  auto opt = adam(*model, 1e-3);
+  TrainerOptions o;
+  Trainer t(*model, *opt, o);
+  std::string path = run_dir("batch_norm") + ".safetensors";
+  t.save_checkpoint(path);
+  manual_seed(2);
+  auto other = models::create_model("sign_cnn", c);
+  auto other_opt = adam(*other, 1e-3);
+  Trainer u(*other, *other_opt, o);
+  u.load_checkpoint(path);
+  std::vector<std::pair<std::string, Tensor>> want = model->state_dict(), got = other->state_dict();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    Tensor a = want[i].second.to(DType::f64), b = got[i].second.to(DType::f64);
+    EXPECT_EQ(b.to_vector<double>(), a.to_vector<double>()) << want[i].first;
+  }
+  EXPECT_EQ(other->named_buffers().back().second.item(), 1.0);  // bn2.num_batches_tracked
 }
 
 TEST(Trainer, ResumeEqualsAnUninterruptedRun) {
@@ -173,6 +248,101 @@ TEST(Trainer, NonFiniteLossStopsNamingEpochAndBatch) {
   Trainer t(*model, *opt, o);
   auto train = loader(ds, false), val = loader(ds, false);
   expect_error([&] { t.fit(*train, *val); }, {"nan", "epoch 0 batch 1"});
+}
+
+TEST(Trainer, TbpttOfTheWholeSequenceEqualsFullBackprop) {
+  int64_t full_steps = 0, chunk_steps = 0, seq_steps = 0;
+  std::vector<float> full = lstm_after(2, 0, true, &full_steps);
+  EXPECT_EQ(lstm_after(2, 6, true, &chunk_steps), full);
+  EXPECT_EQ(lstm_after(2, 9, false, &seq_steps), full);
+  EXPECT_EQ(full_steps, 8);  // 2 epochs x 4 batches
+  EXPECT_EQ(chunk_steps, 8);
+  EXPECT_EQ(seq_steps, 8);
+}
+
+TEST(Trainer, TbpttInShortChunksStepsPerChunkAndTrains) {
+  int64_t chunk_steps = 0, seq_steps = 0;
+  std::vector<float> full = lstm_after(2, 0, true);
+  std::vector<float> chunked = lstm_after(2, 4, true, &chunk_steps);  // chunks of 4 and 2 steps
+  std::vector<float> per_sequence = lstm_after(2, 2, false, &seq_steps);
+  EXPECT_EQ(chunk_steps, 16);  // 2 epochs x 4 batches x 2 chunks
+  EXPECT_EQ(seq_steps, 8);     // one step per batch
+  EXPECT_NE(chunked, full);
+  EXPECT_NE(per_sequence, full);
+  EXPECT_NE(per_sequence, chunked);
+  auto ds = tiny_sequences(1);
+  auto model = tiny_lstm(2);
+  auto opt = adam(*model, 2e-2);
+  TrainerOptions o;
+  o.epochs = 20;
+  o.tbptt = 2;
+  Trainer t(*model, *opt, o);
+  auto train = loader(ds, true), val = loader(ds, false);
+  std::vector<EpochLog> log = t.fit(*train, *val);
+  EXPECT_LT(log.back().loss, 0.5 * log.front().loss);
+  EXPECT_EQ(log.back().val_acc, 1.0);
+}
+
+TEST(Trainer, TbpttNeedsARecurrentModel) {
+  auto ds = tiny_set(1);
+  auto model = tiny_model(2);
+  auto opt = adam(*model, 1e-2);
+  TrainerOptions o;
+  o.epochs = 1;
+  o.tbptt = 2;
+  Trainer t(*model, *opt, o);
+  auto train = loader(ds, true), val = loader(ds, false);
+  expect_error([&] { t.fit(*train, *val); }, {"tbptt", "recurrent"});
+}
+
+// The parameters, lr and plateau state after a run of `epochs`, optionally resumed from a
+// checkpoint written after `split` epochs.
+struct PlateauRun {
+  std::vector<float> values;
+  double lr = 0, best = 0;
+  int64_t bad = 0;
+};
+PlateauRun plateau_run(int64_t epochs, int64_t split) {
+  auto ds = tiny_set(3);
+  PlateauRun out;
+  optim::PlateauOptions po;
+  po.patience = 0;
+  po.factor = 0.5;
+  po.threshold = 0.3;  // only a 30% drop of val_loss counts: the lr is cut most epochs
+  std::string path = run_dir("plateau") + ".safetensors";
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.seed = 8;
+  if (split > 0) {
+    auto first = tiny_model(4);
+    auto first_opt = adam(*first, 5e-3);
+    optim::ReduceLrOnPlateau plateau(*first_opt, po);
+    TrainerOptions half = o;
+    half.epochs = split;
+    half.plateau = &plateau;
+    Trainer t(*first, *first_opt, half);
+    auto train = loader(ds, true), val = loader(ds, false);
+    t.fit(*train, *val);
+    t.save_checkpoint(path);
+  }
+  auto model = tiny_model(split > 0 ? 77 : 4);
+  auto opt = adam(*model, 5e-3);
+  optim::ReduceLrOnPlateau plateau(*opt, po);
+  o.plateau = &plateau;
+  Trainer t(*model, *opt, o);
+  if (split > 0) t.load_checkpoint(path);
+  auto train = loader(ds, true), val = loader(ds, false);
+  t.fit(*train, *val);
+  return {values(*model), opt->groups()[0].lr, plateau.best(), plateau.num_bad_epochs()};
+}
+
+TEST(Trainer, ResumeWithAPlateauScheduleEqualsAnUninterruptedRun) {
+  PlateauRun straight = plateau_run(6, 0), resumed = plateau_run(6, 3);
+  EXPECT_LT(straight.lr, 5e-3 * 0.5 * 0.5);  // the schedule acted more than once
+  EXPECT_EQ(resumed.values, straight.values);
+  EXPECT_EQ(resumed.lr, straight.lr);
+  EXPECT_EQ(resumed.best, straight.best);
+  EXPECT_EQ(resumed.bad, straight.bad);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace {
 void usage(std::FILE* f) {
   std::fprintf(f,
                "usage: signet eval RUN_DIR_or_CHECKPOINT [--data PATH] [--split test|val|train]\n"
-               "                   [--batch N]\n"
+               "                   [--batch N] [--device cpu|cuda]\n"
                "  RUN_DIR: its best.safetensors; a checkpoint needs config.json beside it\n"
                "  --data   defaults to the run's data\n");
 }
@@ -23,7 +23,7 @@ void usage(std::FILE* f) {
 }  // namespace
 
 int run_eval(int argc, char** argv) {
-  std::string target, data_path, split = "test";
+  std::string target, data_path, split = "test", device = "cpu";
   int64_t batch = 64;
   ArgCursor args("eval", argc, argv);
   while (args.more()) {
@@ -35,6 +35,8 @@ int run_eval(int argc, char** argv) {
       data_path = args.value(a);
     } else if (a == "--split") {
       split = args.value(a);
+    } else if (a == "--device") {
+      device = args.value(a);
     } else if (a == "--batch") {
       batch = parse_int("eval", a, args.value(a));
     } else if (a.rfind("--", 0) == 0 || !target.empty()) {
@@ -47,7 +49,9 @@ int run_eval(int argc, char** argv) {
   if (split != "test" && split != "val" && split != "train")
     throw UsageError("eval", "--split must be test, val or train, not '" + split + "'");
   if (batch < 1) throw UsageError("eval", "--batch must be positive");
+  Device dev = parse_device("eval", device);
   OpenedRun run = open_run("eval", target);
+  run.model->to(dev);
   DataOptions d;
   d.path = data_path.empty() ? run.config.text("data") : data_path;
   d.format = data_path.empty() ? run.config.text("data_format") : "auto";
@@ -71,6 +75,7 @@ int run_eval(int argc, char** argv) {
   data::Loader loader(ds, lo);
   optim::Sgd unused({optim::group_of(*run.model)}, {});
   TrainerOptions to;
+  to.device = dev;
   to.loss = loss_options(run.config, classes, "eval");  // the loss the run reported
   Trainer trainer(*run.model, unused, to);
   std::printf("signet eval: %s (%s) on the %s split of %s\n", run.checkpoint.c_str(),

@@ -26,13 +26,14 @@ struct PredictArgs {
   std::string output;
   int64_t window = 0, stride = 0;
   bool vote = false;
+  std::string device = "cpu";
 };
 
 // Prints the usage.
 void usage(std::FILE* f) {
   std::fprintf(f,
                "usage: signet predict --run RUN_DIR_or_CHECKPOINT INPUT... [--output out.npy]\n"
-               "                      [--window W --stride S [--vote]]\n"
+               "                      [--window W --stride S [--vote]] [--device cpu|cuda]\n"
                "  INPUT: a .npy tensor (one sample or a batch, u8 scaled to [0, 1]), an image\n"
                "  (.png .jpg .bmp .pgm .ppm) or a video; prints the top 5 classes of each\n"
                "  --window W --stride S  videos: average the predictions of W-frame windows\n"
@@ -48,11 +49,12 @@ std::string extension(const std::string& path) {
   return e;
 }
 
-// Softmax probabilities (N, classes) of a batch of samples.
+// Softmax probabilities (N, classes), on the cpu, of a batch of samples run on the model's device.
 Tensor probabilities(models::Model& model, const Tensor& batch) {
   NoGradGuard no_grad;
   RngStream unused = dropout_stream(0, 0);
-  return softmax(model.forward(batch, unused), 1);
+  Device device = model.parameters().front().device();
+  return softmax(model.forward(batch.to(device), unused), 1).to(Device::cpu());
 }
 
 // The samples of a .npy file as a batch with the model's sample shape.
@@ -143,6 +145,8 @@ PredictArgs parse(int argc, char** argv, bool* help) {
       a.stride = parse_int("predict", s, args.value(s));
     } else if (s == "--vote") {
       a.vote = true;
+    } else if (s == "--device") {
+      a.device = args.value(s);
     } else if (s.rfind("--", 0) == 0) {
       throw UsageError("predict", "unknown argument '" + s + "'");
     } else {
@@ -154,6 +158,7 @@ PredictArgs parse(int argc, char** argv, bool* help) {
   if (a.window < 0 || (a.window > 0 && a.stride < 1) || (a.window == 0 && a.stride != 0))
     throw UsageError("predict", "--window W needs --stride S, both positive");
   if (a.vote && a.window == 0) throw UsageError("predict", "--vote needs --window and --stride");
+  parse_device("predict", a.device);
   return a;
 }
 
@@ -167,6 +172,7 @@ int run_predict(int argc, char** argv) {
     return 0;
   }
   OpenedRun run = open_run("predict", a.run);
+  run.model->to(parse_device("predict", a.device));
   int64_t classes = static_cast<int64_t>(run.class_names.size());
   std::vector<float> all;
   int64_t rows = 0;

@@ -1,7 +1,9 @@
 #include "tools/cli/run_config.h"
 
 #include <cstdio>
+#include <cstdlib>
 
+#include "engine/cuda_device.h"
 #include "engine/error.h"
 #include "models/registry.h"
 
@@ -77,13 +79,24 @@ const std::vector<ConfigKey>& config_keys() {
       {"plateau_patience", K::integer, "10", "plateau: epochs without improvement"},
       {"plateau_factor", K::number, "0.1", "plateau: lr factor"},
       {"dropout", K::number, "0", "model dropout"},
+      {"batch_norm", K::boolean, "false", "sign_cnn: BatchNorm2d after each convolution"},
       {"hidden", K::integer, "64", "hidden units (mlp, feature_lstm, convlstm)"},
       {"layers", K::integer, "2", "layers (mlp, feature_lstm, convlstm)"},
       {"clip_norm", K::number, "0", "clip the global gradient norm (0: off)"},
-      {"tbptt", K::integer, "0", "truncated BPTT chunk length (0: off)"},
+      {"tbptt", K::integer, "0",
+       "truncated BPTT chunk steps (0: off; feature_lstm, cnn_lstm, convlstm)"},
+      {"tbptt_step", K::text, "\"chunk\"",
+       "tbptt: chunk (an optimiser step per chunk) or sequence (one per batch)"},
       {"class_weights", K::text, "\"\"", "comma-separated per-class loss weights"},
       {"label_smoothing", K::number, "0", "label smoothing of the loss"},
       {"patience", K::integer, "0", "early stopping patience on val_loss (0: off)"},
+      {"init_weights", K::text, "\"\"", "safetensors of initial weights (PyTorch names)"},
+      {"strict_weights", K::boolean, "false",
+       "init_weights: missing or unexpected names are errors"},
+      {"new_classes", K::integer, "0", "init_weights: replace the head by one of N classes"},
+      {"freeze", K::text, "\"\"", "comma-separated parameter name prefixes not trained"},
+      {"lr_mult", K::text, "\"\"", "PREFIX=F[,PREFIX=F]: those parameters' lr is lr * F"},
+      {"device", K::text, "\"cpu\"", "cpu or cuda[:i]"},
       {"seed", K::integer, "1", "seed"},
       {"threads", K::integer, "1", "data loader threads"},
       {"out", K::text, "\"runs/run\"", "run folder"},
@@ -184,6 +197,7 @@ models::ModelConfig model_config(const RunConfig& config, const Shape& s, int64_
   c.hidden = config.integer("hidden");
   c.layers = config.integer("layers");
   c.dropout = config.number("dropout");
+  c.batch_norm = config.boolean("batch_norm");
   size_t d = s.size();
   SIGNET_CHECK(d >= 1 && d <= 4, "train: samples of shape ", shape_str(s),
                " are not (F), (T, F), (C, H, W) or (T, C, H, W)");
@@ -193,6 +207,7 @@ models::ModelConfig model_config(const RunConfig& config, const Shape& s, int64_
     c.height = s[d - 2];
     c.width = s[d - 1];
   }
+  if (d == 3) c.features = s[0] * s[2];  // feature_lstm reads an image's rows as steps
   return c;
 }
 
@@ -216,6 +231,28 @@ void check_model_name(const std::string& command, const std::string& name) {
     known += std::string(known.empty() ? "" : ", ") + e.name;
   }
   throw UsageError(command, "unknown model '" + name + "' (known: " + known + ")");
+}
+
+Device parse_device(const std::string& command, const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  int index = 0;
+  if (text.rfind("cuda:", 0) == 0)
+    index = static_cast<int>(parse_int(command, "--device", text.substr(5)));
+  else if (text != "cuda")
+    throw UsageError(command, "--device expects cpu, cuda or cuda:i, got '" + text + "'");
+  const char* request = std::getenv("SIGNET_CUDA_BACKEND");
+  std::string backend;
+  try {
+    backend = resolve_cuda_backend(request);
+  } catch (const Error& e) {
+    throw UsageError(command, std::string("--device ") + text + ": " + e.what());
+  }
+  bool simt_asked = request != nullptr && std::string(request) == "simt";
+  if (backend == "simt" && !simt_asked)
+    throw UsageError(command, "--device " + text +
+                                  ": no CUDA GPU found (SIGNET_CUDA_BACKEND=simt runs the CUDA "
+                                  "kernels on the host)");
+  return Device::cuda(index);
 }
 
 std::vector<double> parse_list(const std::string& command, const std::string& flag,

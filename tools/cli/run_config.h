@@ -58,6 +58,9 @@ models::ModelConfig model_config(const RunConfig& config, const Shape& sample_sh
 ClassLossOptions loss_options(const RunConfig& config, int64_t classes, const std::string& command);
 // A UsageError for `command` unless name is a registered model.
 void check_model_name(const std::string& command, const std::string& name);
+// The device named by text ("cpu", "cuda", "cuda:i"). cuda needs a GPU, or SIGNET_CUDA_BACKEND=simt
+// to run the CUDA kernels on the host; otherwise a one-line UsageError saying so.
+Device parse_device(const std::string& command, const std::string& text);
 // The comma-separated numbers of text (empty text: none); UsageError naming flag otherwise.
 std::vector<double> parse_list(const std::string& command, const std::string& flag,
                                const std::string& text);

@@ -33,7 +33,7 @@ std::vector<std::string> complete_names(std::vector<std::string> names, int64_t 
 void load_weights(models::Model& model, const std::string& path) {
   io::SafetensorsData in = io::read_safetensors(path);
   NoGradGuard no_grad;
-  for (auto& [name, p] : model.named_parameters()) {
+  for (auto& [name, p] : model.state_dict()) {
     auto it = in.tensors.find(name);
     SIGNET_CHECK(it != in.tensors.end(), "load weights: ", path, " has no '", name, "'");
     SIGNET_CHECK(it->second.shape() == p.shape(), "load weights: ", path, ": '", name,

@@ -21,7 +21,7 @@ void print_summary_usage() {
       "  --classes N   [10]    --channels C [1]   --height H [28]  --width W [28]\n"
       "  --frames T    [16]    clip length (clip models, feature_lstm)\n"
       "  --features F  [2]     --hidden N [64]    --layers N [2]\n"
-      "  --batch B     [32]\n");
+      "  --batch B     [32]    --batch-norm       sign_cnn: BatchNorm2d after each conv\n");
 }
 
 // A positive integer flag value, or a UsageError.
@@ -64,6 +64,8 @@ int run_summary(int argc, char** argv) {
       c.layers = positive(args, a);
     else if (a == "--batch")
       batch = positive(args, a);
+    else if (a == "--batch-norm")
+      c.batch_norm = true;
     else if (a.rfind("-", 0) == 0)
       throw UsageError("summary", "unknown option '" + a + "'");
     else if (model.empty())

@@ -7,12 +7,14 @@
 #include <memory>
 
 #include "engine/io/json.h"
+#include "engine/io/safetensors.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/lr_scheduler.h"
 #include "engine/optim/rmsprop.h"
 #include "engine/optim/sgd.h"
 #include "engine/random.h"
 #include "models/registry.h"
+#include "models/transfer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/datasets.h"
 #include "tools/cli/progress.h"
@@ -71,6 +73,33 @@ RunConfig resolve(int argc, char** argv, bool* help) {
   return cfg;
 }
 
+// The --freeze prefixes (frozen) and --lr-mult PREFIX=F rules (lr * F), in that order.
+std::vector<models::GroupRule> group_rules(const RunConfig& c) {
+  std::vector<models::GroupRule> rules;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> parts;
+    for (size_t start = 0; start < text.size();) {
+      size_t comma = std::min(text.find(',', start), text.size());
+      parts.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return parts;
+  };
+  for (const std::string& prefix : split(c.text("freeze"))) {
+    if (prefix.empty()) throw UsageError("train", "--freeze has an empty prefix");
+    rules.push_back({prefix, true, std::nullopt});
+  }
+  for (const std::string& rule : split(c.text("lr_mult"))) {
+    size_t eq = rule.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("train", "--lr-mult expects PREFIX=F[,PREFIX=F], got '" + rule + "'");
+    double f = parse_double("train", "--lr-mult", rule.substr(eq + 1));
+    if (f < 0) throw UsageError("train", "--lr-mult factors must be non-negative");
+    rules.push_back({rule.substr(0, eq), false, c.number("lr") * f});
+  }
+  return rules;
+}
+
 // Checks the names and ranges of the configuration before any work.
 void validate(const RunConfig& c) {
   if (c.text("data").empty()) throw UsageError("train", "--data is required");
@@ -87,17 +116,33 @@ void validate(const RunConfig& c) {
     throw UsageError("train", "--epochs, --batch and --lr must be positive");
   if (c.number("val_fraction") <= 0 || c.number("val_fraction") >= 1)
     throw UsageError("train", "--val-fraction must be in (0, 1)");
-  if (c.integer("tbptt") != 0)
-    throw UsageError("train", "--tbptt: model '" + c.text("model") +
-                                  "' does not support truncated BPTT in the trainer");
+  std::string m = c.text("model");
+  if (c.integer("tbptt") < 0) throw UsageError("train", "--tbptt must be 0 (off) or positive");
+  if (c.integer("tbptt") > 0 && m != "feature_lstm" && m != "cnn_lstm" && m != "convlstm")
+    throw UsageError(
+        "train", "--tbptt: model '" + m + "' is not recurrent (feature_lstm, cnn_lstm, convlstm)");
+  if (c.text("tbptt_step") != "chunk" && c.text("tbptt_step") != "sequence")
+    throw UsageError("train",
+                     "--tbptt-step expects chunk or sequence, got '" + c.text("tbptt_step") + "'");
+  if (c.integer("new_classes") < 0 ||
+      (c.integer("new_classes") > 0 && c.text("init_weights").empty()))
+    throw UsageError("train", "--new-classes N needs --init-weights and N > 0");
+  group_rules(c);
+  parse_device("train", c.text("device"));
   parse_list("train", "--class-weights", c.text("class_weights"));
   parse_list("train", "--milestones", c.text("milestones"));
 }
 
-// The optimiser named in the configuration over all of the model's parameters.
+// The optimiser named in the configuration over the model's parameters, grouped by the
+// --freeze and --lr-mult rules.
 std::unique_ptr<optim::Optimizer> make_optimizer(const RunConfig& c, models::Model& model) {
   std::string o = c.text("optimizer");
-  std::vector<optim::ParamGroup> groups = {optim::group_of(model)};
+  std::vector<optim::ParamGroup> groups;
+  try {
+    groups = models::param_groups(model, group_rules(c));
+  } catch (const Error& e) {
+    throw UsageError("train", std::string("--freeze / --lr-mult: ") + e.what());
+  }
   if (o == "sgd") {
     optim::SgdOptions so;
     so.lr = c.number("lr");
@@ -142,6 +187,50 @@ std::unique_ptr<optim::LrScheduler> make_schedule(const RunConfig& c, optim::Opt
   return nullptr;
 }
 
+// The model of the configuration for the data of s; with --init-weights, built for the class
+// count of the file's head (the model's last parameter), loaded (a report of the names; a
+// checkpoint's "__" training-state keys are skipped) and, with --new-classes N, given a fresh
+// head of N classes.
+std::shared_ptr<models::Model> build_model(const RunConfig& c, const Splits& s) {
+  std::string init = c.text("init_weights");
+  int64_t new_classes = c.integer("new_classes");
+  if (new_classes > 0 && new_classes < s.classes)
+    throw UsageError("train", "--new-classes " + std::to_string(new_classes) +
+                                  " is fewer than the data's " + std::to_string(s.classes) +
+                                  " classes");
+  if (init.empty() || !c.text("resume").empty())  // a resumed run's checkpoint has the weights
+    return models::create_model(
+        c.text("model"),
+        model_config(c, s.sample_shape, new_classes > 0 ? new_classes : s.classes));
+  auto model = models::create_model(c.text("model"), model_config(c, s.sample_shape, s.classes));
+  std::map<std::string, Tensor> weights;
+  try {
+    for (auto& [key, t] : io::read_safetensors(init).tensors)
+      if (key.rfind("__", 0) != 0)
+        weights[key] = t;  // a checkpoint's training state is not weights
+  } catch (const Error& e) {
+    throw UsageError("train", std::string("--init-weights: ") + e.what());
+  }
+  const std::string head = model->named_parameters().back().first;
+  auto it = weights.find(head);
+  if (it != weights.end() && it->second.dim() >= 1 && it->second.size(0) != s.classes) {
+    if (new_classes == 0)
+      throw UsageError("train", "--init-weights: the head '" + head + "' has " +
+                                    std::to_string(it->second.size(0)) + " classes, the data " +
+                                    std::to_string(s.classes) + " (use --new-classes " +
+                                    std::to_string(s.classes) + ")");
+    model =
+        models::create_model(c.text("model"), model_config(c, s.sample_shape, it->second.size(0)));
+  }
+  models::LoadReport r = models::load_weights(*model, weights, c.boolean("strict_weights"));
+  std::printf("init weights %s: %zu loaded, %zu missing, %zu unexpected\n", init.c_str(),
+              r.loaded.size(), r.missing.size(), r.unexpected.size());
+  for (const std::string& n : r.missing) std::printf("  missing: %s\n", n.c_str());
+  for (const std::string& n : r.unexpected) std::printf("  unexpected: %s\n", n.c_str());
+  if (new_classes > 0) model->reset_head(new_classes);
+  return model;
+}
+
 // A loader over ds: shuffled for training, in order otherwise.
 std::unique_ptr<data::Loader> loader(std::shared_ptr<const data::Dataset> ds, const RunConfig& c,
                                      bool shuffle) {
@@ -171,12 +260,14 @@ int run_train(int argc, char** argv) {
   d.val_fraction = cfg.number("val_fraction");
   d.seed = static_cast<uint64_t>(cfg.integer("seed"));
   Splits s = load_splits("train", d, {"train", "val", "test"});
-  std::vector<std::string> names = complete_names(s.class_names, s.classes);
-  ClassLossOptions loss = loss_options(cfg, s.classes, "train");
+  int64_t classes = cfg.integer("new_classes") > 0 ? cfg.integer("new_classes") : s.classes;
+  std::vector<std::string> names = complete_names(s.class_names, classes);
+  ClassLossOptions loss = loss_options(cfg, classes, "train");
   uint64_t seed = static_cast<uint64_t>(cfg.integer("seed"));
   manual_seed(seed);
-  auto model =
-      models::create_model(cfg.text("model"), model_config(cfg, s.sample_shape, s.classes));
+  std::shared_ptr<models::Model> model = build_model(cfg, s);
+  Device device = parse_device("train", cfg.text("device"));
+  model->to(device);
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg, *model);
   std::unique_ptr<optim::LrScheduler> schedule = make_schedule(cfg, *opt);
   std::unique_ptr<optim::ReduceLrOnPlateau> plateau;
@@ -191,7 +282,7 @@ int run_train(int argc, char** argv) {
   if (cfg.text("resume").empty())  // a new run replaces an earlier run's files in the folder
     for (const char* f : {"log.csv", "best.safetensors", "last.safetensors"})
       fs::remove(out + "/" + f);
-  cfg.put("classes", io::Json::of(s.classes));
+  cfg.put("classes", io::Json::of(classes));
   io::Json jn = io::Json::array(), js = io::Json::array();
   for (const std::string& n : names) jn.items.push_back(io::Json::of(n));
   for (int64_t v : s.sample_shape) js.items.push_back(io::Json::of(v));
@@ -206,25 +297,21 @@ int run_train(int argc, char** argv) {
   to.patience = cfg.integer("patience");
   to.run_dir = out;
   to.loss = loss;
+  to.tbptt = cfg.integer("tbptt");
+  to.tbptt_step_per_chunk = cfg.text("tbptt_step") == "chunk";
+  to.device = device;
+  to.schedule = schedule.get();
+  to.plateau = plateau.get();
   to.on_progress = progress_printer();
   to.on_epoch_end = [&](const EpochLog& r) {
     std::printf("epoch %lld: loss %.4f acc %.4f val_loss %.4f val_acc %.4f lr %.3g (%.1f s)\n",
                 static_cast<long long>(r.epoch), r.loss, r.acc, r.val_loss, r.val_acc, r.lr,
                 r.seconds);
-    if (schedule) schedule->step();
-    if (plateau) plateau->step(r.val_loss);
   };
   Trainer trainer(*model, *opt, to);
   if (!cfg.text("resume").empty()) {
     std::string last = cfg.text("resume") + "/last.safetensors";
     trainer.load_checkpoint(last);
-    // The checkpoint holds the lr of its last epoch, saved before the schedule stepped.
-    if (schedule) {
-      schedule->load_state_dict(
-          {{"last_epoch", from_vector<int64_t>({trainer.epoch() - 1}, Shape{})},
-           {"base_lrs", from_vector<double>({cfg.number("lr")}, {1})}});
-      schedule->step();
-    }
     std::printf("resuming %s at epoch %lld\n", last.c_str(),
                 static_cast<long long>(trainer.epoch()));
   }
@@ -243,7 +330,7 @@ int run_train(int argc, char** argv) {
   std::printf("test metrics of %s/best.safetensors (epoch %lld)\n", out.c_str(),
               static_cast<long long>(trainer.epoch() - 1));
   auto testl = loader(s.test, cfg, false);
-  print_metrics("test", trainer.evaluate(*testl, s.classes), names);
+  print_metrics("test", trainer.evaluate(*testl, classes), names);
   return 0;
 }
 
