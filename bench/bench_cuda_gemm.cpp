@@ -7,7 +7,7 @@
 // Counters: GFLOP/s and TFLOP/s = 2 m n k / time; peak_frac = that over the device's peak for
 // the arithmetic the impl uses (fp32 FMA for v1-v3 and cublas_sgemm, tf32 tensor cores for v4
 // and cublas_tf32, bf16 tensor cores for v5), peak = SMs x clock (cudaDeviceGetAttribute) x the
-// per-SM rate of the compute capability (kRates below; absent for one not in the table);
+// per-SM rate of the compute capability (bench/cuda_peak.cpp; absent for one not in its table);
 // vs_cublas = cuBLAS's time / ours (sgemm for v1-v3, tf32 for v4 and v5; cuBLAS timed once per
 // case with 10 calls between events); max_rel_diff = max |C - C_sgemm| / (1 + |C_sgemm|), a
 // check that the version computed the product on the device. On sm_90 cuBLAS uses wgmma, which
@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/cuda_peak.h"
 #include "bench/harness.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cuda/gemm_naive.h"
@@ -52,35 +53,7 @@ const GemmCase kCases[] = {
     {"4096x4096x4096", "fwd", 4096, 4096, 4096, false, false},
 };
 
-enum class Math { kFp32, kTf32, kBf16 };
-
-// Dense flop per clock per SM (an FMA is 2): the peak TFLOP/s of NVIDIA's whitepapers divided by
-// SMs x boost clock. A100 (sm_80, "NVIDIA A100 Tensor Core GPU Architecture", 2020: 19.5 fp32,
-// 156 tf32, 312 bf16 TFLOP/s, 108 SMs at 1410 MHz); H100 SXM5 (sm_90, "NVIDIA H100 Tensor Core
-// GPU Architecture", 2022: 67 fp32, 495 tf32, 989 bf16 TFLOP/s, 132 SMs at 1830 MHz).
-struct Rate {
-  int major, minor;
-  double fp32, tf32, bf16;
-};
-const Rate kRates[] = {
-    {8, 0, 128, 1024, 2048},
-    {9, 0, 256, 2048, 4096},
-};
-
-// The device's peak flop/s for `math`, 0 when its compute capability is not in kRates.
-double device_peak(Math math) {
-  int major = 0, minor = 0, sms = 0, clock_khz = 0;
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
-  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
-  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0);
-  for (const Rate& r : kRates)
-    if (r.major == major && r.minor == minor) {
-      const double per_clock = math == Math::kFp32 ? r.fp32 : math == Math::kTf32 ? r.tf32 : r.bf16;
-      return per_clock * sms * double(clock_khz) * 1e3;
-    }
-  return 0;
-}
+using Math = signet::bench::CudaMath;
 
 // A device buffer of n floats, uniform in [-1, 1) from seed.
 struct DeviceBuffer {
@@ -216,7 +189,7 @@ void set_counters(benchmark::State& state, const GemmCase& c, Math math) {
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["TFLOP/s"] =
       benchmark::Counter(flops * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
-  const double peak = device_peak(math);
+  const double peak = signet::bench::cuda_device_peak(math);
   if (peak > 0)
     state.counters["peak_frac"] =
         benchmark::Counter(flops / peak, benchmark::Counter::kIsIterationInvariantRate);
