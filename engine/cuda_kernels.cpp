@@ -130,6 +130,26 @@ void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void
              "cuda gemm kernel (v4_tf32)");
 }
 
+void cuda_lstm_cell_forward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                const void* gates, const void* c_prev, const void* h_prev,
+                                void* act, void* c, void* h, void* y) {
+  auto f = [](const void* p) { return static_cast<const float*>(p); };
+  auto m = [](void* p) { return static_cast<float*>(p); };
+  cuda_check(cuda_backend().lstm_cell_forward_f32(d, lengths, f(gates), f(c_prev), f(h_prev),
+                                                  m(act), m(c), m(h), m(y)),
+             "cuda lstm cell kernel");
+}
+
+void cuda_lstm_cell_backward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                 const void* act, const void* c_prev, const void* c, const void* dy,
+                                 void* dh, void* dc, void* dgates) {
+  auto f = [](const void* p) { return static_cast<const float*>(p); };
+  auto m = [](void* p) { return static_cast<float*>(p); };
+  cuda_check(cuda_backend().lstm_cell_backward_f32(d, lengths, f(act), f(c_prev), f(c), f(dy),
+                                                   m(dh), m(dc), m(dgates)),
+             "cuda lstm cell backward kernel");
+}
+
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,
                           const void* weight, void* loss, void* wsum) {
   cuda_check(cuda_backend().nll_forward_f32(d, static_cast<const float*>(logp), target,

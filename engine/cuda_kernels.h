@@ -6,6 +6,7 @@
 #include "engine/dtype.h"
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
+#include "kernels/common/lstm_cell.h"
 #include "kernels/common/nll_desc.h"
 #include "kernels/common/optim_desc.h"
 #include "kernels/common/reduce_desc.h"
@@ -51,6 +52,13 @@ void cuda_gemm_f32(const kernels::GemmDesc& d, const void* a, const void* b, voi
 // The register-tiled GEMM (v3) and the tf32 tensor-core GEMM (v4).
 void cuda_gemm_v3_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
 void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
+// The fused LSTM cell forward and backward (lengths: a device pointer or null).
+void cuda_lstm_cell_forward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                const void* gates, const void* c_prev, const void* h_prev,
+                                void* act, void* c, void* h, void* y);
+void cuda_lstm_cell_backward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                 const void* act, const void* c_prev, const void* c, const void* dy,
+                                 void* dh, void* dc, void* dgates);
 
 // Negative log-likelihood forward on f32 device pointers (target: device i64; weight may be null).
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "kernels/cpu/cpu_features.h"
@@ -82,14 +83,15 @@ void cell_backward_v2_simd(const LstmCellDesc& d, const int64_t* lengths, const 
 }
 
 // C (m, n) = op(A) op(B) + beta C for gapless row-major A, B, C, through "lstm_gemm".
-void gemm(DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, double beta,
-          const void* a, const void* b, void* c) {
+void gemm(Device dev, DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b,
+          double beta, const void* a, const void* b, void* c) {
   static const dispatch::Op<GemmFn, GemmDesc> op{
       "lstm_gemm",
       {{"v2_packed", Device::Type::cpu, {{DType::f32, &gemm_v2_packed}}},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}}}};
+        {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}},
+       {"v3_cuda_register", Device::Type::cuda, {{DType::f32, &cuda_gemm_v3_f32}}}}};
   GemmDesc d;
   d.m = m;
   d.n = n;
@@ -100,32 +102,35 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b,
   d.ldb = trans_b ? k : n;
   d.ldc = n;
   d.beta = beta;
-  op.run(Device::cpu(), dt, d, d, a, b, c);
+  op.run(dev, dt, d, d, a, b, c);
 }
 
 // The fused cell step through the "lstm_cell" dispatch entry.
-void cell_forward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const void* gates,
-                  const void* c_prev, const void* h_prev, void* act, void* c, void* h, void* y) {
+void cell_forward(Device dev, DType dt, const LstmCellDesc& d, const int64_t* lengths,
+                  const void* gates, const void* c_prev, const void* h_prev, void* act, void* c,
+                  void* h, void* y) {
   static const dispatch::Op<CellFn, LstmCellDesc> op{
       "lstm_cell",
       {{"v2_simd", Device::Type::cpu, {{DType::f32, &cell_v2_simd}}},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &cell_ref<float>}, {DType::f64, &cell_ref<double>}}}}};
-  op.run(Device::cpu(), dt, d, d, lengths, gates, c_prev, h_prev, act, c, h, y);
+        {{DType::f32, &cell_ref<float>}, {DType::f64, &cell_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_lstm_cell_forward_f32}}}}};
+  op.run(dev, dt, d, d, lengths, gates, c_prev, h_prev, act, c, h, y);
 }
 
 // The fused cell gradient through the "lstm_cell_backward" dispatch entry.
-void cell_backward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const void* act,
-                   const void* c_prev, const void* c, const void* dy, void* dh, void* dc,
-                   void* dgates) {
+void cell_backward(Device dev, DType dt, const LstmCellDesc& d, const int64_t* lengths,
+                   const void* act, const void* c_prev, const void* c, const void* dy, void* dh,
+                   void* dc, void* dgates) {
   static const dispatch::Op<CellBackwardFn, LstmCellDesc> op{
       "lstm_cell_backward",
       {{"v2_simd", Device::Type::cpu, {{DType::f32, &cell_backward_v2_simd}}},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &cell_backward_ref<float>}, {DType::f64, &cell_backward_ref<double>}}}}};
-  op.run(Device::cpu(), dt, d, d, lengths, act, c_prev, c, dy, dh, dc, dgates);
+        {{DType::f32, &cell_backward_ref<float>}, {DType::f64, &cell_backward_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_lstm_cell_backward_f32}}}}};
+  op.run(dev, dt, d, d, lengths, act, c_prev, c, dy, dh, dc, dgates);
 }
 
 // Pointer to element `index` of t's storage (t contiguous), or null for an undefined t.
@@ -181,8 +186,10 @@ std::vector<int64_t> check_layer(const Tensor& x, const LstmWeights& w, const Te
 struct LayerContext {
   int64_t T = 0, N = 0, I = 0, H = 0;
   DType dtype = DType::f32;
+  Device device = Device::cpu();
   bool reverse = false;
   std::vector<int64_t> lengths;
+  Tensor lengths_on_device;  // the lengths as i64 on a cuda device (kernels read them there)
   bool need_x = false, need_w = false, need_b = false, need_h0 = false, need_c0 = false;
 };
 
@@ -191,45 +198,52 @@ struct LayerGrads {
   Tensor x, w_ih, w_hh, bias, h0, c0;
 };
 
+// The lengths as the kernels of k's device read them (null when every step is valid).
+const int64_t* lengths_for_kernels(const LayerContext& k) {
+  if (k.lengths.empty()) return nullptr;
+  if (k.device.is_cpu()) return k.lengths.data();
+  return static_cast<const int64_t*>(k.lengths_on_device.raw_data());
+}
+
 // Backward of lstm_layer: saved = (x, w_ih, w_hh, hbuf, cbuf, act); grads of (output, h_n, c_n).
 LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s) {
   const int64_t T = k.T, N = k.N, I = k.I, H = k.H, G = 4 * H;
   const Tensor &x = s[0], &w_ih = s[1], &w_hh = s[2], &hbuf = s[3], &cbuf = s[4], &act = s[5];
-  const int64_t* lens = k.lengths.empty() ? nullptr : k.lengths.data();
-  Tensor dgates = empty({T, N, G}, k.dtype);
-  Tensor dh = g[1].defined() ? g[1].clone() : zeros({N, H}, k.dtype);
-  Tensor dc = g[2].defined() ? g[2].clone() : zeros({N, H}, k.dtype);
+  const int64_t* lens = lengths_for_kernels(k);
+  Tensor dgates = empty({T, N, G}, k.dtype, k.device);
+  Tensor dh = g[1].defined() ? g[1].clone() : zeros({N, H}, k.dtype, k.device);
+  Tensor dc = g[2].defined() ? g[2].clone() : zeros({N, H}, k.dtype, k.device);
   Tensor dy = g[0].defined() ? g[0].contiguous() : Tensor();
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = k.reverse ? T - 1 - step : step;
     const int64_t prev = k.reverse ? t + 1 : t, next = k.reverse ? t : t + 1;
-    cell_backward(k.dtype, {N, H, t}, lens, at(act, t * N * G), at(cbuf, prev * N * H),
+    cell_backward(k.device, k.dtype, {N, H, t}, lens, at(act, t * N * G), at(cbuf, prev * N * H),
                   at(cbuf, next * N * H), dy.defined() ? at(dy, t * N * H) : nullptr, dh.raw_data(),
                   dc.raw_data(), at(dgates, t * N * G));
     if (step > 0 || k.need_h0)
-      gemm(k.dtype, N, H, G, false, false, 1.0, at(dgates, t * N * G), w_hh.raw_data(),
+      gemm(k.device, k.dtype, N, H, G, false, false, 1.0, at(dgates, t * N * G), w_hh.raw_data(),
            dh.raw_data());
   }
   LayerGrads out;
   if (k.need_x) {
-    out.x = empty({T, N, I}, k.dtype);
-    gemm(k.dtype, T * N, I, G, false, false, 0.0, dgates.raw_data(), w_ih.raw_data(),
+    out.x = empty({T, N, I}, k.dtype, k.device);
+    gemm(k.device, k.dtype, T * N, I, G, false, false, 0.0, dgates.raw_data(), w_ih.raw_data(),
          out.x.raw_data());
   }
   if (k.need_w) {
-    out.w_ih = empty({G, I}, k.dtype);
-    out.w_hh = empty({G, H}, k.dtype);
-    gemm(k.dtype, G, I, T * N, true, false, 0.0, dgates.raw_data(), x.raw_data(),
+    out.w_ih = empty({G, I}, k.dtype, k.device);
+    out.w_hh = empty({G, H}, k.dtype, k.device);
+    gemm(k.device, k.dtype, G, I, T * N, true, false, 0.0, dgates.raw_data(), x.raw_data(),
          out.w_ih.raw_data());
-    gemm(k.dtype, G, H, T * N, true, false, 0.0, dgates.raw_data(), at(hbuf, k.reverse ? N * H : 0),
-         out.w_hh.raw_data());
+    gemm(k.device, k.dtype, G, H, T * N, true, false, 0.0, dgates.raw_data(),
+         at(hbuf, k.reverse ? N * H : 0), out.w_hh.raw_data());
   }
   if (k.need_b) {
     // The column sums of dgates as one GEMM, ones (1, T N) dgates (the reference sum took
     // ~18 ms on L1, bench/bench_rnn.cpp under load).
-    out.bias = empty({G}, k.dtype);
-    gemm(k.dtype, 1, G, T * N, false, false, 0.0, ones({1, T * N}, k.dtype).raw_data(),
-         dgates.raw_data(), out.bias.raw_data());
+    out.bias = empty({G}, k.dtype, k.device);
+    gemm(k.device, k.dtype, 1, G, T * N, false, false, 0.0,
+         ones({1, T * N}, k.dtype, k.device).raw_data(), dgates.raw_data(), out.bias.raw_data());
   }
   if (k.need_h0) out.h0 = dh;
   if (k.need_c0) out.c0 = dc;
@@ -247,11 +261,14 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
   k.I = x.size(2);
   k.H = w.w_hh.size(1);
   k.dtype = x.dtype();
+  k.device = x.device();
   k.reverse = reverse;
   const int64_t T = k.T, N = k.N, H = k.H, G = 4 * H;
   const bool has_bias = w.b_ih.defined();
   const bool grad = autograd::needs_grad({&x, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &h0, &c0});
-  const int64_t* lens = k.lengths.empty() ? nullptr : k.lengths.data();
+  if (!k.lengths.empty() && !k.device.is_cpu())
+    k.lengths_on_device = lengths.to(k.device).to(DType::i64).contiguous();
+  const int64_t* lens = lengths_for_kernels(k);
   Tensor xc, w_ih, w_hh, act, hbuf, cbuf;
   LstmLayerResult r;
   {
@@ -259,16 +276,17 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     xc = x.contiguous();
     w_ih = w.w_ih.contiguous();
     w_hh = w.w_hh.contiguous();
-    act = empty({T, N, G}, k.dtype);
+    act = empty({T, N, G}, k.dtype, k.device);
     // The bias row broadcast to every (t, n) as a rank-1 GEMM on the fast path (the strided
     // broadcast copy took ~9 ms per L1 forward, bench/bench_rnn.cpp under load).
     if (has_bias)
-      gemm(k.dtype, T * N, G, 1, false, false, 0.0, ones({T * N, 1}, k.dtype).raw_data(),
+      gemm(k.device, k.dtype, T * N, G, 1, false, false, 0.0,
+           ones({T * N, 1}, k.dtype, k.device).raw_data(),
            add(w.b_ih, w.b_hh).contiguous().raw_data(), act.raw_data());
-    gemm(k.dtype, T * N, G, k.I, false, true, has_bias ? 1.0 : 0.0, xc.raw_data(), w_ih.raw_data(),
-         act.raw_data());
-    hbuf = empty({T + 1, N, H}, k.dtype);
-    cbuf = empty({T + 1, N, H}, k.dtype);
+    gemm(k.device, k.dtype, T * N, G, k.I, false, true, has_bias ? 1.0 : 0.0, xc.raw_data(),
+         w_ih.raw_data(), act.raw_data());
+    hbuf = empty({T + 1, N, H}, k.dtype, k.device);
+    cbuf = empty({T + 1, N, H}, k.dtype, k.device);
     const int64_t first = reverse ? T : 0, last = reverse ? 0 : T;
     Tensor h_first = hbuf.narrow(0, first, 1), c_first = cbuf.narrow(0, first, 1);
     if (h0.defined())
@@ -279,14 +297,15 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
       copy_into(c_first, c0);
     else
       fill_into(c_first, 0.0);
-    Tensor y = lens ? empty({T, N, H}, k.dtype) : Tensor();
+    Tensor y = lens ? empty({T, N, H}, k.dtype, k.device) : Tensor();
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = reverse ? T - 1 - s : s;
       const int64_t prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
       void* gates = at(act, t * N * G);
-      gemm(k.dtype, N, G, H, false, true, 1.0, at(hbuf, prev * N * H), w_hh.raw_data(), gates);
-      cell_forward(k.dtype, {N, H, t}, lens, gates, at(cbuf, prev * N * H), at(hbuf, prev * N * H),
-                   gates, at(cbuf, next * N * H), at(hbuf, next * N * H),
+      gemm(k.device, k.dtype, N, G, H, false, true, 1.0, at(hbuf, prev * N * H), w_hh.raw_data(),
+           gates);
+      cell_forward(k.device, k.dtype, {N, H, t}, lens, gates, at(cbuf, prev * N * H),
+                   at(hbuf, prev * N * H), gates, at(cbuf, next * N * H), at(hbuf, next * N * H),
                    lens ? at(y, t * N * H) : nullptr);
     }
     r.output = lens ? y : hbuf.narrow(0, reverse ? 0 : 1, T);
@@ -344,8 +363,8 @@ LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const T
     c = empty({N, U}, dt);
     h = empty({N, U}, dt);
     if (lens) y = empty({N, U}, dt);
-    cell_forward(dt, d, lens, g.raw_data(), cp.raw_data(), hp.raw_data(), act.raw_data(),
-                 c.raw_data(), h.raw_data(), lens ? y.raw_data() : nullptr);
+    cell_forward(Device::cpu(), dt, d, lens, g.raw_data(), cp.raw_data(), hp.raw_data(),
+                 act.raw_data(), c.raw_data(), h.raw_data(), lens ? y.raw_data() : nullptr);
   }
   LstmStepResult r{lens ? y : h, h, c};
   if (!autograd::needs_grad({&gates, &c_prev, &h_prev})) return r;
@@ -358,7 +377,7 @@ LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const T
                      Tensor dc = gr[1].defined() ? gr[1].contiguous().clone() : zeros({n, u}, dt);
                      Tensor dy = gr.size() > 2 && gr[2].defined() ? gr[2].contiguous() : Tensor();
                      Tensor dgates = empty({n, 4 * u}, dt);
-                     cell_backward(dt, d, lengths.empty() ? nullptr : lengths.data(),
+                     cell_backward(Device::cpu(), dt, d, lengths.empty() ? nullptr : lengths.data(),
                                    s[0].raw_data(), s[1].raw_data(), s[2].raw_data(),
                                    dy.defined() ? dy.raw_data() : nullptr, dh.raw_data(),
                                    dc.raw_data(), dgates.raw_data());

@@ -9,6 +9,7 @@
 #include "kernels/cuda/gemm_tensor_core.h"
 #include "kernels/cuda/gemm_tiled.h"
 #include "kernels/cuda/loss.h"
+#include "kernels/cuda/lstm_cell.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
@@ -105,6 +106,16 @@ GpuBackend make_table() {
   t.gemm_f32 = &gemm;
   t.gemm_v3_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b, float* c) -> int {
     return gemm_v3_register_f32(d, a, b, c);
+  };
+  t.lstm_cell_forward_f32 = [](const kernels::LstmCellDesc& d, const int64_t* lengths,
+                               const float* gates, const float* c_prev, const float* h_prev,
+                               float* act, float* c, float* h, float* y) -> int {
+    return lstm_cell_forward_f32(d, lengths, gates, c_prev, h_prev, act, c, h, y);
+  };
+  t.lstm_cell_backward_f32 = [](const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                const float* act, const float* c_prev, const float* c,
+                                const float* dy, float* dh, float* dc, float* dgates) -> int {
+    return lstm_cell_backward_f32(d, lengths, act, c_prev, c, dy, dh, dc, dgates);
   };
   t.gemm_v4_tf32_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b,
                           float* c) -> int { return gemm_v4_tf32_f32(d, a, b, c); };

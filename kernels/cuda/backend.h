@@ -11,6 +11,7 @@
 
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
+#include "kernels/common/lstm_cell.h"
 #include "kernels/common/nll_desc.h"
 #include "kernels/common/optim_desc.h"
 #include "kernels/common/reduce_desc.h"
@@ -54,6 +55,13 @@ struct GpuBackend {
   // (kernels/cuda/gemm_tensor_core.cu, v4: inputs rounded to tf32, so opt-in only).
   int (*gemm_v3_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
   int (*gemm_v4_tf32_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
+  // The fused LSTM cell forward and backward (kernels/cuda/lstm_cell.h; lengths on the device).
+  int (*lstm_cell_forward_f32)(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                               const float* gates, const float* c_prev, const float* h_prev,
+                               float* act, float* c, float* h, float* y);
+  int (*lstm_cell_backward_f32)(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                                const float* act, const float* c_prev, const float* c,
+                                const float* dy, float* dh, float* dc, float* dgates);
   // Max/min (first extremum; arg may be null) and the scatter of their backward (reduce.h).
   int (*reduce_extremum_f32)(const kernels::ReduceDesc& d, const float* in, float* out,
                              int64_t* arg, bool is_max);
