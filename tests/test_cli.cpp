@@ -255,6 +255,30 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
   CliRun train = signet("train --model frame_cnn --data " + p + " --epochs 1 --batch 6 --out " +
                         root_ + "/video_run");
   ASSERT_EQ(train.code, 0) << train.output;
+  // Straight from the videos with a clip cache and augmentation: the first run writes one cache
+  // per split, the second reads them back and trains to the same scores.
+  const std::string cached = "train --model frame_cnn --data " + v +
+                             " --frames 8 --size 16 --epochs 1 --batch 6 --threads 1 --cache " +
+                             root_ + "/cache --augment crop,color --out ";
+  CliRun first = signet(cached + root_ + "/cached_run1");
+  ASSERT_EQ(first.code, 0) << first.output;
+  for (const char* split : {"train", "val", "test"})
+    EXPECT_TRUE(fs::exists(root_ + "/cache/video-" + split + ".clips")) << split;
+  CliRun second = signet(cached + root_ + "/cached_run2");
+  ASSERT_EQ(second.code, 0) << second.output;
+  // epoch, acc, loss, val_acc, val_loss of the one epoch row (the seconds column differs).
+  auto scores = [&](const std::string& run) {
+    std::string text = slurp(root_ + "/" + run + "/log.csv");
+    std::string row = text.substr(text.find('\n') + 1);
+    size_t end = 0;
+    for (int field = 0; field < 5; ++field) end = row.find(',', end) + 1;
+    return row.substr(0, end);
+  };
+  EXPECT_EQ(scores("cached_run1"), scores("cached_run2"));
+  EXPECT_EQ(
+      signet(cached.substr(0, cached.find("--augment")) + "--augment spin --out " + root_ + "/bad")
+          .code,
+      2);
   std::string clip;
   for (auto& e : fs::recursive_directory_iterator(v + "/test"))
     if (e.is_regular_file()) clip = e.path().string();

@@ -187,9 +187,23 @@ void relabel(media::LabelledList* list, const std::vector<std::string>& names,
   list->class_names = names;
 }
 
-// The data set of a list: clips, images, feature sequences or frame folders.
+// The decoded-clip cache file of a split ("" without a cache folder); its header records the
+// size, frames and sampling, so a change of those rebuilds it.
+std::string clip_cache_path(const DataOptions& o, const std::string& format,
+                            const std::string& split) {
+  if (o.cache_dir.empty()) return "";
+  std::error_code ec;
+  std::filesystem::create_directories(o.cache_dir, ec);  // a failure shows as the cache's warning
+  std::string name = format + "-" + split + ".clips";
+  std::replace(name.begin(), name.end(), ':', '_');
+  return o.cache_dir + "/" + name;
+}
+
+// The data set of a list (split `split` of `format`): clips, images, feature sequences or frame
+// folders.
 std::shared_ptr<const data::Dataset> listed_dataset(const media::LabelledList& list, Holds holds,
-                                                    const DataOptions& o) {
+                                                    const DataOptions& o, const std::string& format,
+                                                    const std::string& split) {
   if (holds == Holds::image) {
     media::ImageOptions io;
     io.size = static_cast<int>(o.size);
@@ -209,6 +223,7 @@ std::shared_ptr<const data::Dataset> listed_dataset(const media::LabelledList& l
   media::ClipOptions co;
   co.frames = o.frames;
   co.size = static_cast<int>(o.size);
+  co.cache_path = clip_cache_path(o, format, split);
   return std::make_shared<media::ClipDataset>(list.samples, co);
 }
 
@@ -260,7 +275,8 @@ void read_listed(const DataOptions& o, const FormatName& f, const std::vector<st
   }
   std::shared_ptr<const data::Dataset>* out[3] = {&s->train, &s->val, &s->test};
   for (int k = 0; k < 3; ++k)
-    if (lists[k] && wanted(names[k])) *out[k] = listed_dataset(*lists[k], holds, o);
+    if (lists[k] && wanted(names[k]))
+      *out[k] = listed_dataset(*lists[k], holds, o, f.name, names[k]);
 }
 
 }  // namespace
@@ -336,6 +352,7 @@ Splits load_splits(const std::string& command, const DataOptions& o,
     media::ClipOptions co;
     co.frames = o.frames;
     co.size = static_cast<int>(o.size);
+    co.cache_path = clip_cache_path(o, s.format, name);
     return std::make_shared<media::ClipDataset>(files, co);
   };
   if (s.format == "npy") s.class_names = read_class_names(o.path);

@@ -47,6 +47,8 @@ struct DataOptions {
   int64_t size = 32;          // videos, images, frame folders: side in pixels
   double val_fraction = 0.1;  // carved from train (seeded) when there is no val split
   uint64_t seed = 1;
+  // Videos: folder of decoded-clip caches, one file per format and split ("" decodes every run).
+  std::string cache_dir;
 };
 
 // The splits of a source; val and test may be null when the source has none.

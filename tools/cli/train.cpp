@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "engine/data/augment.h"
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
 #include "engine/optim/adam.h"
@@ -116,6 +117,11 @@ void validate(const RunConfig& c) {
     throw UsageError("train", "--epochs, --batch and --lr must be positive");
   if (c.number("val_fraction") <= 0 || c.number("val_fraction") >= 1)
     throw UsageError("train", "--val-fraction must be in (0, 1)");
+  try {
+    data::make_augmentation(c.text("augment"), c.integer("frames"));
+  } catch (const Error& e) {
+    throw UsageError("train", std::string("--augment: ") + e.what());
+  }
   std::string m = c.text("model");
   if (c.integer("tbptt") < 0) throw UsageError("train", "--tbptt must be 0 (off) or positive");
   if (c.integer("tbptt") > 0 && m != "feature_lstm" && m != "cnn_lstm" && m != "convlstm")
@@ -231,15 +237,18 @@ std::shared_ptr<models::Model> build_model(const RunConfig& c, const Splits& s) 
   return model;
 }
 
-// A loader over ds: shuffled for training, in order otherwise.
+// A loader over ds: shuffled and augmented (--augment) for training, in order otherwise.
 std::unique_ptr<data::Loader> loader(std::shared_ptr<const data::Dataset> ds, const RunConfig& c,
-                                     bool shuffle) {
+                                     bool train) {
+  const bool shuffle = train;
   data::LoaderOptions o;
   o.batch_size = c.integer("batch");
   o.shuffle = shuffle;
   o.seed = static_cast<uint64_t>(c.integer("seed"));
   o.threads = static_cast<int>(c.integer("threads"));
-  return std::make_unique<data::Loader>(std::move(ds), o);
+  return std::make_unique<data::Loader>(
+      std::move(ds), o,
+      train ? data::make_augmentation(c.text("augment"), c.integer("frames")) : nullptr);
 }
 
 }  // namespace
@@ -259,6 +268,7 @@ int run_train(int argc, char** argv) {
   d.size = cfg.integer("size");
   d.val_fraction = cfg.number("val_fraction");
   d.seed = static_cast<uint64_t>(cfg.integer("seed"));
+  d.cache_dir = cfg.text("cache");
   Splits s = load_splits("train", d, {"train", "val", "test"});
   int64_t classes = cfg.integer("new_classes") > 0 ? cfg.integer("new_classes") : s.classes;
   std::vector<std::string> names = complete_names(s.class_names, classes);
