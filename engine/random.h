@@ -18,9 +18,9 @@
 //
 // Dropout: the mask of the k-th dropout call in training step s uses seed = the run's seed
 // and offset = 2^62 + s * 2^32 + (counters taken by the earlier dropout calls of that
-// step); the op takes it with offset = reserve(philox_blocks<float>(n)), and element i draws
-// u_i = philox_uniform<float>(seed, offset, i), so a CUDA kernel handed (seed, offset)
-// reproduces the CPU mask bit for bit.
+// step); the op takes it with offset = reserve(dropout_blocks(n)), and unit i is kept when
+// dropout_halfword(seed, offset, i) >= ceil(p 2^16) (kernels/common/dropout_desc.h), so a CUDA
+// kernel handed (seed, offset) reproduces the CPU mask bit for bit.
 #pragma once
 #include <cstdint>
 

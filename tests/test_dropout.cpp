@@ -29,9 +29,12 @@ using testing::expect_error;
 using testing::gradcheck;
 using testing::random_f64;
 
-// Whether unit u survives under (seed, offset): float uniform of word u, kept when >= p.
+// Whether unit u survives under (seed, offset): half-word u of the stream (half u % 2, low
+// first, of word u / 2) read as u16 2^-16, kept when >= p.
 bool kept(uint64_t seed, uint64_t offset, uint64_t unit, double p) {
-  return static_cast<double>(kernels::philox_uniform<float>(seed, offset, unit)) >= p;
+  const uint32_t word = kernels::philox_word(seed, offset, unit / 2);
+  const uint32_t half = unit % 2 == 0 ? word & 0xFFFFu : word >> 16;
+  return static_cast<double>(half) / 65536.0 >= p;
 }
 
 TEST(Dropout, MaskIsAPureFunctionOfSeedOffsetIndex) {
@@ -41,7 +44,7 @@ TEST(Dropout, MaskIsAPureFunctionOfSeedOffsetIndex) {
   const double p = 0.3;
   Tensor x = arange(1.0, n + 1.0, 1.0, DType::f32);
   std::vector<float> y = dropout(x, p, true, s).to_vector<float>();
-  EXPECT_EQ(s.offset, before.offset + kernels::philox_blocks<float>(n));
+  EXPECT_EQ(s.offset, before.offset + kernels::dropout_blocks(n));
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   for (int64_t i = 0; i < n; ++i) {
     const float want = kept(42, before.offset, i, p) ? static_cast<float>(i + 1) * scale : 0.0f;
@@ -67,6 +70,39 @@ TEST(Dropout, BackwardRegeneratesTheMask) {
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   for (size_t i = 0; i < gx.size(); ++i)
     ASSERT_EQ(gx[i], kept(3, before.offset, i, p) ? gv[i] * scale : 0.0f) << i;
+}
+
+TEST(Dropout, HalfWordsFollowTheDocumentedExample) {
+  // kernels/common/dropout_desc.h: seed 5, offset 0, block 1 = (58e37bc0, 27fa600a, 930e368e,
+  // 1e94611d) serves units 8 .. 15, low half first.
+  const uint32_t want[8] = {0x7bc0, 0x58e3, 0x600a, 0x27fa, 0x368e, 0x930e, 0x611d, 0x1e94};
+  for (uint64_t u = 8; u < 16; ++u) EXPECT_EQ(kernels::dropout_halfword(5, 0, u), want[u - 8]) << u;
+  EXPECT_EQ(kernels::dropout_blocks(16), 2u);
+  EXPECT_EQ(kernels::dropout_blocks(17), 3u);
+}
+
+TEST(Dropout, KeepTestIsExactAtTheThreshold) {
+  // Unit u is kept for p = h(u) 2^-16 and dropped for the next double above it, by the
+  // reference, v2 and v3 alike.
+  const int64_t n = 300;
+  kernels::DropoutDesc d;
+  d.n = n;
+  d.seed = 5;
+  d.offset = 0;
+  std::vector<float> x(n, 1.0f), y(n);
+  for (int64_t u : {13, 6, 7, 299}) {
+    const uint32_t word = kernels::philox_word(d.seed, d.offset, static_cast<uint64_t>(u / 2));
+    const double at = static_cast<double>(u % 2 == 0 ? word & 0xFFFFu : word >> 16) / 65536.0;
+    for (int above = 0; above < 2; ++above) {
+      d.p = above ? std::nextafter(at, 1.0) : at;
+      ref::dropout_forward<float>(d, x.data(), y.data());
+      EXPECT_EQ(y[u] != 0, above == 0) << "reference, unit " << u;
+      cpu::dropout_forward_v2<float>(d, x.data(), y.data(), 2);
+      EXPECT_EQ(y[u] != 0, above == 0) << "v2, unit " << u;
+      cpu::dropout_forward_v3<float>(d, x.data(), y.data(), 2);
+      EXPECT_EQ(y[u] != 0, above == 0) << "v3, unit " << u;
+    }
+  }
 }
 
 TEST(Dropout, KeepFractionWithinStandardErrors) {
@@ -117,7 +153,7 @@ TEST(Dropout, ZeroOneAndEvaluation) {
   EXPECT_TRUE(dropout2d(v, 0.7, false, s).same(v));
   EXPECT_EQ(s.offset, offset);
   EXPECT_EQ(dropout(x, 1.0, true, s).to_vector<double>(), std::vector<double>(24, 0.0));
-  EXPECT_EQ(s.offset, offset + kernels::philox_blocks<float>(24));
+  EXPECT_EQ(s.offset, offset + kernels::dropout_blocks(24));
 }
 
 // Checks that every (n, c) channel of y is either x * scale or zero, by the unit rule.
@@ -140,7 +176,7 @@ TEST(Dropout, ChannelFormsDropWholeChannels) {
   Tensor x4 = random_f64({3, 5, 4, 2});
   uint64_t o = s.offset;
   expect_channels(x4, dropout2d(x4, 0.5, true, s), 8, 5, o, 0.5);
-  EXPECT_EQ(s.offset, o + kernels::philox_blocks<float>(15));
+  EXPECT_EQ(s.offset, o + kernels::dropout_blocks(15));
   Tensor x3 = random_f64({6, 3, 3});
   o = s.offset;
   expect_channels(x3, dropout2d(x3, 0.5, true, s), 9, 5, o, 0.5);

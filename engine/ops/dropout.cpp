@@ -68,7 +68,7 @@ Tensor dropout_units(const char* name, const Tensor& x, double p, bool training,
   d.p = p;
   d.seed = stream.seed;
   const int64_t units = group > 0 ? x.numel() / group : 0;
-  d.offset = stream.reserve(kernels::philox_blocks<float>(static_cast<uint64_t>(units)));
+  d.offset = stream.reserve(kernels::dropout_blocks(static_cast<uint64_t>(units)));
   return apply_mask(x, d);
 }
 

@@ -1,6 +1,6 @@
 // Dropout with masks from the Philox dropout stream (rule in kernels/common/dropout_desc.h):
-// each call in training takes philox_blocks<float>(units) counters from the stream, one float
-// uniform per unit (an element, or an (n, c) channel for the 2d/3d forms, in row-major order),
+// each call in training takes dropout_blocks(units) counters from the stream, one 16-bit
+// half-word per unit (an element, or an (n, c) channel for the 2d/3d forms, in row-major order),
 // for f32 and f64 alike. Kept values are scaled by 1 / (1 - p). Not training, or p = 0: x itself
 // is returned and no counters are taken. The backward regenerates the mask from (seed, offset).
 #pragma once

@@ -1,11 +1,11 @@
 #include "kernels/cpu/dropout.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/common/dropout_desc.h"
 #include "kernels/common/philox.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/threads.h"
@@ -17,17 +17,18 @@
 namespace signet::cpu {
 namespace {
 
-constexpr int kChains = 4;                   // independent Philox chains per tile (latency)
-constexpr int kLanes = 8;                    // Philox blocks per chain
-constexpr int kBlocks = kChains * kLanes;    // Philox blocks per tile
-constexpr int64_t kTileUnits = 4 * kBlocks;  // units (words) per tile
+constexpr int kChains = 4;                 // independent Philox chains per tile (latency)
+constexpr int kLanes = 8;                  // Philox blocks per chain
+constexpr int kBlocks = kChains * kLanes;  // Philox blocks per tile
+constexpr int64_t kTileUnits = kernels::kDropoutUnitsPerBlock * kBlocks;  // units per tile
 // Outputs of at least this many bytes are written by v3 with non-temporal stores: far beyond a
 // core's share of the cache, the read for ownership of y is wasted traffic.
 constexpr int64_t kStreamBytes = int64_t{64} << 20;
 // v3 prefetches x this many tiles ahead, so its loads overlap the Philox rounds.
 constexpr int64_t kPrefetchTiles = 8;
 
-// Fills keep[0 .. kTileUnits) for the units of blocks block0 .. block0 + kBlocks - 1.
+// Fills keep[0 .. kTileUnits) for the units of blocks block0 .. block0 + kBlocks - 1 (block c
+// serves units 8c .. 8c + 7, kernels/common/dropout_desc.h).
 using KeepTileFn = void (*)(uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold,
                             uint8_t* keep);
 
@@ -36,7 +37,7 @@ void keep_tile(uint64_t seed, uint64_t offset, uint64_t block0, uint32_t thresho
   for (int l = 0; l < kBlocks; ++l) {
     const kernels::Philox4x32 b =
         kernels::philox_block(seed, offset, block0 + static_cast<uint64_t>(l));
-    for (int j = 0; j < 4; ++j) keep[4 * l + j] = (b.v[j] >> 8) >= threshold;
+    for (int j = 0; j < 8; ++j) keep[8 * l + j] = kernels::dropout_halfword(b, j) >= threshold;
   }
 }
 
@@ -86,24 +87,31 @@ __attribute__((target("avx2,bmi2"))) void keep_tile_avx2(uint64_t seed, uint64_t
     k0 += kernels::kPhiloxW0;
     k1 += kernels::kPhiloxW1;
   }
-  const __m256i thr = _mm256_set1_epi32(static_cast<int>(threshold));
+  // 16-bit compares h >= threshold (h = max(h, threshold)); p = 1 (threshold 2^16) keeps none.
+  const uint64_t live = threshold > 0xFFFFu ? 0 : ~uint64_t{0};
+  const __m256i thr = _mm256_set1_epi16(static_cast<short>(threshold & 0xFFFFu));
   const __m256i byte_bits = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
   const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   for (int g = 0; g < kChains; ++g) {
     const __m256i words[4] = {c0[g], c1[g], c2[g], c3[g]};
-    uint32_t bits = 0;  // bit 4 l + j: word j of lane l is kept
+    uint64_t bits = 0;  // bit 8 l + 2 j + h: half h of word j of lane l is kept
     for (int j = 0; j < 4; ++j) {
-      const __m256i top = _mm256_srli_epi32(words[j], 8);
-      const __m256i kept = _mm256_cmpeq_epi32(_mm256_max_epu32(top, thr), top);
-      bits |= _pdep_u32(static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(kept))),
-                        0x11111111u << j);
+      const __m256i kept = _mm256_cmpeq_epi16(_mm256_max_epu16(words[j], thr), words[j]);
+      // Half h of lane l is bytes 4 l + 2 h, + 1 of the movemask: one bit each, at 2 l + h.
+      const uint32_t halves =
+          _pext_u32(static_cast<uint32_t>(_mm256_movemask_epi8(kept)), 0x55555555u);
+      bits |= _pdep_u64(halves, 0x0303030303030303ull << (2 * j));
     }
-    // Byte i of the result is bit i of `bits`: spread byte i / 8 over lanes, test bit i % 8.
-    const __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), spread);
-    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(b, byte_bits), byte_bits);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 32 * g),
-                        _mm256_and_si256(set, _mm256_set1_epi8(1)));
+    bits &= live;
+    // Byte i of 32 is bit i of a 32-bit half: spread byte i / 8 over lanes, test bit i % 8.
+    for (int half = 0; half < 2; ++half) {
+      const int v = static_cast<int>(static_cast<uint32_t>(bits >> (32 * half)));
+      const __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32(v), spread);
+      const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(b, byte_bits), byte_bits);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 64 * g + 32 * half),
+                          _mm256_and_si256(set, _mm256_set1_epi8(1)));
+    }
   }
 }
 
@@ -149,52 +157,51 @@ philox_chains_avx512(uint64_t seed, uint64_t offset, uint64_t block0, __m512i (&
   }
 }
 
-// keep_tile on AVX-512: philox_chains_avx512, then the keep test per word and lane.
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) void keep_tile_avx512(
-    uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold, uint8_t* keep) {
-  const __mmask8 all = 0xFF;
+// The keep bits of the kTileUnits units of the tile at block0 on AVX-512: bit i of bits[g] is
+// unit 64 g + i. The test is one masked 16-bit compare per word on the two halves of each
+// lane's low 32 bits, h >= thr16 with thr16 = threshold mod 2^16, and `live` is 0 when
+// threshold = 2^16 (p = 1: nothing is kept), else all ones. kSwap as in philox_chains_avx512.
+template <bool kSwap>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"), always_inline)) inline void
+keep_bits_avx512(uint64_t seed, uint64_t offset, uint64_t block0, uint32_t thr16, uint64_t live,
+                 uint64_t* bits) {
   __m512i c[4][kChains];
-  philox_chains_avx512<false>(seed, offset, block0, c);
-  const __m512i low = _mm512_set1_epi64(0xFFFFFFFFll);
-  const __m512i thr = _mm512_set1_epi64(threshold);
+  philox_chains_avx512<kSwap>(seed, offset, block0, c);
+  const __m512i thr = _mm512_set1_epi16(static_cast<short>(thr16));
   for (int g = 0; g < kChains; ++g) {
-    uint32_t bits = 0;  // bit 4 l + j: word j of lane l is kept
-    for (int j = 0; j < 4; ++j) {
-      const __m512i top = _mm512_maskz_srli_epi64(all, _mm512_and_si512(c[j][g], low), 8);
-      bits |= _pdep_u32(_mm512_cmpge_epu64_mask(top, thr), 0x11111111u << j);
-    }
-    const __m256i bytes = _mm256_and_si256(_mm256_movm_epi8(bits), _mm256_set1_epi8(1));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 32 * g), bytes);
+    uint32_t m[4];  // bit 4 l + h: half h of word j of lane l is kept
+    for (int j = 0; j < 4; ++j) m[j] = _mm512_mask_cmpge_epu16_mask(0x33333333u, c[j][g], thr);
+    // Bits 4 l .. 4 l + 3 of a and b are units 8 l + 0..3 and 8 l + 4..7 of lane l.
+    const uint32_t a = m[0] | (m[1] << 2), b = m[2] | (m[3] << 2);
+    bits[g] = (_pdep_u64(a, 0x0F0F0F0F0F0F0F0Full) | _pdep_u64(b, 0xF0F0F0F0F0F0F0F0ull)) & live;
   }
 }
 
-// The keep bits of the kTileUnits units of the tile at block0 on AVX-512: bit i of bits[g] is
-// unit 32 g + i. The test is one masked 32-bit compare per word on the even (low-half) lanes,
-// w >= shifted with shifted = threshold 2^8 (<=> (w >> 8) >= threshold), and `live` is 0 when
-// threshold = 2^24 (p = 1: shifted does not fit 32 bits and nothing is kept), else all ones.
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) inline void keep_bits_avx512(
-    uint64_t seed, uint64_t offset, uint64_t block0, uint32_t shifted, uint32_t live,
-    uint32_t* bits) {
-  __m512i c[4][kChains];
-  philox_chains_avx512<true>(seed, offset, block0, c);
-  const __m512i thr = _mm512_set1_epi32(static_cast<int>(shifted));
-  for (int g = 0; g < kChains; ++g) {
-    uint32_t m[4];  // bit 2 l: word j of lane l is kept
-    for (int j = 0; j < 4; ++j) m[j] = _mm512_mask_cmpge_epu32_mask(0x5555, c[j][g], thr);
-    // Bits 2 l, 2 l + 1 of a and b are words 0, 1 and 2, 3 of lane l: spread to 4 l + j.
-    const uint32_t a = m[0] | (m[1] << 1), b = m[2] | (m[3] << 1);
-    bits[g] = (_pdep_u32(a, 0x33333333u) | _pdep_u32(b, 0xCCCCCCCCu)) & live;
-  }
+// Keep bytes 0 / 1 from the keep bits of a tile (bit i of bits[g] -> keep[64 g + i]).
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline void bits_to_bytes_avx512(
+    const uint64_t* bits, uint8_t* keep) {
+  for (int g = 0; g < kChains; ++g)
+    _mm512_storeu_si512(keep + 64 * g,
+                        _mm512_and_si512(_mm512_movm_epi8(bits[g]), _mm512_set1_epi8(1)));
+}
+
+// keep_tile on AVX-512: keep_bits_avx512 with the shift form of hi(p), expanded to bytes.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) void keep_tile_avx512(
+    uint64_t seed, uint64_t offset, uint64_t block0, uint32_t threshold, uint8_t* keep) {
+  alignas(64) uint64_t bits[kChains];
+  keep_bits_avx512<false>(seed, offset, block0, threshold & 0xFFFFu,
+                          threshold > 0xFFFFu ? 0 : ~uint64_t{0}, bits);
+  bits_to_bytes_avx512(bits, keep);
 }
 
 // y[0 .. kTileUnits) = x * scale where the tile's keep bit is set, else +0 (float: 16 lanes);
 // with `stream` (y 64-byte aligned) by non-temporal stores, which skip the read for ownership.
 __attribute__((target("avx512f"))) inline void apply_bits_avx512(const float* x, float* y,
-                                                                 const uint32_t* bits, float scale,
+                                                                 const uint64_t* bits, float scale,
                                                                  bool stream) {
   const __m512 s = _mm512_set1_ps(scale);
   for (int q = 0; q < kTileUnits / 16; ++q) {
-    const __mmask16 k = static_cast<__mmask16>(bits[q / 2] >> (16 * (q % 2)));
+    const __mmask16 k = static_cast<__mmask16>(bits[q / 4] >> (16 * (q % 4)));
     const __m512 v = _mm512_maskz_mul_ps(k, _mm512_loadu_ps(x + 16 * q), s);
     if (stream)
       _mm512_stream_ps(y + 16 * q, v);
@@ -205,11 +212,11 @@ __attribute__((target("avx512f"))) inline void apply_bits_avx512(const float* x,
 
 // The double form of apply_bits_avx512 (8 lanes).
 __attribute__((target("avx512f"))) inline void apply_bits_avx512(const double* x, double* y,
-                                                                 const uint32_t* bits, double scale,
+                                                                 const uint64_t* bits, double scale,
                                                                  bool stream) {
   const __m512d s = _mm512_set1_pd(scale);
   for (int q = 0; q < kTileUnits / 8; ++q) {
-    const __mmask8 k = static_cast<__mmask8>(bits[q / 4] >> (8 * (q % 4)));
+    const __mmask8 k = static_cast<__mmask8>(bits[q / 8] >> (8 * (q % 8)));
     const __m512d v = _mm512_maskz_mul_pd(k, _mm512_loadu_pd(x + 8 * q), s);
     if (stream)
       _mm512_stream_pd(y + 8 * q, v);
@@ -267,7 +274,8 @@ void dropout_units(const kernels::DropoutDesc& d, const T* x, T* y, uint32_t thr
                    int64_t u0, int64_t u1, KeepTileFn keep_tile_fn) {
   alignas(64) uint8_t keep[kTileUnits];
   for (int64_t t = u0 - u0 % kTileUnits; t < u1; t += kTileUnits) {
-    keep_tile_fn(d.seed, d.offset, static_cast<uint64_t>(t / 4), threshold, keep);
+    keep_tile_fn(d.seed, d.offset, static_cast<uint64_t>(t / kernels::kDropoutUnitsPerBlock),
+                 threshold, keep);
     apply_keep_tile(d, x, y, keep, t, std::max(t, u0), std::min(t + kTileUnits, u1), scale);
   }
 }
@@ -281,16 +289,18 @@ template <class T>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) void dropout_units_avx512(
     const kernels::DropoutDesc& d, const T* x, T* y, uint32_t threshold, T scale, int64_t u0,
     int64_t u1, bool stream) {
-  const uint32_t live = threshold >= (1u << 24) ? 0u : ~0u;
-  const uint32_t shifted = threshold << 8;
-  alignas(64) uint32_t bits[kChains];
+  const uint64_t live = threshold > 0xFFFFu ? 0 : ~uint64_t{0};
+  const uint32_t thr16 = threshold & 0xFFFFu;
+  alignas(64) uint64_t bits[kChains];
   alignas(64) uint8_t keep[kTileUnits];
   for (int64_t t = u0 - u0 % kTileUnits; t < u1; t += kTileUnits) {
     const int64_t ahead = t + kPrefetchTiles * kTileUnits;
     if (d.group == 1 && ahead + kTileUnits <= u1)
       for (int64_t q = 0; q < kTileUnits; q += 64 / static_cast<int64_t>(sizeof(T)))
         _mm_prefetch(reinterpret_cast<const char*>(x + (ahead - d.first + q)), _MM_HINT_T0);
-    keep_bits_avx512(d.seed, d.offset, static_cast<uint64_t>(t / 4), shifted, live, bits);
+    keep_bits_avx512<true>(d.seed, d.offset,
+                           static_cast<uint64_t>(t / kernels::kDropoutUnitsPerBlock), thr16, live,
+                           bits);
     const int64_t a = std::max(t, u0), b = std::min(t + kTileUnits, u1);
     if (d.group == 1 && a == t && b == t + kTileUnits) {
       T* yt = y + (t - d.first);
@@ -298,21 +308,18 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2"))) void dropout_
                         stream && reinterpret_cast<uintptr_t>(yt) % 64 == 0);
       continue;
     }
-    for (int g = 0; g < kChains; ++g)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(keep + 32 * g),
-                          _mm256_and_si256(_mm256_movm_epi8(bits[g]), _mm256_set1_epi8(1)));
+    bits_to_bytes_avx512(bits, keep);
     apply_keep_tile(d, x, y, keep, t, a, b, scale);
   }
   if (stream) _mm_sfence();
 }
 #endif
 
-// The drop threshold ceil(p 2^24) (2^24 when p = 1) and the keep scale of d.
+// The drop threshold ceil(p 2^16) (2^16 when p = 1) and the keep scale of d.
 template <class T>
 void keep_rule(const kernels::DropoutDesc& d, uint32_t& threshold, T& scale) {
   scale = d.p < 1 ? static_cast<T>(1.0 / (1.0 - d.p)) : T(0);
-  const double scaled = std::ceil(d.p * 16777216.0);
-  threshold = static_cast<uint32_t>(std::min(scaled, 16777216.0));
+  threshold = kernels::dropout_threshold(d.p);
 }
 
 // Splits the units of [first, first + n) into whole tiles per thread; f masks each share.

@@ -1,14 +1,14 @@
 #include "kernels/reference/dropout.h"
 
-#include "kernels/common/philox.h"
+#include "kernels/common/dropout_desc.h"
 
 namespace signet::ref {
 namespace {
 
-// Whether the unit of global element index e survives.
+// Whether the unit of global element index e survives: h(unit) >= ceil(p 2^16).
 bool keeps(const kernels::DropoutDesc& d, int64_t e) {
   const uint64_t unit = static_cast<uint64_t>(e / d.group);
-  return static_cast<double>(kernels::philox_uniform<float>(d.seed, d.offset, unit)) >= d.p;
+  return kernels::dropout_halfword(d.seed, d.offset, unit) >= kernels::dropout_threshold(d.p);
 }
 
 }  // namespace
