@@ -9,15 +9,11 @@
 
 #include "support/expect_error.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/require_video.h"
+#include "tests/support/stb_write.h"
 #include "tools/media/clip_dataset.h"
 #include "tools/media/image_reader.h"
 #include "tools/media/video_writer.h"
-
-#if __has_include(<stb/stb_image_write.h>)
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#define SIGNET_TEST_HAVE_STB_WRITE 1
-#endif
 
 namespace {
 
@@ -26,9 +22,6 @@ using signet::testing::expect_error;
 using signet::testing::read_bytes;
 using signet::testing::TempDir;
 using signet::testing::write_bytes;
-
-#define REQUIRE_VIDEO() \
-  if (!video_support()) GTEST_SKIP() << "signet_media built without FFmpeg"
 
 // Writes an 8-frame 16 x 16 clip, frame t at grey level 30 + 20 t.
 std::string write_clip(const TempDir& dir, const std::string& name) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/support/require_video.h"
 #include "tools/media/clip_cache.h"
 #include "tools/media/clip_dataset.h"
 #include "tools/media/video_writer.h"
@@ -24,9 +25,6 @@ using signet::Tensor;
 using signet::testing::read_bytes;
 using signet::testing::TempDir;
 using signet::testing::write_bytes;
-
-#define REQUIRE_VIDEO() \
-  if (!video_support()) GTEST_SKIP() << "signet_media built without FFmpeg"
 
 // Writes a `frames`-frame 16 x 16 clip whose frame t has grey level base + 10 t.
 std::string write_clip(const TempDir& dir, const std::string& name, int frames, int base) {

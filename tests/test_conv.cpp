@@ -6,7 +6,6 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "engine/ops/reduce.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/reference/conv.h"
+#include "tests/support/conv_shapes.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/gradcheck.h"
@@ -29,62 +29,32 @@ using signet::Shape;
 using signet::Tensor;
 using signet::cpu::SimdPath;
 using signet::kernels::ConvDesc;
+using signet::testing::conv_desc;
+using signet::testing::conv_name;
+using signet::testing::expect_close_relative;
 using signet::testing::expect_error;
 using signet::testing::gradcheck;
 using signet::testing::random_f64;
 using signet::testing::uniform_floats;
 using Grads = std::vector<Tensor>;
 
-// A descriptor from per-dim lists (2 or 3 values each), with out[] computed.
-ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape kernel, Shape stride,
-              Shape pad, Shape dil) {
-  ConvDesc d;
-  d.dims = static_cast<int>(in.size());
-  d.n = n, d.c = c, d.k = k, d.groups = groups;
-  for (int i = 0; i < d.dims; ++i) {
-    const int s = 3 - d.dims + i;
-    d.in[s] = in[i], d.kernel[s] = kernel[i], d.stride[s] = stride[i];
-    d.pad[s] = pad[i], d.dilation[s] = dil[i];
-    d.out[s] = (in[i] + 2 * pad[i] - dil[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
-  }
-  return d;
-}
-
 // Odd shapes: C = 1 and C = 3 first layers, batch 1, stride 2, dilation 2, groups 2 and 4,
 // depthwise, padding 0 and 2, 1x1 (the direct GEMM and a strided one), several column tiles.
 std::vector<ConvDesc> odd_cases() {
   return {
-      conv(1, 1, 5, 1, {13, 11}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
-      conv(2, 3, 7, 1, {17, 19}, {3, 3}, {2, 2}, {2, 2}, {1, 1}),
-      conv(2, 6, 10, 2, {15, 14}, {3, 2}, {1, 2}, {2, 0}, {2, 2}),
-      conv(3, 4, 4, 4, {9, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv(2, 8, 12, 4, {11, 13}, {3, 3}, {2, 2}, {0, 0}, {2, 1}),
-      conv(2, 5, 9, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
-      conv(1, 70, 9, 1, {31, 37}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
-      conv(1, 4, 3, 1, {9, 7}, {1, 1}, {2, 2}, {0, 0}, {1, 1}),
-      conv(2, 16, 20, 1, {37, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv(2, 3, 5, 1, {5, 7, 6}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}),
-      conv(1, 4, 6, 2, {6, 7, 5}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 2}),
-      conv(1, 3, 5, 1, {9, 13, 11}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}),
+      conv_desc(1, 1, 5, 1, {13, 11}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
+      conv_desc(2, 3, 7, 1, {17, 19}, {3, 3}, {2, 2}, {2, 2}, {1, 1}),
+      conv_desc(2, 6, 10, 2, {15, 14}, {3, 2}, {1, 2}, {2, 0}, {2, 2}),
+      conv_desc(3, 4, 4, 4, {9, 10}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(2, 8, 12, 4, {11, 13}, {3, 3}, {2, 2}, {0, 0}, {2, 1}),
+      conv_desc(2, 5, 9, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
+      conv_desc(1, 70, 9, 1, {31, 37}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
+      conv_desc(1, 4, 3, 1, {9, 7}, {1, 1}, {2, 2}, {0, 0}, {1, 1}),
+      conv_desc(2, 16, 20, 1, {37, 41}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(2, 3, 5, 1, {5, 7, 6}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}),
+      conv_desc(1, 4, 6, 2, {6, 7, 5}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 2}),
+      conv_desc(1, 3, 5, 1, {9, 13, 11}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}),
   };
-}
-
-// "n2 c6 k10 g2 in 1x15x14 k 1x3x2" for traces.
-std::string name(const ConvDesc& d) {
-  std::ostringstream s;
-  s << "n" << d.n << " c" << d.c << " k" << d.k << " g" << d.groups << " in " << d.in[0] << "x"
-    << d.in[1] << "x" << d.in[2] << " kernel " << d.kernel[0] << "x" << d.kernel[1] << "x"
-    << d.kernel[2] << " stride " << d.stride[1] << "," << d.stride[2] << " pad " << d.pad[1] << ","
-    << d.pad[2] << " dil " << d.dilation[1] << "," << d.dilation[2];
-  return s.str();
-}
-
-// Expects got == want within tol * (1 + |want|) per element.
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol,
-                  const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " at " << i;
 }
 
 // Runs the three v2 passes and the reference on the same random bytes; the workspace and the
@@ -107,17 +77,17 @@ void expect_v2_matches_reference(const ConvDesc& d, int threads, SimdPath path) 
                                       path);
   signet::ref::conv_forward<float>(d, x.data(), w.data(), b.data(), y_ref.data());
   const double tol = 2e-6 * static_cast<double>(cg * taps + d.k + d.n * 64);
-  expect_close(y, y_ref, tol, "forward");
+  expect_close_relative(y, y_ref, tol, "forward");
   signet::cpu::conv_v2_im2col_backward_data(d, dy.data(), w.data(), dx.data(), ws.data(), threads,
                                             path);
   signet::ref::conv_backward_data<float>(d, dy.data(), w.data(), dx_ref.data());
-  expect_close(dx, dx_ref, tol, "backward data");
+  expect_close_relative(dx, dx_ref, tol, "backward data");
   signet::cpu::conv_v2_im2col_backward_weights(d, x.data(), dy.data(), dw.data(), db.data(),
                                                ws.data(), threads, path);
   signet::ref::conv_backward_weights<float>(d, x.data(), dy.data(), dw_ref.data(), db_ref.data());
   const double tol_w = 2e-6 * static_cast<double>(d.n * signet::kernels::conv_out_volume(d));
-  expect_close(dw, dw_ref, tol_w, "backward weights");
-  expect_close(db, db_ref, tol_w, "bias gradient");
+  expect_close_relative(dw, dw_ref, tol_w, "backward weights");
+  expect_close_relative(db, db_ref, tol_w, "bias gradient");
 }
 
 // The SIMD paths this CPU can run.
@@ -130,7 +100,7 @@ std::vector<SimdPath> supported_paths() {
 
 TEST(ConvKernels, V2Im2colMatchesReferenceOnOddShapes) {
   for (const ConvDesc& d : odd_cases()) {
-    SCOPED_TRACE(name(d));
+    SCOPED_TRACE(conv_name(d));
     for (int threads : {1, 2, 3}) {
       SCOPED_TRACE(threads);
       expect_v2_matches_reference(d, threads, signet::cpu::active_simd_path());
@@ -170,7 +140,7 @@ TEST(ConvKernels, V2IsBitwiseRepeatableForAThreadCount) {
 
 TEST(ConvKernels, V2WorkspaceIsBoundedByOneTilePerThread) {
   // The need does not grow with the batch, and a large image needs far less than its im2col.
-  ConvDesc small = conv(1, 64, 64, 1, {224, 224}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  ConvDesc small = conv_desc(1, 64, 64, 1, {224, 224}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
   ConvDesc big = small;
   big.n = 256;
   EXPECT_EQ(signet::cpu::conv_workspace_bytes(small, 2), signet::cpu::conv_workspace_bytes(big, 2));

@@ -3,7 +3,6 @@
 // selection rule (the version it claims, and that it never picks one that does not fit).
 #include <cmath>
 #include <initializer_list>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +10,7 @@
 
 #include "kernels/cpu/conv_select.h"
 #include "kernels/reference/conv.h"
+#include "tests/support/conv_shapes.h"
 #include "tests/support/fixtures.h"
 
 namespace {
@@ -19,22 +19,10 @@ using signet::Shape;
 using signet::cpu::ConvPass;
 using signet::cpu::ConvVersion;
 using signet::kernels::ConvDesc;
+using signet::testing::conv_desc;
+using signet::testing::conv_name;
+using signet::testing::expect_close_relative;
 using signet::testing::uniform_floats;
-
-// A descriptor from per-dim lists (2 or 3 values each), with out[] computed.
-ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape kernel, Shape stride,
-              Shape pad, Shape dil) {
-  ConvDesc d;
-  d.dims = static_cast<int>(in.size());
-  d.n = n, d.c = c, d.k = k, d.groups = groups;
-  for (int i = 0; i < d.dims; ++i) {
-    const int s = 3 - d.dims + i;
-    d.in[s] = in[i], d.kernel[s] = kernel[i], d.stride[s] = stride[i];
-    d.pad[s] = pad[i], d.dilation[s] = dil[i];
-    d.out[s] = (in[i] + 2 * pad[i] - dil[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
-  }
-  return d;
-}
 
 // Odd shapes: no size a multiple of the 14-wide, 16- or 32-filter tiles; widths below, at and
 // above one tile; filters 1, 17, 33 and 40; C = 1 and 3; batch 1; padding 0 and 2; dilation 2;
@@ -43,37 +31,19 @@ ConvDesc conv(int64_t n, int64_t c, int64_t k, int64_t groups, Shape in, Shape k
 // slabs of 22 and 8 and its channels in blocks of 14).
 std::vector<ConvDesc> odd_cases() {
   return {
-      conv(1, 1, 17, 1, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv(2, 3, 33, 1, {9, 29}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
-      conv(2, 5, 40, 1, {15, 14}, {3, 2}, {1, 1}, {2, 1}, {2, 2}),
-      conv(1, 19, 7, 1, {6, 31}, {3, 3}, {1, 1}, {2, 2}, {1, 1}),
-      conv(2, 16, 20, 1, {17, 15}, {5, 3}, {1, 1}, {2, 1}, {1, 1}),
-      conv(3, 8, 1, 1, {5, 3}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
-      conv(2, 6, 18, 1, {11, 13}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
-      conv(2, 8, 12, 2, {11, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv(2, 3, 21, 1, {5, 7, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
-      conv(1, 4, 35, 1, {6, 7, 9}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 1}),
-      conv(1, 2, 40, 1, {100, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv(1, 40, 20, 1, {30, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
+      conv_desc(1, 1, 17, 1, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(2, 3, 33, 1, {9, 29}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
+      conv_desc(2, 5, 40, 1, {15, 14}, {3, 2}, {1, 1}, {2, 1}, {2, 2}),
+      conv_desc(1, 19, 7, 1, {6, 31}, {3, 3}, {1, 1}, {2, 2}, {1, 1}),
+      conv_desc(2, 16, 20, 1, {17, 15}, {5, 3}, {1, 1}, {2, 1}, {1, 1}),
+      conv_desc(3, 8, 1, 1, {5, 3}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
+      conv_desc(2, 6, 18, 1, {11, 13}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
+      conv_desc(2, 8, 12, 2, {11, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(2, 3, 21, 1, {5, 7, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      conv_desc(1, 4, 35, 1, {6, 7, 9}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 1}),
+      conv_desc(1, 2, 40, 1, {100, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(1, 40, 20, 1, {30, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
   };
-}
-
-// "n2 c6 k10 g2 in 1x15x14 ..." for traces.
-std::string name(const ConvDesc& d) {
-  std::ostringstream s;
-  s << "n" << d.n << " c" << d.c << " k" << d.k << " g" << d.groups << " in " << d.in[0] << "x"
-    << d.in[1] << "x" << d.in[2] << " kernel " << d.kernel[0] << "x" << d.kernel[1] << "x"
-    << d.kernel[2] << " stride " << d.stride[2] << " pad " << d.pad[0] << "," << d.pad[1] << ","
-    << d.pad[2] << " dil " << d.dilation[1] << "," << d.dilation[2];
-  return s.str();
-}
-
-// Expects got == want within tol * (1 + |want|) per element.
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol,
-                  const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " at " << i;
 }
 
 // Runs pass of version v and the reference on the same random bytes; workspace and outputs
@@ -94,21 +64,22 @@ void expect_matches_reference(ConvVersion v, const ConvDesc& d, ConvPass pass, i
     signet::cpu::conv_run_forward(v, d, x.data(), w.data(), b.data(), y.data(), ws.data(), threads,
                                   path);
     signet::ref::conv_forward<float>(d, x.data(), w.data(), b.data(), y_ref.data());
-    expect_close(y, y_ref, 2e-6 * static_cast<double>(cg * taps + d.k), "forward");
+    expect_close_relative(y, y_ref, 2e-6 * static_cast<double>(cg * taps + d.k), "forward");
   } else if (pass == ConvPass::backward_data) {
     std::vector<float> dx(nx, nan), dx_ref(nx);
     signet::cpu::conv_run_backward_data(v, d, dy.data(), w.data(), dx.data(), ws.data(), threads,
                                         path);
     signet::ref::conv_backward_data<float>(d, dy.data(), w.data(), dx_ref.data());
-    expect_close(dx, dx_ref, 2e-6 * static_cast<double>(d.k * taps + d.c), "backward data");
+    expect_close_relative(dx, dx_ref, 2e-6 * static_cast<double>(d.k * taps + d.c),
+                          "backward data");
   } else {
     std::vector<float> dw(nw, nan), dw_ref(nw), db(d.k, nan), db_ref(d.k);
     signet::cpu::conv_run_backward_weights(v, d, x.data(), dy.data(), dw.data(), db.data(),
                                            ws.data(), threads, path);
     signet::ref::conv_backward_weights<float>(d, x.data(), dy.data(), dw_ref.data(), db_ref.data());
     const double tol = 2e-6 * static_cast<double>(d.n * signet::kernels::conv_out_volume(d));
-    expect_close(dw, dw_ref, tol, "backward weights");
-    expect_close(db, db_ref, tol, "bias gradient");
+    expect_close_relative(dw, dw_ref, tol, "backward weights");
+    expect_close_relative(db, db_ref, tol, "bias gradient");
   }
 }
 
@@ -120,7 +91,7 @@ int check_version(ConvVersion v, std::initializer_list<int> thread_counts = {1, 
   for (const ConvDesc& d : odd_cases())
     for (ConvPass pass : kPasses) {
       if (!signet::cpu::conv_version_fits(v, d, pass)) continue;
-      SCOPED_TRACE(name(d) + " pass " + std::to_string(static_cast<int>(pass)));
+      SCOPED_TRACE(conv_name(d) + " pass " + std::to_string(static_cast<int>(pass)));
       for (int threads : thread_counts) expect_matches_reference(v, d, pass, threads);
       ++ran;
     }
@@ -175,7 +146,7 @@ TEST(ConvVersions, V3DirectRefusesWhatItCannotRun) {
     EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v3_direct, c[7], pass)) << "groups";
   }
   // Backward-data needs padding <= dilation * (kernel - 1): 2 > 1 * (1 - 1) here.
-  const ConvDesc wide_pad = conv(1, 4, 16, 1, {6, 7}, {1, 3}, {1, 1}, {2, 1}, {1, 1});
+  const ConvDesc wide_pad = conv_desc(1, 4, 16, 1, {6, 7}, {1, 3}, {1, 1}, {2, 1}, {1, 1});
   EXPECT_FALSE(
       signet::cpu::conv_version_fits(ConvVersion::v3_direct, wide_pad, ConvPass::backward_data));
   EXPECT_EQ(signet::cpu::conv_version_fits(ConvVersion::v3_direct, wide_pad, ConvPass::forward),
@@ -185,10 +156,11 @@ TEST(ConvVersions, V3DirectRefusesWhatItCannotRun) {
 TEST(ConvVersions, SelectionRulePicksWhatItClaims) {
   const std::vector<ConvDesc> c = odd_cases();
   const ConvVersion dense = avx512() ? ConvVersion::v3_direct : ConvVersion::v2_im2col;
-  const ConvDesc wide = conv(2, 16, 17, 1, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
-  const ConvDesc wide3d = conv(1, 16, 32, 1, {4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1});
-  const ConvDesc pointwise = conv(2, 16, 32, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1});
-  const ConvDesc depthwise = conv(2, 8, 8, 8, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const ConvDesc wide = conv_desc(2, 16, 17, 1, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const ConvDesc wide3d =
+      conv_desc(1, 16, 32, 1, {4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1});
+  const ConvDesc pointwise = conv_desc(2, 16, 32, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1});
+  const ConvDesc depthwise = conv_desc(2, 8, 8, 8, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
   for (ConvPass pass : kPasses) {
     EXPECT_EQ(signet::cpu::conv_select(wide, pass), dense)
         << "3x3 stride 1, 16 channels in and out";
@@ -211,7 +183,7 @@ TEST(ConvVersions, SelectionRulePicksAVersionThatFits) {
   for (const ConvDesc& d : odd_cases())
     for (ConvPass pass : kPasses) {
       const ConvVersion v = signet::cpu::conv_select(d, pass);
-      EXPECT_TRUE(signet::cpu::conv_version_fits(v, d, pass)) << name(d);
+      EXPECT_TRUE(signet::cpu::conv_version_fits(v, d, pass)) << conv_name(d);
     }
 }
 

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,26 +18,15 @@
 #include "kernels/cuda/conv_first_layer.h"
 #include "kernels/cuda/conv_igemm.h"
 #include "kernels/reference/conv.h"
+#include "tests/support/conv_shapes.h"
+#include "tests/support/fixtures.h"
 #include "tests/test_simt_buffer.h"
 
 namespace signet::cuda {
 namespace {
 
-// A descriptor with the output sizes filled in (slot 0 is depth; 2-D problems leave it 1).
-kernels::ConvDesc conv_desc(int dims, int64_t n, int64_t c, int64_t k, int64_t groups,
-                            std::vector<int64_t> in, std::vector<int64_t> kernel,
-                            std::vector<int64_t> stride, std::vector<int64_t> pad,
-                            std::vector<int64_t> dilation) {
-  kernels::ConvDesc d;
-  d.dims = dims, d.n = n, d.c = c, d.k = k, d.groups = groups;
-  for (int i = 0; i < 3; ++i) {
-    d.in[i] = in[size_t(i)], d.kernel[i] = kernel[size_t(i)], d.stride[i] = stride[size_t(i)];
-    d.pad[i] = pad[size_t(i)], d.dilation[i] = dilation[size_t(i)];
-    d.out[i] = (d.in[i] + 2 * d.pad[i] - d.dilation[i] * (d.kernel[i] - 1) - 1) / d.stride[i] + 1;
-  }
-  return d;
-}
-
+using testing::conv_desc;
+using testing::uniform_floats;
 // The shapes every direction runs on: a first layer (C = 3) with stride 2 and more than 16
 // filters; groups with dilation 2 and padding 2 at batch 1; 3-D with mixed strides; padding 0
 // with stride and dilation 2; 130 channels (two 128-row tiles for backward-data, ten column
@@ -52,15 +40,6 @@ std::vector<kernels::ConvDesc> cases() {
       conv_desc(2, 1, 130, 3, 1, {1, 5, 5}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
       conv_desc(2, 2, 2, 3, 1, {1, 34, 34}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
   };
-}
-
-// n floats uniform in [-1, 1) from seed.
-std::vector<float> uniform(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
 }
 
 // x rounded to tf32 as cvt.rna does: 10 mantissa bits, to nearest with ties away from zero (add
@@ -137,8 +116,8 @@ void check_forward(const char* name, Forward run, const kernels::ConvDesc& d, ui
                    bool tf32 = false) {
   const Sizes n = sizes(d);
   const int64_t depth = d.c / d.groups * kernels::conv_kernel_volume(d);
-  const std::vector<float> x = uniform(n.x, seed), w = uniform(n.w, seed + 1),
-                           bias = uniform(size_t(d.k), seed + 2);
+  const std::vector<float> x = uniform_floats(n.x, seed), w = uniform_floats(n.w, seed + 1),
+                           bias = uniform_floats(size_t(d.k), seed + 2);
   for (bool with_bias : {true, false}) {
     DeviceBuffer<float> bx(x), bw(w), bb(bias),
         by(std::vector<float>(n.y, std::numeric_limits<float>::quiet_NaN()));
@@ -205,7 +184,7 @@ TEST(CudaConv, IgemmBackwardDataMatchesReference) {
   for (const kernels::ConvDesc& d : cases()) {
     const Sizes n = sizes(d);
     seed += 10;
-    const std::vector<float> dy = uniform(n.y, seed), w = uniform(n.w, seed + 1);
+    const std::vector<float> dy = uniform_floats(n.y, seed), w = uniform_floats(n.w, seed + 1);
     DeviceBuffer<float> bdy(dy), bw(w),
         bdx(std::vector<float>(n.x, std::numeric_limits<float>::quiet_NaN()));
     EXPECT_EQ(conv_v2_igemm_backward_data_f32(d, bdy.get(), bw.get(), bdx.get()), cudaSuccess);
@@ -242,7 +221,7 @@ TEST(CudaConv, IgemmBackwardWeightsMatchesReference) {
   for (const kernels::ConvDesc& d : cases()) {
     const Sizes n = sizes(d);
     seed += 10;
-    const std::vector<float> x = uniform(n.x, seed), dy = uniform(n.y, seed + 1);
+    const std::vector<float> x = uniform_floats(n.x, seed), dy = uniform_floats(n.y, seed + 1);
     const auto [dw, db] = run_weights(d, x, dy);
     std::vector<double> want(n.w), mag(n.w), want_b(size_t(d.k)), mag_b(size_t(d.k));
     ref::conv_backward_weights<double>(d, wide(x).data(), wide(dy).data(), want.data(),
@@ -263,7 +242,7 @@ TEST(CudaConv, IgemmBackwardWeightsMatchesReference) {
 TEST(CudaConv, IgemmBackwardWeightsIsDeterministic) {
   const kernels::ConvDesc d = cases().back();
   const Sizes n = sizes(d);
-  const std::vector<float> x = uniform(n.x, 7), dy = uniform(n.y, 8);
+  const std::vector<float> x = uniform_floats(n.x, 7), dy = uniform_floats(n.y, 8);
   const auto first = run_weights(d, x, dy), second = run_weights(d, x, dy);
   EXPECT_EQ(first.first, second.first);
   EXPECT_EQ(first.second, second.second);

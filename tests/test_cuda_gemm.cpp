@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -24,12 +23,16 @@
 #include "kernels/cuda/gemm_tiled.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/gemm.h"
+#include "tests/support/conv_shapes.h"
+#include "tests/support/fixtures.h"
 #include "tests/test_simt_buffer.h"
 
 namespace signet::cuda {
 namespace {
 
 using kernels::GemmDesc;
+using testing::conv_desc;
+using testing::uniform_floats;
 using Version = cudaError_t (*)(const GemmDesc&, const float*, const float*, float*);
 
 enum class Rounding { kNone, kTf32, kBf16 };
@@ -90,15 +93,6 @@ size_t span(int64_t rows, int64_t ld, int64_t batch, int64_t stride) {
   return size_t((batch - 1) * stride + rows * ld);
 }
 
-// n floats uniform in [-1, 1) from seed.
-std::vector<float> uniform(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
 // The tolerance for one element of C. Products of rounded inputs are exact in fp32 (tf32: 11 x
 // 11 significant bits, bf16: 8 x 8; the fp32 versions fuse each product into its sum), so the
 // error is that of summing k terms in fp32 in some order (tiles, mma's internal order), bounded
@@ -127,8 +121,8 @@ Outcome run_case(const Rung& rung, const Case& c, Rounding reference_rounding, u
   const size_t na = span(c.trans_a ? c.k : c.m, d.lda, c.batch, d.stride_a);
   const size_t nb = span(c.trans_b ? c.n : c.k, d.ldb, c.batch, d.stride_b);
   const size_t nc = span(c.m, d.ldc, c.batch, d.stride_c);
-  const std::vector<float> a = uniform(na, seed), b = uniform(nb, seed + 1);
-  std::vector<float> c0 = uniform(nc, seed + 2);
+  const std::vector<float> a = uniform_floats(na, seed), b = uniform_floats(nb, seed + 1);
+  std::vector<float> c0 = uniform_floats(nc, seed + 2);
   // beta == 0 must ignore C's previous contents, NaN included.
   if (c.beta == 0)
     for (float& x : c0) x = std::numeric_limits<float>::quiet_NaN();
@@ -237,22 +231,6 @@ TEST(CudaGemm, TensorCoreVersionsRoundTheirInputs) {
   }
 }
 
-// A convolution for the implicit-GEMM test: (D, H, W) sizes, kernel, stride, padding, dilation
-// per slot (slot 0 all trivial for 2-D), output sizes from the usual formula.
-kernels::ConvDesc conv_desc(int dims, int64_t n, int64_t c, int64_t k, int64_t groups,
-                            std::vector<int64_t> in, std::vector<int64_t> kernel,
-                            std::vector<int64_t> stride, std::vector<int64_t> pad,
-                            std::vector<int64_t> dilation) {
-  kernels::ConvDesc d;
-  d.dims = dims, d.n = n, d.c = c, d.k = k, d.groups = groups;
-  for (int i = 0; i < 3; ++i) {
-    d.in[i] = in[size_t(i)], d.kernel[i] = kernel[size_t(i)], d.stride[i] = stride[size_t(i)];
-    d.pad[i] = pad[size_t(i)], d.dilation[i] = dilation[size_t(i)];
-    d.out[i] = (d.in[i] + 2 * d.pad[i] - d.dilation[i] * (d.kernel[i] - 1) - 1) / d.stride[i] + 1;
-  }
-  return d;
-}
-
 // conv_v2_igemm_forward_f32 against ref::conv_forward in double: 2-D with stride 2 and padding,
 // groups with dilation and uneven padding, 3-D, more than one 128-block in filters and output
 // columns, with and without bias; each element within the fp32 bound of tolerance() over its
@@ -270,8 +248,8 @@ TEST(CudaConvIgemm, ForwardMatchesReference) {
       const int64_t taps = kernels::conv_kernel_volume(d), depth = d.c / d.groups * taps;
       const size_t nx = size_t(d.n * d.c * kernels::conv_in_volume(d));
       const size_t nw = size_t(d.k * depth), ny = size_t(d.n * d.k * kernels::conv_out_volume(d));
-      const std::vector<float> x = uniform(nx, seed++), w = uniform(nw, seed++),
-                               bias = uniform(size_t(d.k), seed++);
+      const std::vector<float> x = uniform_floats(nx, seed++), w = uniform_floats(nw, seed++),
+                               bias = uniform_floats(size_t(d.k), seed++);
       DeviceBuffer<float> dx(x), dw(w), dbias(bias),
           dy(std::vector<float>(ny, std::numeric_limits<float>::quiet_NaN()));
       EXPECT_EQ(conv_v2_igemm_forward_f32(d, dx.get(), dw.get(), with_bias ? dbias.get() : nullptr,

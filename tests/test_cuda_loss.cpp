@@ -13,6 +13,7 @@
 #include "engine/ops.h"
 #include "engine/ops/loss.h"
 #include "engine/tensor.h"
+#include "tests/support/cuda_compare.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
 #include "tests/test_cuda_env.h"
@@ -22,14 +23,10 @@ namespace {
 
 using testing::expect_close;
 using testing::expect_error;
+using testing::random_cpu;
 using testing::uniform_floats;
 
 const Device kGpu = Device::cuda(0);
-
-// Random f32 values in [-scale, scale) of the given shape on the cpu.
-Tensor random_cpu(const Shape& shape, unsigned seed, double scale = 1.0) {
-  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape) * scale;
-}
 
 // Class indices in [0, classes) of the given shape, with ignore at every fifth position.
 Tensor targets(const Shape& shape, int64_t classes, unsigned seed, int64_t ignore = -100) {

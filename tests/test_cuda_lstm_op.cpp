@@ -13,6 +13,7 @@
 #include "engine/nn/lstm.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
+#include "tests/support/cuda_compare.h"
 #include "tests/support/fixtures.h"
 #include "tests/test_cuda_env.h"
 
@@ -20,12 +21,7 @@ namespace signet {
 namespace {
 
 using testing::expect_close;
-using testing::uniform_floats;
-
-// Random f32 values in [-1, 1) of the given shape on the cpu.
-Tensor random_cpu(const Shape& shape, unsigned seed) {
-  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape);
-}
+using testing::random_cpu;
 
 // What one forward and backward of the module gave: outputs and every gradient, on the cpu.
 struct Run {

@@ -27,6 +27,7 @@
 #include "kernels/cpu/dropout.h"
 #include "kernels/reference/dropout.h"
 #include "kernels/reference/pool.h"
+#include "tests/support/cuda_compare.h"
 #include "tests/support/fixtures.h"
 #include "tests/test_cuda_env.h"
 
@@ -34,33 +35,10 @@ namespace signet {
 namespace {
 
 using testing::expect_close;
+using testing::expect_device_bitwise;
+using testing::expect_device_close;
+using testing::random_cpu;
 using testing::uniform_floats;
-
-// Random f32 values in [-1, 1) of the given shape on the cpu.
-Tensor random_cpu(const Shape& shape, unsigned seed) {
-  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape);
-}
-
-// Expects got (a cuda tensor) to hold exactly want's bits (a cpu tensor).
-void expect_device_bitwise(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.device(), Device::cuda(0)) << what;
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  const std::vector<float> g = got.cpu().contiguous().to_vector<float>();
-  const std::vector<float> w = want.contiguous().to_vector<float>();
-  for (size_t i = 0; i < g.size(); ++i) {
-    uint32_t a, b;
-    std::memcpy(&a, &g[i], 4);
-    std::memcpy(&b, &w[i], 4);
-    ASSERT_EQ(a, b) << what << " element " << i << ": " << g[i] << " vs " << w[i];
-  }
-}
-
-// Expects got (a cuda tensor) to equal want (a cpu tensor) within tol.
-void expect_device_close(const Tensor& got, const Tensor& want, double tol,
-                         const std::string& what) {
-  ASSERT_EQ(got.device(), Device::cuda(0)) << what;
-  expect_close(got.cpu(), want, tol, what);
-}
 
 // --- dropout ---------------------------------------------------------------------------------
 
@@ -77,7 +55,8 @@ TEST(CudaDropout, KernelMaskEqualsCpuBitForBit) {
                         {37, 3, 1, 0.3, 123456789012345ull, 9},
                         {1001, 7, 1, 0.5, 0xDEADBEEFCAFEull, (1ull << 62) + (3ull << 32) + 17},
                         {517, 1234567, 1, 0.9, 77, 1ull << 40},
-                        {1003, 12, 1, 0.5, 3, 5},  // float4 path with a tail
+                        {1003, 16, 1, 0.5, 3, 5},  // float4 pairs with a tail
+                        {1003, 12, 1, 0.5, 3, 5},  // first % 8 = 4: scalar path
                         {203, 0, 1, 0.0, 1, 2},
                         {203, 5, 1, 1.0, 1, 2},
                         {385, 0, 35, 0.5, 42, 11},  // Dropout2d-like: channels of 5 x 7
@@ -106,21 +85,22 @@ TEST(CudaDropout, KernelMaskEqualsCpuBitForBit) {
   }
 }
 
-// A unit whose uniform equals p exactly is kept (u >= p), on the device as on the cpu.
+// A unit whose half-word h has h 2^-16 == p exactly is kept (h >= ceil(p 2^16)), on the
+// device as on the cpu. Unit 6 is the low half of word 3 of block 0.
 TEST(CudaDropout, UnitExactlyAtPIsKept) {
   kernels::DropoutDesc d;
   d.n = 7;
   d.seed = 5;
   d.offset = 0;
-  d.p = double(kernels::philox_word(d.seed, d.offset, 6) >> 8) / 16777216.0;  // 0.57443559...
+  d.p = double(kernels::philox_word(d.seed, d.offset, 3) & 0xFFFFu) / 65536.0;
   const Tensor x = ones({7});
   Tensor want = empty({7});
   ref::dropout_forward<float>(d, x.data<float>(), want.data<float>());
-  ASSERT_NE(want.data<float>()[6], 0.0f) << "the reference keeps u == p";
+  ASSERT_NE(want.data<float>()[6], 0.0f) << "the reference keeps h 2^-16 == p";
   const Tensor dx = x.cuda();
   Tensor dy = empty({7}, DType::f32, Device::cuda(0));
   cuda_dropout_f32(d, dx.raw_data(), dy.raw_data());
-  expect_device_bitwise(dy, want, "u == p at element 6");
+  expect_device_bitwise(dy, want, "h 2^-16 == p at element 6");
 }
 
 // dropout, dropout2d and dropout3d ops with the same stream state: same outputs and gradients,

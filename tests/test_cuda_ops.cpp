@@ -14,6 +14,7 @@
 #include "engine/cuda_kernels.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
+#include "tests/support/cuda_compare.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
 #include "tests/test_cuda_env.h"
@@ -22,22 +23,12 @@ namespace signet {
 namespace {
 
 using testing::expect_close;
+using testing::expect_device_close;
 using testing::expect_error;
+using testing::random_cpu;
 using testing::uniform_floats;
 
 constexpr double kTol = 1e-5;
-
-// Random f32 values in [-1, 1) of the given shape on the cpu.
-Tensor random_cpu(const Shape& shape, unsigned seed) {
-  return from_vector(uniform_floats(size_t(shape_numel(shape)), seed), shape);
-}
-
-// Expects got (a cuda tensor) to equal want (a cpu tensor) within tol.
-void expect_device_close(const Tensor& got, const Tensor& want, double tol,
-                         const std::string& what) {
-  ASSERT_EQ(got.device(), Device::cuda(0)) << what;
-  expect_close(got.cpu(), want, tol, what);
-}
 
 TEST(CudaOps, UnaryOpsMatchCpu) {
   const Tensor x = random_cpu({3, 5, 7}, 11) * 3.0;
@@ -236,17 +227,8 @@ TEST(CudaOps, GemmKernelsMatchCpuMatmul) {
         const Tensor want = matmul(ta ? a.transpose(1, 2) : a, tb ? b.transpose(1, 2) : b);
         const Tensor da = a.cuda(), db = b.cuda();
         Tensor c = full({batch, m, n}, 0.5, DType::f32, Device::cuda(0));
-        kernels::GemmDesc d;
-        d.m = m;
-        d.n = n;
-        d.k = k;
-        d.trans_a = ta;
-        d.trans_b = tb;
-        d.lda = ta ? m : k;
-        d.ldb = tb ? k : n;
-        d.ldc = n;
+        kernels::GemmDesc d = kernels::row_major_gemm(m, n, k, ta, tb, 1.0);
         d.alpha = 2.0;
-        d.beta = 1.0;
         d.batch = batch;
         d.stride_a = m * k;
         d.stride_b = k * n;

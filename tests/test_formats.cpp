@@ -13,6 +13,8 @@
 #include "engine/io/npy.h"
 #include "support/expect_error.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/require_video.h"
+#include "tests/support/stb_write.h"
 #include "tools/media/clip_dataset.h"
 #include "tools/media/formats/feature_sequences.h"
 #include "tools/media/formats/folder_per_class.h"
@@ -26,12 +28,6 @@
 #include "tools/media/video_reader.h"
 #include "tools/media/video_writer.h"
 
-#if __has_include(<stb/stb_image_write.h>)
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#define SIGNET_TEST_HAVE_STB_WRITE 1
-#endif
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -41,9 +37,6 @@ using signet::testing::error_of;
 using signet::testing::expect_error;
 using signet::testing::TempDir;
 using signet::testing::write_bytes;
-
-#define REQUIRE_VIDEO() \
-  if (!video_support()) GTEST_SKIP() << "signet_media built without FFmpeg"
 
 // Writes an 8x8 video of `frames` flat frames (frame k has grey level 20 + 40 k), making folders.
 void write_tiny_video(const std::string& path, int frames) {

@@ -13,13 +13,8 @@
 
 #include "support/expect_error.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/stb_write.h"
 #include "tools/media/image_reader.h"
-
-#if __has_include(<stb/stb_image_write.h>)
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#define SIGNET_TEST_HAVE_STB_WRITE 1
-#endif
 
 namespace {
 

@@ -15,6 +15,7 @@
 #include "engine/random.h"
 #include "support/expect_error.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/require_video.h"
 #include "tools/media/video_reader.h"
 #include "tools/media/video_writer.h"
 
@@ -73,9 +74,6 @@ std::string write_numbered(const TempDir& dir, const std::string& name, const st
   write_video(path, rgb.data(), 40, 32, 24, options);
   return path;
 }
-
-#define REQUIRE_VIDEO() \
-  if (!video_support()) GTEST_SKIP() << "signet_media built without FFmpeg"
 
 TEST(Video, FlatColourRoundTripsWithinCodecTolerance) {
   REQUIRE_VIDEO();

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -78,6 +79,13 @@ void expect_close(const Tensor& got, const Tensor& want, double tol, const std::
   std::vector<double> g = got.to(DType::f64).contiguous().to_vector<double>();
   std::vector<double> w = want.to(DType::f64).contiguous().to_vector<double>();
   for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol) << what << " element " << i;
+}
+
+void expect_close_relative(const std::vector<float>& got, const std::vector<float>& want,
+                           double tol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " at " << i;
 }
 
 }  // namespace signet::testing

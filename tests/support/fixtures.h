@@ -42,4 +42,8 @@ std::map<std::string, Tensor> load_text_fixture(const std::string& name);
 // Expects got to have want's shape and every element within tol (absolute) of want's.
 void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what);
 
+// Expects got to have want's size and every element within tol * (1 + |want|) of want's.
+void expect_close_relative(const std::vector<float>& got, const std::vector<float>& want,
+                           double tol, const std::string& what);
+
 }  // namespace signet::testing
