@@ -17,9 +17,8 @@
 
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
-#endif
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
+
+#include "bench/onednn_norm.h"
 #endif
 
 namespace {
@@ -73,9 +72,7 @@ void bm_signet(benchmark::State& state, bool backward, int threads) {
 // threads set through OpenMP (oneDNN's CPU runtime here).
 void bm_onednn(benchmark::State& state, bool backward, int threads) {
   using namespace dnnl;
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#endif
+  signet::bench::set_omp_threads(threads);
   Data& b = data();
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
@@ -92,26 +89,8 @@ void bm_onednn(benchmark::State& state, bool backward, int threads) {
       dx(md, eng, b.dx.get()), w(cd, eng, b.weight.get()), sh(cd, eng, b.bias.get()),
       mean(cd, eng, b.mean.get()), var(cd, eng, b.var.get()), dw(cd, eng, b.dweight.get()),
       dsh(cd, eng, b.dbias.get());
-  for (auto _ : state) {
-    fwd.execute(strm, {{DNNL_ARG_SRC, x},
-                       {DNNL_ARG_DST, y},
-                       {DNNL_ARG_SCALE, w},
-                       {DNNL_ARG_SHIFT, sh},
-                       {DNNL_ARG_MEAN, mean},
-                       {DNNL_ARG_VARIANCE, var}});
-    if (backward)
-      bwd.execute(strm, {{DNNL_ARG_SRC, x},
-                         {DNNL_ARG_DIFF_DST, dy},
-                         {DNNL_ARG_MEAN, mean},
-                         {DNNL_ARG_VARIANCE, var},
-                         {DNNL_ARG_SCALE, w},
-                         {DNNL_ARG_SHIFT, sh},
-                         {DNNL_ARG_DIFF_SRC, dx},
-                         {DNNL_ARG_DIFF_SCALE, dw},
-                         {DNNL_ARG_DIFF_SHIFT, dsh}});
-    strm.wait();
-    benchmark::ClobberMemory();
-  }
+  signet::bench::run_onednn_norm(state, strm, fwd, bwd, backward,
+                                 {x, y, dy, dx, w, sh, dw, dsh, mean, var});
   signet::bench::set_bandwidth_counter(state, (backward ? 5.0 : 2.0) * kTotal * sizeof(float));
 }
 #endif

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/conv_cases.h"
 #include "bench/harness.h"
 #include "kernels/common/conv_desc.h"
 #include "kernels/cpu/conv_select.h"
@@ -29,54 +30,19 @@
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
 
 namespace {
 
 using signet::bench::Buffer;
+using signet::bench::conv_desc_of;
+using signet::bench::conv_flops;
+using signet::bench::ConvCase;
+using signet::bench::kConvCases;
 using signet::cpu::ConvPass;
 using signet::cpu::ConvVersion;
 using signet::kernels::ConvDesc;
 
-// One case of the issue: N, C, spatial (D, H, W) -> K, kernel 3 (3x3 or 3x3x3), padding 1.
-struct ConvCase {
-  const char* name;
-  int dims;
-  int64_t n, c, d, h, w, k;
-  bool first_layer;  // backward-data is never needed
-};
-
-const ConvCase kCases[] = {
-    {"A_n128_c1_28x28_k32", 2, 128, 1, 1, 28, 28, 32, true},
-    {"B_n128_c32_14x14_k64", 2, 128, 32, 1, 14, 14, 64, false},
-    {"C_n8_c128_32x32_k256", 2, 8, 128, 1, 32, 32, 256, false},
-    {"D_n32_c64_56x56_k64", 2, 32, 64, 1, 56, 56, 64, false},
-    {"E_n4_c3_16x112x112_k64", 3, 4, 3, 16, 112, 112, 64, true},
-};
-
 const char* const kPassNames[] = {"fwd", "bwd_data", "bwd_weights"};
-
-// The descriptor of a case (stride 1, padding 1, dilation 1: output size = input size).
-ConvDesc desc_of(const ConvCase& c) {
-  ConvDesc d;
-  d.dims = c.dims;
-  d.n = c.n, d.c = c.c, d.k = c.k;
-  const int64_t in[3] = {c.d, c.h, c.w};
-  for (int s = 3 - c.dims; s < 3; ++s) {
-    d.in[s] = d.out[s] = in[s];
-    d.kernel[s] = 3;
-    d.pad[s] = 1;
-  }
-  return d;
-}
-
-// 2 N K C taps P: the multiply-adds of any pass, counted twice.
-double flops(const ConvDesc& d) {
-  return 2.0 * d.n * d.k * d.c * signet::kernels::conv_kernel_volume(d) *
-         signet::kernels::conv_out_volume(d);
-}
 
 // The buffers of one case, made on first use and kept.
 struct Data {
@@ -97,15 +63,15 @@ struct Data {
 };
 
 Data& data_for(const ConvCase& c) {
-  static std::vector<std::unique_ptr<Data>> all(std::size(kCases));
-  const size_t i = &c - kCases;
-  if (!all[i]) all[i] = std::make_unique<Data>(desc_of(c));
+  static std::vector<std::unique_ptr<Data>> all(std::size(kConvCases));
+  const size_t i = &c - kConvCases;
+  if (!all[i]) all[i] = std::make_unique<Data>(conv_desc_of(c));
   return *all[i];
 }
 
 // One pass of Signet's version v on `threads` threads.
 void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion v, int threads) {
-  const ConvDesc d = desc_of(*c);
+  const ConvDesc d = conv_desc_of(*c);
   Data& b = data_for(*c);
   const ConvPass p = static_cast<ConvPass>(pass);
   const size_t ws_bytes = signet::cpu::conv_version_workspace_bytes(v, d, p, threads);
@@ -123,7 +89,7 @@ void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion
                                              ws.get(), threads, path);
     benchmark::ClobberMemory();
   }
-  signet::bench::set_flop_counters(state, flops(d), threads);
+  signet::bench::set_flop_counters(state, conv_flops(d), threads);
   state.counters["ws_per_thread"] = static_cast<double>(ws_bytes) / threads;
   state.SetLabel(signet::cpu::conv_version_name(v));
 }
@@ -152,7 +118,7 @@ struct Move {
 // NCHW/OIHW (made once).
 struct OnednnPass {
   OnednnPass(const ConvCase& c, int pass) : eng(engine::kind::cpu, 0), strm(eng) {
-    const ConvDesc d = desc_of(c);
+    const ConvDesc d = conv_desc_of(c);
     Data& b = data_for(c);
     const auto dt = memory::data_type::f32;
     const bool is3 = c.dims == 3;
@@ -226,16 +192,14 @@ struct OnednnPass {
 
 // oneDNN's pass on a case; `inside` puts the reorders from and to NCHW/OIHW inside the timing.
 void bm_onednn(benchmark::State& state, const ConvCase* c, int pass, bool inside, int threads) {
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#endif
+  signet::bench::set_omp_threads(threads);
   OnednnPass op(*c, pass);
   op.run(true);
   for (auto _ : state) {
     op.run(inside);
     benchmark::ClobberMemory();
   }
-  signet::bench::set_flop_counters(state, flops(desc_of(*c)), threads);
+  signet::bench::set_flop_counters(state, conv_flops(conv_desc_of(*c)), threads);
 }
 
 // Largest |x - y| / (1 + |y|) over n values.
@@ -249,10 +213,10 @@ double max_rel_diff(const float* x, const float* y, size_t n) {
 // Runs Signet's selected version and oneDNN once per case and pass and records the largest
 // difference of their outputs in the context, so a fast wrong answer cannot pass unnoticed.
 void check_agreement() {
-  for (const ConvCase& c : kCases)
+  for (const ConvCase& c : kConvCases)
     for (int pass = 0; pass < 3; ++pass) {
       if (pass == 1 && c.first_layer) continue;
-      const ConvDesc d = desc_of(c);
+      const ConvDesc d = conv_desc_of(c);
       Data& b = data_for(c);
       const ConvPass p = static_cast<ConvPass>(pass);
       const ConvVersion v = signet::cpu::conv_select(d, p);
@@ -288,10 +252,10 @@ void register_conv_cases() {
 #else
   std::fprintf(stderr, "bench_conv: built without oneDNN (libdnnl-dev); peers skipped\n");
 #endif
-  for (const ConvCase& c : kCases)
+  for (const ConvCase& c : kConvCases)
     for (int pass = 0; pass < 3; ++pass) {
       if (pass == 1 && c.first_layer) continue;
-      const ConvDesc d = desc_of(c);
+      const ConvDesc d = conv_desc_of(c);
       const ConvPass p = static_cast<ConvPass>(pass);
       for (int t : signet::bench::thread_counts()) {
         auto name = [&](const std::string& impl) {

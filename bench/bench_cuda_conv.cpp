@@ -11,7 +11,7 @@
 // Each iteration is timed with CUDA events around the call (manual time); impl names carry t1.
 // Counters: GFLOP/s and TFLOP/s = 2 N K C/groups taps P / time (taps = kD kH kW, P = output
 // positions; the same count for every pass); peak_frac = that over the device's fp32 peak (tf32
-// for cudnn_tf32 and v3_igemm_tf32) from bench/cuda_peak.h; vs_cudnn = the peer's time / ours
+// for cudnn_tf32 and v3_igemm_tf32) from bench/cuda_bench.h; vs_cudnn = the peer's time / ours
 // (the peer timed once per case and pass with 10 calls between events); max_rel_diff =
 // max |ours - cudnn_fp32| / (1 + |cudnn_fp32|), a check that the version computed the pass;
 // algo = cuDNN's algorithm number. First-layer backward-data (A, E) is never needed in training
@@ -20,9 +20,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -30,7 +28,8 @@
 #include <tuple>
 #include <vector>
 
-#include "bench/cuda_peak.h"
+#include "bench/conv_cases.h"
+#include "bench/cuda_bench.h"
 #include "bench/harness.h"
 #include "kernels/common/conv_desc.h"
 #include "kernels/cuda/conv_first_layer.h"
@@ -38,23 +37,16 @@
 
 namespace {
 
+using signet::bench::conv_desc_of;
+using signet::bench::conv_flops;
+using signet::bench::ConvCase;
 using signet::bench::CudaMath;
+using signet::bench::kConvCases;
+using signet::bench::timed;
 using signet::kernels::ConvDesc;
 
-// One case: N, C, spatial (D, H, W) -> K, kernel 3 (3x3 or 3x3x3), padding 1.
-struct ConvCase {
-  const char* name;
-  int dims;
-  int64_t n, c, d, h, w, k;
-  bool first_layer;  // backward-data is never needed
-};
-
-const ConvCase kCases[] = {
-    {"A_n128_c1_28x28_k32", 2, 128, 1, 1, 28, 28, 32, true},
-    {"B_n128_c32_14x14_k64", 2, 128, 32, 1, 14, 14, 64, false},
-    {"C_n8_c128_32x32_k256", 2, 8, 128, 1, 32, 32, 256, false},
-    {"D_n32_c64_56x56_k64", 2, 32, 64, 1, 56, 56, 64, false},
-    {"E_n4_c3_16x112x112_k64", 3, 4, 3, 16, 112, 112, 64, true},
+// Measured after the layers (conv_cases.h): the same layers at batch 64.
+const ConvCase kBatch64Cases[] = {
     {"A_n64_c1_28x28_k32", 2, 64, 1, 1, 28, 28, 32, true},
     {"B_n64_c32_14x14_k64", 2, 64, 32, 1, 14, 14, 64, false},
     {"C_n64_c128_32x32_k256", 2, 64, 128, 1, 32, 32, 256, false},
@@ -64,27 +56,6 @@ const ConvCase kCases[] = {
 
 enum Pass { kFwd, kBwdData, kBwdWeights };
 const char* const kPassNames[] = {"fwd", "bwd_data", "bwd_weights"};
-
-// The descriptor of a case (stride 1, padding 1, dilation 1: output size = input size).
-ConvDesc desc_of(const ConvCase& c) {
-  ConvDesc d;
-  d.dims = c.dims;
-  d.n = c.n, d.c = c.c, d.k = c.k;
-  const int64_t in[3] = {c.d, c.h, c.w};
-  for (int s = 3 - c.dims; s < 3; ++s) {
-    d.in[s] = d.out[s] = in[s];
-    d.kernel[s] = 3;
-    d.pad[s] = 1;
-  }
-  return d;
-}
-
-// 2 N K C/groups taps P: the multiply-adds of any pass, counted twice.
-double flops(const ConvDesc& d) {
-  return 2.0 * double(d.n) * double(d.k) * double(d.c / d.groups) *
-         double(signet::kernels::conv_kernel_volume(d)) *
-         double(signet::kernels::conv_out_volume(d));
-}
 
 // A device buffer of n floats (at least one), uniform in [-1, 1): 1M random floats from seed
 // copied in, then doubled on the device until full.
@@ -130,7 +101,7 @@ struct ConvData {
 ConvData& data_for(const ConvCase& c) {
   static std::map<const ConvCase*, std::unique_ptr<ConvData>> all;
   std::unique_ptr<ConvData>& slot = all[&c];
-  if (!slot) slot = std::make_unique<ConvData>(desc_of(c));
+  if (!slot) slot = std::make_unique<ConvData>(conv_desc_of(c));
   return *slot;
 }
 
@@ -259,7 +230,7 @@ struct CudnnConv {
 CudnnConv& cudnn_for(const ConvCase& c, bool tf32) {
   static std::map<std::pair<const ConvCase*, bool>, std::unique_ptr<CudnnConv>> all;
   std::unique_ptr<CudnnConv>& slot = all[{&c, tf32}];
-  if (!slot) slot = std::make_unique<CudnnConv>(desc_of(c), tf32);
+  if (!slot) slot = std::make_unique<CudnnConv>(conv_desc_of(c), tf32);
   return *slot;
 }
 
@@ -296,52 +267,12 @@ double diff_from_cudnn(const ConvCase& c, int pass) {
   cudaMemcpy(ours.data(), out.ptr, out.n * sizeof(float), cudaMemcpyDeviceToHost);
   if (!cudnn_for(c, false).run(pass, g, g.check.ptr).empty()) return -1;
   cudaMemcpy(theirs.data(), g.check.ptr, out.n * sizeof(float), cudaMemcpyDeviceToHost);
-  double worst = 0;
-  for (size_t i = 0; i < out.n; ++i)
-    worst = std::max(worst, std::fabs(double{ours[i]} - theirs[i]) / (1 + std::fabs(theirs[i])));
-  return worst;
-}
-
-// Runs step once per iteration between two events and reports the event time; a failed call
-// ends the case with its message. Returns the mean seconds per iteration (0 if none ran).
-template <class Step>
-double timed(benchmark::State& state, Step step) {
-  double total = 0;
-  int64_t runs = 0;
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    const std::string error = step();
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    if (!error.empty()) {
-      state.SkipWithError(error.c_str());
-      break;
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(double(ms) * 1e-3);
-    total += double(ms) * 1e-3;
-    ++runs;
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return runs > 0 ? total / double(runs) : 0.0;
+  return signet::bench::worst_relative_gap(ours, theirs);
 }
 
 // GFLOP/s, TFLOP/s (2 N K C taps P per iteration over the event time), peak_frac of math's peak.
 void set_counters(benchmark::State& state, const ConvCase& c, CudaMath math) {
-  const double f = flops(desc_of(c));
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(f * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["TFLOP/s"] =
-      benchmark::Counter(f * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
-  const double peak = signet::bench::cuda_device_peak(math);
-  if (peak > 0)
-    state.counters["peak_frac"] =
-        benchmark::Counter(f / peak, benchmark::Counter::kIsIterationInvariantRate);
+  signet::bench::set_cuda_flop_counters(state, conv_flops(conv_desc_of(c)), math);
 }
 
 // Signet's versions: the pass they compute, whether they run on tf32 tensor cores, whether they
@@ -412,31 +343,29 @@ void add(const ConvCase& c, int pass, const std::string& impl, Fn fn, Args... ar
       ->UseManualTime();
 }
 
-// Every case and pass (no first-layer backward-data): cuDNN fp32 and tf32 beside each of
+// Every pass of case c (no first-layer backward-data): cuDNN fp32 and tf32 beside each of
 // Signet's versions that computes the pass and applies to the case.
-void register_cuda_conv_cases() {
-  for (const ConvCase& c : kCases)
-    for (int pass : {kFwd, kBwdData, kBwdWeights}) {
-      if (pass == kBwdData && c.first_layer) continue;
-      add(c, pass, "cudnn_fp32", bm_cudnn, pass, false);
-      add(c, pass, "cudnn_tf32", bm_cudnn, pass, true);
-      for (const Version& v : kVersions) {
-        if (v.pass != pass) continue;
-        if (v.first_layer && !signet::cuda::conv_first_layer_applies(desc_of(c))) continue;
-        add(c, pass, v.impl, bm_signet, &v);
-      }
+void register_case(const ConvCase& c) {
+  for (int pass : {kFwd, kBwdData, kBwdWeights}) {
+    if (pass == kBwdData && c.first_layer) continue;
+    add(c, pass, "cudnn_fp32", bm_cudnn, pass, false);
+    add(c, pass, "cudnn_tf32", bm_cudnn, pass, true);
+    for (const Version& v : kVersions) {
+      if (v.pass != pass) continue;
+      if (v.first_layer && !signet::cuda::conv_first_layer_applies(conv_desc_of(c))) continue;
+      add(c, pass, v.impl, bm_signet, &v);
     }
+  }
+}
+
+// Every case: the layers, then the same at batch 64.
+void register_cuda_conv_cases() {
+  for (const ConvCase& c : kConvCases) register_case(c);
+  for (const ConvCase& c : kBatch64Cases) register_case(c);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    std::printf("bench_cuda_conv: no CUDA device found (%s); nothing measured\n",
-                e != cudaSuccess ? cudaGetErrorName(e) : "0 devices");
-    return 0;
-  }
-  return signet::bench::run_main(argc, argv, register_cuda_conv_cases);
+  return signet::bench::run_cuda_main("bench_cuda_conv", argc, argv, register_cuda_conv_cases);
 }

@@ -7,7 +7,7 @@
 // Counters: GFLOP/s and TFLOP/s = 2 m n k / time; peak_frac = that over the device's peak for
 // the arithmetic the impl uses (fp32 FMA for v1-v3 and cublas_sgemm, tf32 tensor cores for v4
 // and cublas_tf32, bf16 tensor cores for v5), peak = SMs x clock (cudaDeviceGetAttribute) x the
-// per-SM rate of the compute capability (bench/cuda_peak.cpp; absent for one not in its table);
+// per-SM rate of the compute capability (bench/cuda_bench.cpp; absent for one not in its table);
 // vs_cublas = cuBLAS's time / ours (sgemm for v1-v3, tf32 for v4 and v5; cuBLAS timed once per
 // case with 10 calls between events); max_rel_diff = max |C - C_sgemm| / (1 + |C_sgemm|), a
 // check that the version computed the product on the device. On sm_90 cuBLAS uses wgmma, which
@@ -16,17 +16,15 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include "bench/cuda_peak.h"
+#include "bench/cuda_bench.h"
+#include "bench/gemm_cases.h"
 #include "bench/harness.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cuda/gemm_naive.h"
@@ -35,38 +33,16 @@
 
 namespace {
 
+using signet::bench::DeviceBuffer;
+using signet::bench::GemmCase;
+using signet::bench::kGemmCases;
+using signet::bench::timed;
 using signet::kernels::GemmDesc;
 
-// One case: C (m x n) = op(A) op(B), as bench_gemm.cpp stores its operands.
-struct GemmCase {
-  const char* name;
-  const char* direction;
-  int64_t m, n, k;
-  bool trans_a, trans_b;
-};
-
-const GemmCase kCases[] = {
-    {"1024x1024x1024", "fwd", 1024, 1024, 1024, false, false},
-    {"lstm_step_32x4096x1024", "fwd", 32, 4096, 1024, false, true},
-    {"lstm_wgrad_4096x1024x32", "bwd_weights", 4096, 1024, 32, true, false},
-    {"lstm_inproj_640x4096x1024", "fwd", 640, 4096, 1024, false, true},
-    {"4096x4096x4096", "fwd", 4096, 4096, 4096, false, false},
-};
+// Measured after the products (gemm_cases.h): 4096^3.
+const GemmCase k4096Case = {"4096x4096x4096", "fwd", 4096, 4096, 4096, false, false};
 
 using Math = signet::bench::CudaMath;
-
-// A device buffer of n floats, uniform in [-1, 1) from seed.
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  DeviceBuffer(int64_t n, uint32_t seed) {
-    signet::bench::Buffer host = signet::bench::random_buffer(size_t(n), seed);
-    cudaMalloc(reinterpret_cast<void**>(&ptr), size_t(n) * sizeof(float));
-    cudaMemcpy(ptr, host.get(), size_t(n) * sizeof(float), cudaMemcpyHostToDevice);
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 // A case's descriptor and device operands, shared by every implementation; check receives
 // cuBLAS sgemm's C for validating ours.
@@ -74,7 +50,7 @@ struct GemmData {
   GemmDesc d;
   DeviceBuffer a, b, c, check;
   GemmData(const GemmDesc& desc, int64_t na, int64_t nb, int64_t nc)
-      : d(desc), a(na, 1), b(nb, 2), c(nc, 3), check(nc, 4) {}
+      : d(desc), a(na, 1u), b(nb, 2u), c(nc, 3u), check(nc, 4u) {}
 };
 
 // Builds (once) the descriptor and device inputs of case c.
@@ -82,11 +58,7 @@ GemmData& data_for(const GemmCase& c) {
   static std::map<const GemmCase*, GemmData> all;
   auto it = all.find(&c);
   if (it != all.end()) return it->second;
-  GemmDesc d;
-  d.m = c.m, d.n = c.n, d.k = c.k, d.trans_a = c.trans_a, d.trans_b = c.trans_b;
-  d.lda = c.trans_a ? c.m : c.k;
-  d.ldb = c.trans_b ? c.k : c.n;
-  d.ldc = c.n;
+  const GemmDesc d = signet::kernels::row_major_gemm(c.m, c.n, c.k, c.trans_a, c.trans_b, 0.0);
   return all
       .emplace(std::piecewise_construct, std::forward_as_tuple(&c),
                std::forward_as_tuple(d, c.m * c.k, c.k * c.n, c.m * c.n))
@@ -147,52 +119,12 @@ double diff_from_cublas(const GemmCase& c) {
   cudaMemcpy(ours.data(), g.c.ptr, n * sizeof(float), cudaMemcpyDeviceToHost);
   cublas_gemm(g, false, g.check.ptr);
   cudaMemcpy(theirs.data(), g.check.ptr, n * sizeof(float), cudaMemcpyDeviceToHost);
-  double worst = 0;
-  for (size_t i = 0; i < n; ++i)
-    worst = std::max(worst, std::fabs(double{ours[i]} - theirs[i]) / (1 + std::fabs(theirs[i])));
-  return worst;
-}
-
-// Runs step once per iteration between two events and reports the event time; a failed call
-// ends the case with its message. Returns the mean seconds per iteration (0 if none ran).
-template <class Step>
-double timed(benchmark::State& state, Step step) {
-  double total = 0;
-  int64_t runs = 0;
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    const std::string error = step();
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    if (!error.empty()) {
-      state.SkipWithError(error.c_str());
-      break;
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(double(ms) * 1e-3);
-    total += double(ms) * 1e-3;
-    ++runs;
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return runs > 0 ? total / double(runs) : 0.0;
+  return signet::bench::worst_relative_gap(ours, theirs);
 }
 
 // GFLOP/s, TFLOP/s (2 m n k per iteration over the event time) and peak_frac of `math`'s peak.
 void set_counters(benchmark::State& state, const GemmCase& c, Math math) {
-  const double flops = 2.0 * double(c.m) * double(c.n) * double(c.k);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["TFLOP/s"] =
-      benchmark::Counter(flops * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
-  const double peak = signet::bench::cuda_device_peak(math);
-  if (peak > 0)
-    state.counters["peak_frac"] =
-        benchmark::Counter(flops / peak, benchmark::Counter::kIsIterationInvariantRate);
+  signet::bench::set_cuda_flop_counters(state, 2.0 * double(c.m) * double(c.n) * double(c.k), math);
 }
 
 using Version = cudaError_t (*)(const GemmDesc&, const float*, const float*, float*);
@@ -243,24 +175,21 @@ void add(const GemmCase& c, const std::string& impl, Fn fn, Args... args) {
       ->UseManualTime();
 }
 
-// Every case: cuBLAS sgemm and tf32 beside each of Signet's versions.
+// Case c: cuBLAS sgemm and tf32 beside each of Signet's versions.
+void register_case(const GemmCase& c) {
+  add(c, "cublas_sgemm", bm_cublas, false);
+  add(c, "cublas_tf32", bm_cublas, true);
+  for (const Rung& r : kRungs) add(c, r.impl, bm_signet, &r);
+}
+
+// Every case.
 void register_cuda_gemm_cases() {
-  for (const GemmCase& c : kCases) {
-    add(c, "cublas_sgemm", bm_cublas, false);
-    add(c, "cublas_tf32", bm_cublas, true);
-    for (const Rung& r : kRungs) add(c, r.impl, bm_signet, &r);
-  }
+  for (const GemmCase& c : kGemmCases) register_case(c);
+  register_case(k4096Case);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    std::printf("bench_cuda_gemm: no CUDA device found (%s); nothing measured\n",
-                e != cudaSuccess ? cudaGetErrorName(e) : "0 devices");
-    return 0;
-  }
-  return signet::bench::run_main(argc, argv, register_cuda_gemm_cases);
+  return signet::bench::run_cuda_main("bench_cuda_gemm", argc, argv, register_cuda_gemm_cases);
 }

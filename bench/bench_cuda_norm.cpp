@@ -17,10 +17,9 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
-#include <cstdio>
 #include <string>
-#include <vector>
 
+#include "bench/cuda_bench.h"
 #include "bench/harness.h"
 #include "kernels/common/dropout_desc.h"
 #include "kernels/common/norm_desc.h"
@@ -29,30 +28,14 @@
 
 namespace {
 
+using signet::bench::DeviceBuffer;
+using signet::bench::timed;
 using signet::kernels::BatchNormDesc;
 using signet::kernels::DropoutDesc;
 
 constexpr int kN = 32, kC = 64, kH = 56, kW = 56;
 constexpr int64_t kBnTotal = int64_t{kN} * kC * kH * kW;
 constexpr int64_t kDropoutN = int64_t{32} << 20;  // 32M floats
-
-// A device buffer of n floats, uniform in [-1, 1) from seed (or `value` everywhere).
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  DeviceBuffer(int64_t n, uint32_t seed) {
-    signet::bench::Buffer host = signet::bench::random_buffer(size_t(n), seed);
-    cudaMalloc(reinterpret_cast<void**>(&ptr), size_t(n) * sizeof(float));
-    cudaMemcpy(ptr, host.get(), size_t(n) * sizeof(float), cudaMemcpyHostToDevice);
-  }
-  DeviceBuffer(int64_t n, float value) {
-    std::vector<float> host(size_t(n), value);
-    cudaMalloc(reinterpret_cast<void**>(&ptr), size_t(n) * sizeof(float));
-    cudaMemcpy(ptr, host.data(), size_t(n) * sizeof(float), cudaMemcpyHostToDevice);
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 // The device's memory bandwidth in bytes/s from its memory clock (kHz) and bus width (bits).
 double device_bandwidth() {
@@ -69,30 +52,6 @@ void set_counters(benchmark::State& state, double bytes) {
   if (peak > 0)
     state.counters["dev_bw_frac"] =
         benchmark::Counter(bytes / peak, benchmark::Counter::kIsIterationInvariantRate);
-}
-
-// Runs step once per iteration between two events and reports the event time; a failed launch
-// or library call ends the case with its message.
-template <class Step>
-void timed(benchmark::State& state, Step step) {
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    const std::string error = step();
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    if (!error.empty()) {
-      state.SkipWithError(error.c_str());
-      break;
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(double(ms) * 1e-3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
 }
 
 // "" for success, else the CUDA error's name.
@@ -258,12 +217,5 @@ void register_cuda_norm_cases() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    std::printf("bench_cuda_norm: no CUDA device found (%s); nothing measured\n",
-                e != cudaSuccess ? cudaGetErrorName(e) : "0 devices");
-    return 0;
-  }
-  return signet::bench::run_main(argc, argv, register_cuda_norm_cases);
+  return signet::bench::run_cuda_main("bench_cuda_norm", argc, argv, register_cuda_norm_cases);
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "bench/gemm_cases.h"
 #include "bench/harness.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cpu/cpu_features.h"
@@ -26,31 +27,13 @@
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
 #endif
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
 
 namespace {
 
 using signet::bench::Buffer;
+using signet::bench::GemmCase;
+using signet::bench::kGemmCases;
 using signet::kernels::GemmDesc;
-
-// One case: C (m x n) = op(A) op(B), as the layer that needs it stores its operands.
-struct GemmCase {
-  const char* name;
-  const char* direction;
-  int64_t m, n, k;
-  bool trans_a, trans_b;
-};
-
-// 1024^3; the LSTM step X W^T (32 x 1024 by 4096 x 1024 stored); its weight gradient G^T X
-// (G stored 32 x 4096); a 20-step input projection X W^T (640 x 1024 by 4096 x 1024 stored).
-const GemmCase kCases[] = {
-    {"1024x1024x1024", "fwd", 1024, 1024, 1024, false, false},
-    {"lstm_step_32x4096x1024", "fwd", 32, 4096, 1024, false, true},
-    {"lstm_wgrad_4096x1024x32", "bwd_weights", 4096, 1024, 32, true, false},
-    {"lstm_inproj_640x4096x1024", "fwd", 640, 4096, 1024, false, true},
-};
 
 // A case's descriptor and its random inputs, shared by every implementation.
 struct GemmData {
@@ -63,11 +46,7 @@ GemmData& data_for(const GemmCase& c) {
   static std::map<const GemmCase*, GemmData> all;
   auto it = all.find(&c);
   if (it != all.end()) return it->second;
-  GemmDesc d;
-  d.m = c.m, d.n = c.n, d.k = c.k, d.trans_a = c.trans_a, d.trans_b = c.trans_b;
-  d.lda = c.trans_a ? c.m : c.k;
-  d.ldb = c.trans_b ? c.k : c.n;
-  d.ldc = c.n;
+  const GemmDesc d = signet::kernels::row_major_gemm(c.m, c.n, c.k, c.trans_a, c.trans_b, 0.0);
   GemmData g{d, signet::bench::random_buffer(c.m * c.k, 1),
              signet::bench::random_buffer(c.k * c.n, 2),
              signet::bench::random_buffer(c.m * c.n, 3)};
@@ -117,9 +96,7 @@ void bm_openblas(benchmark::State& state, const GemmCase* c, int threads) {
 // dnnl_sgemm (row-major), threads set through OpenMP (oneDNN's CPU runtime here).
 void bm_onednn(benchmark::State& state, const GemmCase* c, int threads) {
   GemmData& g = data_for(*c);
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#endif
+  signet::bench::set_omp_threads(threads);
   for (auto _ : state) {
     dnnl_sgemm(c->trans_a ? 'T' : 'N', c->trans_b ? 'T' : 'N', c->m, c->n, c->k, 1.0f, g.a.get(),
                g.d.lda, g.b.get(), g.d.ldb, 0.0f, g.c.get(), g.d.ldc);
@@ -160,7 +137,7 @@ double max_rel_diff(const float* x, const float* y, size_t n) {
 // Runs ours and each peer once per case and records their largest difference in the context,
 // so a fast wrong answer cannot pass unnoticed.
 void check_agreement() {
-  for (const GemmCase& c : kCases) {
+  for (const GemmCase& c : kGemmCases) {
     GemmData& g = data_for(c);
     const size_t n = c.m * c.n;
     auto ws = signet::bench::raw_buffer(signet::cpu::sgemm_workspace_bytes(g.d, 1));
@@ -204,7 +181,7 @@ void register_gemm_cases() {
   std::fprintf(stderr, "bench_gemm: built without oneDNN (libdnnl-dev); peer skipped\n");
 #endif
   for (int t : signet::bench::thread_counts()) {
-    for (const GemmCase& c : kCases) {
+    for (const GemmCase& c : kGemmCases) {
       auto name = [&](const char* impl) {
         return signet::bench::case_name("sgemm", c.name, c.direction, impl, t);
       };

@@ -20,9 +20,6 @@
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
 
 namespace {
 
@@ -101,9 +98,7 @@ void bm_signet(benchmark::State& state, int k, bool reference, bool backward, in
 // set through OpenMP (oneDNN's CPU runtime here).
 void bm_onednn(benchmark::State& state, int k, bool backward, int threads) {
   using namespace dnnl;
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#endif
+  signet::bench::set_omp_threads(threads);
   const PoolCase& c = kCases[k];
   Data& b = data(k);
   engine eng(engine::kind::cpu, 0);

@@ -31,9 +31,6 @@
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
 
 namespace {
 
@@ -65,15 +62,6 @@ double lstm_forward_flops(const LstmCase& c) {
   return f;
 }
 
-// Sets the OpenMP thread count both the engine and oneDNN use.
-void set_threads(int threads) {
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#else
-  (void)threads;
-#endif
-}
-
 // A case's module, input and upstream gradient, made once (weights from a fixed seed).
 struct LstmData {
   std::unique_ptr<signet::nn::LSTM> m;
@@ -101,7 +89,7 @@ LstmData& lstm_data(const LstmCase& c) {
 // Signet's nn::LSTM in direction dir with `threads` threads.
 void bm_signet_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
   LstmData& d = lstm_data(*c);
-  set_threads(threads);
+  signet::bench::set_omp_threads(threads);
   for (auto _ : state) {
     if (dir == Dir::fwd_infer) {
       signet::NoGradGuard no_grad;
@@ -255,7 +243,7 @@ void onednn_pass(OnednnLstm& o, Dir dir) {
 // oneDNN's LSTM in direction dir with `threads` OpenMP threads.
 void bm_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
   OnednnLstm& o = onednn_lstm(*c);
-  set_threads(threads);
+  signet::bench::set_omp_threads(threads);
   for (auto _ : state) onednn_pass(o, dir);
   signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
                                    threads);
@@ -358,7 +346,7 @@ ConvLstmData& conv_lstm_data() {
 // Signet's nn::ConvLSTM forward (no graph) or forward + backward with `threads` threads.
 void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
   ConvLstmData& d = conv_lstm_data();
-  set_threads(threads);
+  signet::bench::set_omp_threads(threads);
   for (auto _ : state) {
     if (!backward) {
       signet::NoGradGuard no_grad;

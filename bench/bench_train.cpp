@@ -21,10 +21,6 @@
 #include "models/registry.h"
 #include "models/summary.h"
 
-#ifdef SIGNET_WITH_OPENMP
-#include <omp.h>
-#endif
-
 namespace {
 
 using signet::Tensor;
@@ -57,9 +53,7 @@ double forward_flops(const std::string& model) {
 
 // One optimiser step per iteration on a fixed random batch.
 void bm_step(benchmark::State& state, const std::string& model, int threads) {
-#ifdef SIGNET_WITH_OPENMP
-  omp_set_num_threads(threads);
-#endif
+  signet::bench::set_omp_threads(threads);
   signet::manual_seed(7);
   auto m = signet::models::create_model(model, config_of(model));
   signet::optim::AdamOptions ao;

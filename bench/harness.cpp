@@ -11,6 +11,10 @@
 
 #include "kernels/cpu/cpu_features.h"
 
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+
 namespace signet::bench {
 namespace {
 
@@ -119,6 +123,14 @@ void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration) 
 }
 
 // See harness.h.
+void set_omp_threads(int threads) {
+#ifdef SIGNET_WITH_OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
 int run_main(int argc, char** argv, void (*register_cases)()) {
   reexec_with_best_openblas(argv);
   std::vector<char*> args(argv, argv + argc);

@@ -44,6 +44,9 @@ void set_flop_counters(benchmark::State& state, double flops_per_iteration, int 
 // ceiling of the same run).
 void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration);
 
+// Sets the OpenMP thread count (the engine's and oneDNN's CPU runtime); nothing without OpenMP.
+void set_omp_threads(int threads);
+
 // Registers the ceilings (FMA peak on AVX-512 and AVX2, copy bandwidth on 256 MiB buffers).
 void register_ceilings();
 
