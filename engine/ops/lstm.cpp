@@ -92,16 +92,7 @@ void gemm(Device dev, DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, b
         Device::Type::cpu,
         {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}},
        {"v3_cuda_register", Device::Type::cuda, {{DType::f32, &cuda_gemm_v3_f32}}}}};
-  GemmDesc d;
-  d.m = m;
-  d.n = n;
-  d.k = k;
-  d.trans_a = trans_a;
-  d.trans_b = trans_b;
-  d.lda = trans_a ? m : k;
-  d.ldb = trans_b ? k : n;
-  d.ldc = n;
-  d.beta = beta;
+  const GemmDesc d = kernels::row_major_gemm(m, n, k, trans_a, trans_b, beta);
   op.run(dev, dt, d, d, a, b, c);
 }
 

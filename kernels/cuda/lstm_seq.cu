@@ -40,17 +40,7 @@ int blocks_for(int64_t n) {
 // C (m, n) = op(A) op(B) + beta C for gapless row-major operands (lstm.cpp's gemm()).
 cudaError_t gemm(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, float beta,
                  const float* a, const float* b, float* c) {
-  kernels::GemmDesc d;
-  d.m = m;
-  d.n = n;
-  d.k = k;
-  d.trans_a = trans_a;
-  d.trans_b = trans_b;
-  d.lda = trans_a ? m : k;
-  d.ldb = trans_b ? k : n;
-  d.ldc = n;
-  d.beta = beta;
-  return gemm_v3_register_f32(d, a, b, c);
+  return gemm_v3_register_f32(kernels::row_major_gemm(m, n, k, trans_a, trans_b, beta), a, b, c);
 }
 
 // Copies n floats from src into dst on the default stream, or zeros dst when src is null.
