@@ -44,12 +44,15 @@ SIGNET_HD uint32_t dropout_threshold(double p) {
 
 // Half-word j (0 .. 7) of a Philox output block: low half of word j / 2 for even j, else high.
 SIGNET_HD uint32_t dropout_halfword(const Philox4x32& b, int j) {
-  return (b.v[j / 2] >> (16 * (j % 2))) & 0xFFFFu;
+  // Word j / 2 chosen with selects, not b.v[j / 2]: a run-time index into the array puts it in
+  // GPU local memory (a stack frame, which the ptxas check of hot kernels refuses).
+  const uint32_t w = j < 4 ? (j < 2 ? b.v[0] : b.v[1]) : (j < 6 ? b.v[2] : b.v[3]);
+  return (w >> (16 * (j % 2))) & 0xFFFFu;
 }
 
 // The 16-bit half-word h(unit) of the dropout rule.
 SIGNET_HD uint32_t dropout_halfword(uint64_t seed, uint64_t offset, uint64_t unit) {
-  return (philox_word(seed, offset, unit / 2) >> (16 * (unit % 2))) & 0xFFFFu;
+  return dropout_halfword(philox_block(seed, offset, unit / 8), static_cast<int>(unit % 8));
 }
 
 // Philox blocks (counters) used by units 0 .. units - 1: ceil(units / 8).
