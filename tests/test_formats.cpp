@@ -451,6 +451,31 @@ TEST(Jester, SplitCsvAndFrameFoldersAsClips) {
   expect_error([&] { FrameFolderDataset(empty_set, fo); }, {"no usable frame folder", "1 skipped"});
 }
 
+// A frame that cannot be decoded is replaced by its nearest good neighbour, warned about once
+// and counted; a folder whose frames are all bad throws naming it.
+TEST(Jester, BadFramesAreReplacedAndCounted) {
+  TempDir dir("signet-formats");
+  REQUIRE_PNG();
+  const std::string root = dir.file("frames");
+  for (int k = 1; k <= 4; ++k)
+    ASSERT_TRUE(write_png(root + "/good/0000" + std::to_string(k) + ".png", uint8_t(10 * k)));
+  write_text(root + "/good/00002.png", "truncated");
+  write_text(root + "/bad/00001.png", "not a png");
+  FrameFolderOptions fo;
+  fo.frames = 4;
+  fo.color = ColorMode::gray;
+  FrameFolderDataset ds({{root + "/good", 0}, {root + "/bad", 1}}, fo);
+  const std::vector<float> v = ds.get(0).input.to_vector<float>();
+  ASSERT_EQ(v.size(), 4u * 64u);
+  EXPECT_FLOAT_EQ(v[0], 10.0f / 255.0f);
+  EXPECT_FLOAT_EQ(v[64], 30.0f / 255.0f);  // frame 2 is bad: frame 3 stands in
+  EXPECT_FLOAT_EQ(v[128], 30.0f / 255.0f);
+  EXPECT_FLOAT_EQ(v[192], 40.0f / 255.0f);
+  ds.get(0);
+  EXPECT_EQ(ds.bad_frames(), 1);
+  expect_error([&] { ds.get(1); }, {"bad", "no frame"});
+}
+
 TEST(Jester, MalformedLinesAndUnknownClasses) {
   TempDir dir("signet-formats");
   const std::string root = dir.file("j");

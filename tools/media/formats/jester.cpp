@@ -99,6 +99,23 @@ FrameFolderDataset::FrameFolderDataset(const std::vector<LabelledVideo>& folders
                folders.size(), " (", skipped_, " skipped)");
 }
 
+Tensor FrameFolderDataset::frame_or_none(const std::string& file, const ImageOptions& io) const {
+  try {
+    return read_image_tensor(file, io);
+  } catch (const std::exception& e) {
+    warn_once(file, e.what());
+    return Tensor();
+  }
+}
+
+void FrameFolderDataset::warn_once(const std::string& file, const std::string& reason) const {
+  std::lock_guard<std::mutex> lock(warned_mutex_);
+  if (!warned_.insert(file).second) return;
+  ++bad_frames_;
+  std::fprintf(stderr, "warning: frame %s replaced by its nearest good neighbour: %s\n",
+               file.c_str(), reason.c_str());
+}
+
 data::Sample FrameFolderDataset::get(int64_t i) const {
   const LabelledVideo& f = folders_[static_cast<size_t>(i)];
   std::vector<std::string> files = frame_files(f.path);
@@ -114,21 +131,40 @@ data::Sample FrameFolderDataset::get(int64_t i) const {
   ImageOptions io;
   io.size = options_.size;
   io.channels = options_.color == ColorMode::gray ? 1 : 3;
+  const int64_t span = last - first + 1;
   Tensor clip;
-  std::map<int64_t, Tensor> decoded;
+  std::map<int64_t, Tensor> decoded;  // frame index in the range -> frame (undefined: bad)
+  auto frame_at = [&](int64_t k) -> const Tensor& {
+    auto it = decoded.find(k);
+    if (it == decoded.end()) {
+      Tensor fr = frame_or_none(files[size_t(first + k)], io);
+      if (fr.defined() && clip.defined() &&
+          fr.shape() != Shape({clip.size(1), clip.size(2), clip.size(3)})) {
+        warn_once(files[size_t(first + k)],
+                  "frame is " + shape_str(fr.shape()) + ", earlier frames of the folder are " +
+                      shape_str({clip.size(1), clip.size(2), clip.size(3)}));
+        fr = Tensor();
+      }
+      it = decoded.emplace(k, fr).first;
+    }
+    return it->second;
+  };
   for (size_t t = 0; t < pick.size(); ++t) {
-    auto it = decoded.find(pick[t]);
-    if (it == decoded.end())
-      it = decoded.emplace(pick[t], read_image_tensor(files[size_t(first + pick[t])], io)).first;
-    const Tensor& frame = it->second;
+    // The sampled frame, else the nearest good one (later first at equal distance).
+    const Tensor* frame = nullptr;
+    for (int64_t d = 0; d < span && frame == nullptr; ++d) {
+      for (int64_t k : {pick[t] + d, pick[t] - d}) {
+        if (k < 0 || k >= span || frame != nullptr) continue;
+        if (frame_at(k).defined()) frame = &frame_at(k);
+      }
+    }
+    SIGNET_CHECK(frame != nullptr, f.path, ": no frame of [", f.frame_start, ", ", f.frame_end,
+                 "] can be decoded");
     if (!clip.defined())
-      clip = empty({int64_t(pick.size()), frame.size(0), frame.size(1), frame.size(2)}, DType::u8);
-    SIGNET_CHECK(frame.shape() == Shape({clip.size(1), clip.size(2), clip.size(3)}),
-                 files[size_t(first + pick[t])], ": frame is ", shape_str(frame.shape()),
-                 ", earlier frames of the folder are ",
-                 shape_str({clip.size(1), clip.size(2), clip.size(3)}));
-    std::memcpy(clip.data<uint8_t>() + int64_t(t) * frame.numel(), frame.data<uint8_t>(),
-                size_t(frame.numel()));
+      clip =
+          empty({int64_t(pick.size()), frame->size(0), frame->size(1), frame->size(2)}, DType::u8);
+    std::memcpy(clip.data<uint8_t>() + int64_t(t) * frame->numel(), frame->data<uint8_t>(),
+                size_t(frame->numel()));
   }
   return {clip_to_float(clip), f.label};
 }

@@ -3,10 +3,14 @@
 // as a folder of JPEG frames <frames>/<id>/00001.jpg, 00002.jpg, ...; FrameFolderDataset reads
 // such a folder as a clip.
 #pragma once
+#include <atomic>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "engine/data/dataset.h"
+#include "tools/media/formats/image_dataset.h"
 #include "tools/media/formats/labelled_list.h"
 #include "tools/media/video_reader.h"
 
@@ -48,14 +52,26 @@ class FrameFolderDataset : public data::Dataset {
  public:
   FrameFolderDataset(const std::vector<LabelledVideo>& folders, const FrameFolderOptions& options);
   int64_t size() const override { return static_cast<int64_t>(folders_.size()); }
-  // Throws signet::Error naming the frame file when a sampled frame cannot be decoded.
+  // A sampled frame that cannot be decoded (or has another size than the clip's first) is
+  // replaced by the nearest good frame of the range, with one warning per file, counted; only a
+  // range with no good frame at all throws signet::Error naming the folder.
   data::Sample get(int64_t i) const override;
   int64_t skipped() const { return skipped_; }
+  // Frame files replaced so far because they could not be used.
+  int64_t bad_frames() const { return bad_frames_.load(); }
 
  private:
+  // The frame in file, or an undefined tensor (warned once, counted) when it cannot be decoded.
+  Tensor frame_or_none(const std::string& file, const ImageOptions& io) const;
+  // Prints one warning for file (the first time only) and counts it.
+  void warn_once(const std::string& file, const std::string& reason) const;
+
   std::vector<LabelledVideo> folders_;
   FrameFolderOptions options_;
   int64_t skipped_ = 0;
+  mutable std::mutex warned_mutex_;
+  mutable std::set<std::string> warned_;
+  mutable std::atomic<int64_t> bad_frames_{0};
 };
 
 // True when folder holds at least one image file (stops at the first).
