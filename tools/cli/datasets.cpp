@@ -390,4 +390,16 @@ Splits load_splits(const std::string& command, const DataOptions& o,
   return s;
 }
 
+void report_bad_frames(const Splits& s) {
+  int64_t bad = 0;
+  for (const auto& ds : {s.train, s.val, s.test})
+    if (auto* ff = dynamic_cast<const media::FrameFolderDataset*>(ds.get()))
+      bad += ff->bad_frames();
+  if (bad > 0)
+    std::fprintf(
+        stderr,
+        "data: %lld undecodable frame files were replaced by a neighbour (warnings above)\n",
+        static_cast<long long>(bad));
+}
+
 }  // namespace signet::cli

@@ -60,6 +60,10 @@ struct Splits {
   Shape sample_shape;                    // one input (f32)
 };
 
+// Prints, at the end of a run, how many frame files the frame-folder splits of s replaced
+// because they could not be decoded (nothing when none did).
+void report_bad_frames(const Splits& s);
+
 // The format of path ("npy", "mnist", "video", "folder", "features", "ucf101", "wlasl", "isogd",
 // "jester"); a UsageError for `command` when none fits.
 std::string detect_format(const std::string& command, const std::string& path);

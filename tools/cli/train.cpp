@@ -332,6 +332,7 @@ int run_train(int argc, char** argv) {
   auto tl = loader(s.train, cfg, true), vl = loader(s.val, cfg, false);
   trainer.fit(*tl, *vl);
   if (!s.test) {
+    report_bad_frames(s);
     std::printf("no test split in %s: no test metrics\n", d.path.c_str());
     return 0;
   }
@@ -341,6 +342,7 @@ int run_train(int argc, char** argv) {
               static_cast<long long>(trainer.epoch() - 1));
   auto testl = loader(s.test, cfg, false);
   print_metrics("test", trainer.evaluate(*testl, classes), names);
+  report_bad_frames(s);
   return 0;
 }
 
