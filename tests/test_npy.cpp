@@ -22,6 +22,7 @@ using signet::testing::expect_error;
 using signet::testing::fixture_path;
 using signet::testing::read_bytes;
 using signet::testing::temp_path;
+using signet::testing::temporaries_beside;
 using signet::testing::write_bytes;
 
 // A v1.0 file with the given header dict and data bytes.
@@ -58,7 +59,7 @@ TEST(Npy, RoundTripEveryDtypeAndShape) {
       const std::string path = temp_path("rt" + std::to_string(k++) + ".npy");
       write_npy(path, t);
       expect_same(read_npy(path), t);
-      EXPECT_FALSE(std::ifstream(path + ".tmp").good()) << "temporary left behind";
+      EXPECT_TRUE(temporaries_beside(path).empty()) << "temporary left behind";
     }
   }
 }

@@ -24,6 +24,7 @@ using signet::testing::expect_error;
 using signet::testing::fixture_path;
 using signet::testing::read_bytes;
 using signet::testing::temp_path;
+using signet::testing::temporaries_beside;
 using signet::testing::write_bytes;
 
 // A file with the given header text (length prefix added) and data bytes.
@@ -54,7 +55,7 @@ TEST(Safetensors, RoundTripEveryDtypeShapeAndMetadata) {
   const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"epoch", "3"}};
   const std::string path = temp_path("rt.safetensors");
   write_safetensors(path, tensors, metadata);
-  EXPECT_FALSE(std::ifstream(path + ".tmp").good()) << "temporary left behind";
+  EXPECT_TRUE(temporaries_beside(path).empty()) << "temporary left behind";
   const signet::io::SafetensorsData back = read_safetensors(path);
   EXPECT_EQ(back.metadata, metadata);
   ASSERT_EQ(back.tensors.size(), tensors.size());

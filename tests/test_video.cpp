@@ -27,6 +27,7 @@ using signet::DType;
 using signet::Tensor;
 using signet::testing::expect_error;
 using signet::testing::TempDir;
+using signet::testing::temporaries_beside;
 
 // Lossy-codec tolerance for flat frames, in levels of 0..255. RGB -> limited-range 4:2:0 YUV
 // -> RGB rounds each channel by up to ~2 levels; a flat frame has no AC coefficients, so the
@@ -86,7 +87,7 @@ TEST(Video, FlatColourRoundTripsWithinCodecTolerance) {
     VideoWriterOptions options;
     options.codecs = std::string(name) == "flat.avi" ? "mpeg4" : "libx264,mpeg4";
     write_video(path, rgb.data(), 10, 32, 24, options);
-    EXPECT_FALSE(fs::exists(path + ".tmp"));
+    EXPECT_TRUE(temporaries_beside(path).empty());
     const VideoInfo info = probe_video(path);
     EXPECT_EQ(info.width, 32);
     EXPECT_EQ(info.height, 24);
@@ -183,7 +184,7 @@ TEST(Video, WriterRefusesBadArgumentsNamingTheFile) {
   options.codecs = "no_such_encoder";
   expect_error([&] { write_video(no_codec, rgb.data(), 1, 10, 10, options); },
                {no_codec.c_str(), "no_such_encoder"});
-  EXPECT_FALSE(fs::exists(no_codec + ".tmp"));
+  EXPECT_TRUE(temporaries_beside(no_codec).empty());
   EXPECT_FALSE(fs::exists(no_codec));
 }
 

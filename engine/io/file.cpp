@@ -1,5 +1,8 @@
 #include "engine/io/file.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -17,10 +20,16 @@ std::vector<char> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
+// Appends the process id and a per-process counter to the file name.
+std::string temporary_path_for(const std::string& path) {
+  static std::atomic<unsigned long> counter{0};
+  return path + ".tmp." + std::to_string(long(getpid())) + "." + std::to_string(counter++);
+}
+
 // Writes the temporary, checks the stream, renames; cleans up on any failure.
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_path_for(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     SIGNET_CHECK(out, tmp, ": cannot open for writing");

@@ -15,6 +15,8 @@ std::string fixture_path(const std::string& name);
 
 // A path in the test's temporary folder.
 std::string temp_path(const std::string& name);
+// The temporaries a crash-safe writer left beside `path` (names starting "<file>.tmp").
+std::vector<std::string> temporaries_beside(const std::string& path);
 // The bytes of a file ("" when it cannot be read).
 std::string read_bytes(const std::string& path);
 // Writes raw bytes to a file.

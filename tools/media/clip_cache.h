@@ -1,7 +1,7 @@
 // Decoded-clip cache: the u8 clips of one list of videos in one packed file with an index, so
 // a later run reads them back instead of decoding the videos again.
 //
-// Layout (little-endian, written to `path`.tmp and renamed into place):
+// Layout (little-endian, written to a unique temporary and renamed into place):
 //   "SGNCLIPS" | u32 format version | settings: i32 size, i64 frames, u8 color, u8 sampling,
 //   u8 padding | u64 entry count | per entry: u32 + path bytes, i64 frame_start, i64 frame_end,
 //   u64 file size, i64 mtime (ns), i64 label, u32 + error bytes, i64 T, H, W, C (0 when the

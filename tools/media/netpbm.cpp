@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "engine/error.h"
+#include "engine/io/file.h"
 
 namespace signet::media {
 namespace {
@@ -78,7 +79,7 @@ Image read_netpbm(const std::string& path) {
   return image;
 }
 
-// Checks the image, writes `path`.tmp and renames it over `path`.
+// Checks the image and writes it crash-safely (a temporary renamed over `path`).
 void write_netpbm(const std::string& path, const Image& image) {
   SIGNET_CHECK(image.channels == 1 || image.channels == 3, path, ": cannot write ", image.channels,
                " channels (PGM takes 1, PPM 3)");
@@ -89,20 +90,11 @@ void write_netpbm(const std::string& path, const Image& image) {
                " pixel bytes, ", image.width, "x", image.height, "x", image.channels, " needs ",
                expected);
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    SIGNET_CHECK(out, tmp, ": cannot open for writing");
+  io::write_file_atomically(path, [&](std::ostream& out) {
     out << (image.channels == 1 ? "P5" : "P6") << '\n'
         << image.width << ' ' << image.height << "\n255\n";
     out.write(reinterpret_cast<const char*>(image.pixels.data()), std::streamsize(expected));
-    out.close();
-    SIGNET_CHECK(out, tmp, ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    SIGNET_FAIL(path, ": cannot rename ", tmp, " into place");
-  }
+  });
 }
 
 }  // namespace signet::media

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/file.h"
 #include "tools/media/ffmpeg.h"
 
 namespace signet::media {
@@ -98,7 +99,7 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height,
   quiet_ffmpeg_logs();
   State& s = *state_;
   s.path = path;
-  s.tmp = path + ".tmp";
+  s.tmp = signet::io::temporary_path_for(path);
   s.width = width;
   s.height = height;
   SIGNET_CHECK(width > 0 && height > 0 && width % 2 == 0 && height % 2 == 0, path,

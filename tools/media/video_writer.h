@@ -20,7 +20,7 @@ struct VideoWriterOptions {
   int crf = 18;
 };
 
-// Writes frames one at a time to `path`.tmp and renames it over `path` in close(). Width and
+// Writes frames one at a time to a unique temporary beside `path` and renames it over `path` in close(). Width and
 // height must be even (the 4:2:0 chroma planes most players take). Errors name the file.
 class VideoWriter {
  public:
