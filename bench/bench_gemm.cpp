@@ -2,8 +2,10 @@
 // random inputs in the same run, 1 and all threads. GFLOP/s = 2 m n k / median real time.
 // Inputs are not rotated: every case is compute-bound (2 m n k / 4 (mk + kn + mn) >= 15 flop
 // per byte) and the LSTM cases reuse their weights every step, as here.
-// `signet` runs SIGNET_IMPL_matmul's version (v3_packed unless set: v2_blocked, v1_reference)
-// on SIGNET_SIMD's path (the widest supported unless set), like the engine's matmul.
+// `signet` runs SIGNET_IMPL_matmul's version (v4_shared unless set: v3_packed, v2_blocked,
+// v1_reference) on SIGNET_SIMD's path (the widest supported unless set), like the engine's
+// matmul; SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named
+// `signet_<version>` (compare lists it as a peer: its ratio is the default's speed-up over it).
 // OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes
 // the program with OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its
 // own detection picks Prescott on this Xeon); the context's openblas_env and openblas_core say so.
@@ -53,25 +55,49 @@ GemmData& data_for(const GemmCase& c) {
   return all.emplace(&c, std::move(g)).first->second;
 }
 
-// The version `signet` runs: SIGNET_IMPL_matmul or v3_packed.
+// The version `signet` runs: SIGNET_IMPL_matmul or v4_shared.
 std::string signet_version() {
   const char* v = std::getenv("SIGNET_IMPL_matmul");
-  return v && *v ? v : "v3_packed";
+  return v && *v ? v : "v4_shared";
 }
 
-// Signet's GEMM (the version from signet_version()) with `threads` threads.
-void bm_signet(benchmark::State& state, const GemmCase* c, int threads) {
-  GemmData& g = data_for(*c);
-  const std::string version = signet_version();
+// The version SIGNET_BENCH_GEMM_ALSO names (run beside `signet` as `signet_<version>`), or "".
+std::string also_version() {
+  const char* v = std::getenv("SIGNET_BENCH_GEMM_ALSO");
+  return v ? v : "";
+}
+
+// Bytes of workspace for every version of Signet's GEMM on d with `threads` threads.
+size_t workspace_bytes(const GemmDesc& d, int threads) {
+  return std::max(signet::cpu::sgemm_workspace_bytes(d, threads),
+                  signet::cpu::sgemm_v4_workspace_bytes(d, threads));
+}
+
+// C of g = A B with Signet's GEMM `version` (v1_reference, v2_blocked, v3_packed, v4_shared).
+void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int threads) {
   const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
-  auto ws = signet::bench::raw_buffer(signet::cpu::sgemm_workspace_bytes(g.d, threads));
+  if (version == "v2_blocked")
+    signet::cpu::sgemm_v2_blocked(g.d, g.a.get(), g.b.get(), c, threads);
+  else if (version == "v1_reference")
+    signet::ref::gemm<float>(g.d, g.a.get(), g.b.get(), c);
+  else if (version == "v3_packed")
+    signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
+  else
+    signet::cpu::sgemm_v4_shared(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
+}
+
+// Whether `version` names one of the versions run_signet runs.
+bool known_version(const std::string& version) {
+  return version == "v1_reference" || version == "v2_blocked" || version == "v3_packed" ||
+         version == "v4_shared";
+}
+
+// Signet's GEMM `version` on `threads` threads.
+void bm_signet(benchmark::State& state, const GemmCase* c, int threads, std::string version) {
+  GemmData& g = data_for(*c);
+  auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
   for (auto _ : state) {
-    if (version == "v2_blocked")
-      signet::cpu::sgemm_v2_blocked(g.d, g.a.get(), g.b.get(), g.c.get(), threads);
-    else if (version == "v1_reference")
-      signet::ref::gemm<float>(g.d, g.a.get(), g.b.get(), g.c.get());
-    else
-      signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), g.c.get(), ws.get(), threads, path);
+    run_signet(version, g, g.c.get(), ws.get(), threads);
     benchmark::ClobberMemory();
   }
   signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
@@ -134,16 +160,16 @@ double max_rel_diff(const float* x, const float* y, size_t n) {
   return worst;
 }
 
-// Runs ours and each peer once per case and records their largest difference in the context,
-// so a fast wrong answer cannot pass unnoticed.
+// Runs ours (signet_version() on all threads) and each peer once per case and records their
+// largest difference in the context, so a fast wrong answer cannot pass unnoticed.
 void check_agreement() {
+  const int threads = signet::bench::thread_counts().back();
   for (const GemmCase& c : kGemmCases) {
     GemmData& g = data_for(c);
     const size_t n = c.m * c.n;
-    auto ws = signet::bench::raw_buffer(signet::cpu::sgemm_workspace_bytes(g.d, 1));
+    auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
     Buffer ours = signet::bench::random_buffer(n, 4), peer = signet::bench::random_buffer(n, 5);
-    signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), ours.get(), ws.get(), 1,
-                                 signet::cpu::active_simd_path());
+    run_signet(signet_version(), g, ours.get(), ws.get(), threads);
     std::string note;
 #ifdef SIGNET_BENCH_OPENBLAS
     cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans,
@@ -163,6 +189,11 @@ void check_agreement() {
 
 // Every case for ours and each peer found at build time, thread counts 1 and all.
 void register_gemm_cases() {
+  for (const std::string& v : {signet_version(), also_version()})
+    if (!v.empty() && !known_version(v)) {
+      std::fprintf(stderr, "bench_gemm: unknown GEMM version '%s'\n", v.c_str());
+      std::exit(2);
+    }
   check_agreement();
   benchmark::AddCustomContext("signet_version", signet_version());
 #ifdef SIGNET_BENCH_OPENBLAS
@@ -186,7 +217,10 @@ void register_gemm_cases() {
         return signet::bench::case_name("sgemm", c.name, c.direction, impl, t);
       };
       signet::bench::configure(
-          benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, t));
+          benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, t, signet_version()));
+      if (!also_version().empty())
+        signet::bench::configure(benchmark::RegisterBenchmark(
+            name(("signet_" + also_version()).c_str()).c_str(), bm_signet, &c, t, also_version()));
 #ifdef SIGNET_BENCH_OPENBLAS
       signet::bench::configure(
           benchmark::RegisterBenchmark(name("openblas").c_str(), bm_openblas, &c, t));

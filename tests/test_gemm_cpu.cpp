@@ -49,6 +49,14 @@ Kernel v3_on(SimdPath path, int threads) {
   };
 }
 
+// v4 on one SIMD path with a workspace sized by sgemm_v4_workspace_bytes.
+Kernel v4_on(SimdPath path, int threads) {
+  return [path, threads](const GemmDesc& d, const float* a, const float* b, float* c) {
+    std::vector<unsigned char> ws(signet::cpu::sgemm_v4_workspace_bytes(d, threads));
+    signet::cpu::sgemm_v4_shared(d, a, b, c, ws.data(), threads, path);
+  };
+}
+
 // v2 on `threads` threads.
 Kernel v2_on(int threads) {
   return [threads](const GemmDesc& d, const float* a, const float* b, float* c) {
@@ -126,6 +134,30 @@ TEST(GemmCpu, V3PackedOneThreadMatchesReference) {
   expect_blocks_and_batches_match(v3_on(signet::cpu::detect_simd_path(), 1));
 }
 
+TEST(GemmCpu, V4SharedMatchesReferenceOnEveryPath) {
+  for (SimdPath path : supported_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    expect_odd_shapes_match(v4_on(path, 2));
+    expect_blocks_and_batches_match(v4_on(path, 2));
+  }
+}
+
+// The shared-B split (m long enough for 8 row slivers per thread) and the own-columns split
+// (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
+// alternate across both), n past NC, thread shares of unequal length, every transpose.
+TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
+  for (SimdPath path : supported_paths())
+    for (int threads = 1; threads <= 3; ++threads) {
+      SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " threads " +
+                   std::to_string(threads));
+      for (int t = 0; t < 4; ++t) {
+        expect_matches_reference(v4_on(path, threads), desc(301, 40, 530, t & 1, t & 2, 1, 0, 2));
+        expect_matches_reference(v4_on(path, threads), desc(301, 2100, 8, t & 1, t & 2, 1, 0.5));
+        expect_matches_reference(v4_on(path, threads), desc(40, 100, 270, t & 1, t & 2, 1, 0, 2));
+      }
+    }
+}
+
 TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
   const GemmDesc d = desc(300, 260, 270, false, true, 1.0, 0.0);
   const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
@@ -134,6 +166,36 @@ TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
   v3_on(signet::cpu::detect_simd_path(), 2)(d, a.data(), b.data(), c2.data());
   for (int64_t i = 0; i < d.m; ++i)
     for (int64_t j = 0; j < d.n; ++j) ASSERT_EQ(c1[i * d.ldc + j], c2[i * d.ldc + j]);
+}
+
+// Each C element's sum runs in the same order whatever the split, so v4 on 2 and 3 threads
+// (sharing B for m = 300, own columns for m = 40) equals v4 on 1 thread bit for bit.
+// m past v4's MC (960 rows on AVX-512 and AVX2, 512 portable) in both splits: one thread
+// (sharing B) and two (n > 2 m: own columns, whose loops put MC blocks outside NC blocks).
+TEST(GemmCpu, V4RowsPastMcMatchReference) {
+  for (SimdPath path : supported_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    for (int t : {0, 3}) {
+      expect_matches_reference(v4_on(path, 1), desc(1000, 20, 40, t & 1, t & 2, 1, 0.5));
+      expect_matches_reference(v4_on(path, 2), desc(970, 1990, 8, t & 1, t & 2, 1, 0));
+    }
+  }
+}
+
+TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
+  for (int64_t m : {300, 40}) {
+    const GemmDesc d = desc(m, 260, 600, false, true, 1.0, 0.0);
+    const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
+    std::vector<float> want(d.stride_c, 0);
+    v4_on(signet::cpu::detect_simd_path(), 1)(d, a.data(), b.data(), want.data());
+    for (int threads = 2; threads <= 3; ++threads) {
+      std::vector<float> c(d.stride_c, 1);
+      v4_on(signet::cpu::detect_simd_path(), threads)(d, a.data(), b.data(), c.data());
+      for (int64_t i = 0; i < d.m; ++i)
+        for (int64_t j = 0; j < d.n; ++j)
+          ASSERT_EQ(c[i * d.ldc + j], want[i * d.ldc + j]) << "m " << m << ", " << threads;
+    }
+  }
 }
 
 // matmul of a (2, 33, 70) batch by a (70, 45) matrix, compared with ref::gemm in float64.
@@ -159,15 +221,29 @@ void run_matmul_profiled(const char* impl) {
   std::exit(::testing::Test::HasFailure() ? 1 : 0);
 }
 
-TEST(GemmCpuDispatch, DefaultF32RunsV3Packed) {
+// In a fresh process: profiles one batched matmul of three small (5 x 7 by 7 x 4) items.
+void run_small_batched_matmul_profiled() {
+  setenv("SIGNET_PROFILE", "1", 1);
+  signet::matmul(signet::from_vector(uniform_floats(3 * 5 * 7, 8), {3, 5, 7}),
+                 signet::from_vector(uniform_floats(3 * 7 * 4, 9), {3, 7, 4}));
+  std::exit(0);
+}
+
+TEST(GemmCpuDispatch, DefaultF32RunsV4Shared) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(run_matmul_profiled(""), ::testing::ExitedWithCode(0),
+              "SIGNET_PROFILE: matmul +v4_shared");
+}
+
+TEST(GemmCpuDispatch, SmallBatchedItemsRunV3Packed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_small_batched_matmul_profiled(), ::testing::ExitedWithCode(0),
               "SIGNET_PROFILE: matmul +v3_packed");
 }
 
 TEST(GemmCpuDispatch, ForcedVersionIsTheOneThatRuns) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  for (const char* impl : {"v3_packed", "v2_blocked", "v1_reference"})
+  for (const char* impl : {"v4_shared", "v3_packed", "v2_blocked", "v1_reference"})
     EXPECT_EXIT(run_matmul_profiled(impl), ::testing::ExitedWithCode(0),
                 std::string("SIGNET_PROFILE: matmul +") + impl);
 }

@@ -25,6 +25,20 @@ void gemm_ref(const GemmDesc& d, const void* a, const void* b, void* c) {
   ref::gemm<T>(d, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(c));
 }
 
+// v4: the packed SGEMM sharing packed B between threads; its panels live in a u8 workspace.
+void gemm_v4_shared(const GemmDesc& d, const void* a, const void* b, void* c) {
+  const int threads = cpu::default_threads();
+  Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_v4_workspace_bytes(d, threads))}, DType::u8);
+  cpu::sgemm_v4_shared(d, static_cast<const float*>(a), static_cast<const float*>(b),
+                       static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
+// v4 for one product or batch items of at least 2^21 multiply-adds; smaller batched items go to
+// v3, whose threads take a block of every item without v4's barrier per packed block of B.
+bool v4_fits(const GemmDesc& d) {
+  return d.batch == 1 || d.m * d.n * d.k >= (int64_t{1} << 21);
+}
+
 // v3: the packed SGEMM on the active SIMD path; its panels live in a u8 workspace tensor.
 void gemm_v3_packed(const GemmDesc& d, const void* a, const void* b, void* c) {
   const int threads = cpu::default_threads();
@@ -39,7 +53,7 @@ void gemm_v2_blocked(const GemmDesc& d, const void* a, const void* b, void* c) {
                         static_cast<float*>(c), cpu::default_threads());
 }
 
-// Versions never picked by themselves: cpu v2 (v3 is faster on every shape measured,
+// Versions never picked by themselves: cpu v2 (v3 and v4 are faster on every shape measured,
 // bench/RESULTS.md), cuda v4 (changes the precision) and cuda v1 (the naive twin).
 bool never(const GemmDesc&) {
   return false;
@@ -98,7 +112,8 @@ Shape batch_dims(const Tensor& x) {
 Tensor product(const Tensor& a, const Tensor& b) {
   static const dispatch::Op<GemmFn, GemmDesc> op{
       "matmul",
-      {{"v3_packed", Device::Type::cpu, {{DType::f32, &gemm_v3_packed}}},
+      {{"v4_shared", Device::Type::cpu, {{DType::f32, &gemm_v4_shared}}, &v4_fits},
+       {"v3_packed", Device::Type::cpu, {{DType::f32, &gemm_v3_packed}}},
        {"v2_blocked", Device::Type::cpu, {{DType::f32, &gemm_v2_blocked}}, &never},
        {"v1_reference",
         Device::Type::cpu,

@@ -4,10 +4,8 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_microkernels.h"
+#include "kernels/cpu/gemm_pack.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 #ifdef SIGNET_WITH_OPENMP
 #include <omp.h>
 #endif
@@ -16,140 +14,21 @@ namespace signet::cpu {
 namespace {
 
 using gemm_detail::Blocking;
+using gemm_detail::pack_a;
+using gemm_detail::pack_b;
+using gemm_detail::round_up;
+using gemm_detail::scale_c;
+using gemm_detail::store_edge;
 using kernels::GemmDesc;
 
 // Below this many multiply-adds one thread is faster than waking the others.
 constexpr int64_t kMinParallelWork = int64_t{1} << 20;
-
-// x rounded up to a multiple of q.
-int64_t round_up(int64_t x, int64_t q) {
-  return (x + q - 1) / q * q;
-}
 
 // Floats of packed A and packed B one thread needs for d under blocking bl (64-byte multiples).
 void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int64_t* b_floats) {
   const int64_t kc = std::min<int64_t>(bl.kc, std::max<int64_t>(d.k, 1));
   *a_floats = round_up(std::min<int64_t>(bl.mc, round_up(d.m, bl.mr)) * kc, 16);
   *b_floats = round_up(std::min<int64_t>(bl.nc, round_up(d.n, bl.nr)) * kc, 16);
-}
-
-#if defined(__x86_64__)
-// Transposes the 16 x 16 block r (row i = r[i]) in place: afterwards r[l] holds column l. The
-// all-ones masked forms avoid GCC 12's false -Wmaybe-uninitialized on the unmasked ones.
-__attribute__((target("avx512f"), always_inline)) inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_mask_unpacklo_ps(r[i], 0xFFFF, r[i], r[i + 1]);
-    t[i + 1] = _mm512_mask_unpackhi_ps(r[i], 0xFFFF, r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_mask_shuffle_ps(t[i], 0xFFFF, t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm512_mask_shuffle_ps(t[i], 0xFFFF, t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] =
-        _mm512_mask_shuffle_ps(t[i + 1], 0xFFFF, t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] =
-        _mm512_mask_shuffle_ps(t[i + 1], 0xFFFF, t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int h = 0; h < 16; h += 8)
-    for (int i = 0; i < 4; ++i) {
-      t[h + i] = _mm512_mask_shuffle_f32x4(r[h + i], 0xFFFF, r[h + i], r[h + i + 4], 0x88);
-      t[h + i + 4] = _mm512_mask_shuffle_f32x4(r[h + i], 0xFFFF, r[h + i], r[h + i + 4], 0xdd);
-    }
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_mask_shuffle_f32x4(t[i], 0xFFFF, t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_mask_shuffle_f32x4(t[i], 0xFFFF, t[i], t[i + 8], 0xdd);
-  }
-}
-
-// Writes element (row i, step l) of 16 rows (row i at src[i], kc steps) to out[l * ld + i]
-// for i < lanes, 16 steps at a time through transpose16; the tail of kc scalar.
-__attribute__((target("avx512f"))) void interleave16(const float* const src[16], int64_t kc,
-                                                     float* out, int ld, int lanes) {
-  const __mmask16 keep = static_cast<__mmask16>((1u << lanes) - 1);
-  int64_t l = 0;
-  for (; l + 16 <= kc; l += 16) {
-    __m512 r[16];
-    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src[i] + l);
-    transpose16(r);
-    for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(out + (l + j) * ld, keep, r[j]);
-  }
-  for (; l < kc; ++l)
-    for (int i = 0; i < lanes; ++i) out[l * ld + i] = src[i][l];
-}
-#endif
-
-// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers, k-major, zero-padded.
-template <int MR>
-void pack_a(const GemmDesc& d, const float* a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-            float* out, bool avx512) {
-  for (int64_t ir = 0; ir < mc; ir += MR, out += MR * kc) {
-    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    if (d.trans_a) {
-      const float* src = a + p0 * d.lda + i0 + ir;
-      for (int64_t l = 0; l < kc; ++l, src += d.lda) {
-        for (int i = 0; i < rows; ++i) out[l * MR + i] = src[i];
-        for (int i = rows; i < MR; ++i) out[l * MR + i] = 0;
-      }
-    } else if (MR == 12 && rows == MR && avx512) {
-#if defined(__x86_64__)
-      const float* src[16];
-      for (int i = 0; i < 16; ++i) src[i] = a + (i0 + ir + (i < MR ? i : 0)) * d.lda + p0;
-      interleave16(src, kc, out, MR, MR);
-#endif
-    } else {
-      for (int i = 0; i < rows; ++i) {
-        const float* src = a + (i0 + ir + i) * d.lda + p0;
-        for (int64_t l = 0; l < kc; ++l) out[l * MR + i] = src[l];
-      }
-      for (int i = rows; i < MR; ++i)
-        for (int64_t l = 0; l < kc; ++l) out[l * MR + i] = 0;
-    }
-  }
-}
-
-// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers, zero-padded.
-template <int NR>
-void pack_b(const GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-            float* out, bool avx512) {
-  for (int64_t jr = 0; jr < nc; jr += NR, out += NR * kc) {
-    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-    if (d.trans_b && NR == 32 && cols == NR && avx512) {
-#if defined(__x86_64__)
-      const float* src[16];
-      for (int h = 0; h < 2; ++h) {
-        for (int j = 0; j < 16; ++j) src[j] = b + (j0 + jr + 16 * h + j) * d.ldb + p0;
-        interleave16(src, kc, out + 16 * h, NR, 16);
-      }
-#endif
-    } else if (d.trans_b) {
-      for (int j = 0; j < cols; ++j) {
-        const float* src = b + (j0 + jr + j) * d.ldb + p0;
-        for (int64_t l = 0; l < kc; ++l) out[l * NR + j] = src[l];
-      }
-      for (int j = cols; j < NR; ++j)
-        for (int64_t l = 0; l < kc; ++l) out[l * NR + j] = 0;
-    } else {
-      const float* src = b + p0 * d.ldb + j0 + jr;
-      for (int64_t l = 0; l < kc; ++l, src += d.ldb) {
-        for (int j = 0; j < cols; ++j) out[l * NR + j] = src[j];
-        for (int j = cols; j < NR; ++j) out[l * NR + j] = 0;
-      }
-    }
-  }
-}
-
-// C[0:rows, 0:cols] = alpha * t + beta * C from an MR x NR tile t (row stride NR).
-void store_edge(const float* t, int nr, int rows, int cols, float* c, int64_t ldc, float alpha,
-                float beta) {
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j)
-      c[i * ldc + j] = alpha * t[i * nr + j] + (beta == 0 ? 0.0f : beta * c[i * ldc + j]);
-}
-
-// C[rows, cols] = beta * C (the whole product when k == 0); beta == 0 never reads C.
-void scale_c(float* c, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float beta) {
-  for (int64_t i = m0; i < m1; ++i)
-    for (int64_t j = n0; j < n1; ++j) c[i * ldc + j] = beta == 0 ? 0.0f : beta * c[i * ldc + j];
 }
 
 // One thread's block C[m0:m1, n0:n1] of one batch item: the five loops around the micro-kernel.

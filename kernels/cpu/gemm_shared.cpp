@@ -1,0 +1,230 @@
+// v4 SGEMM: v3's packing and micro-kernels with op(B) packed once per block for all threads.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_microkernels.h"
+#include "kernels/cpu/gemm_pack.h"
+
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace signet::cpu {
+namespace {
+
+using gemm_detail::Blocking;
+using gemm_detail::pack_a;
+using gemm_detail::pack_b;
+using gemm_detail::round_up;
+using gemm_detail::scale_c;
+using gemm_detail::store_edge;
+using kernels::GemmDesc;
+
+// Below this many multiply-adds one thread is faster than waking the others.
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
+
+// v4's blocking on `path`: blocking_for's micro-kernel and KC; NC cut to 1024, so that a KC x NC
+// block of B (1 MiB on the AVX-512 path) stays in L2 while the macro-kernel holds one MR x KC
+// sliver of A (12 KiB) in L1 and streams B past it; MC doubled (A's block is only staged, never
+// held in L2), so that up to 960 rows form one block and the n-split packs A and B once per KC
+// block. In v4, v3's order (B sliver in L1, A streamed, NC 2048) measured equal on 1024^3 and
+// up to 18% slower on the LSTM cases at 2 threads (2026-12-01, loaded machine).
+Blocking v4_blocking(SimdPath path) {
+  Blocking bl = gemm_detail::blocking_for(path);
+  bl.nc = std::min(bl.nc, 1024);
+  bl.mc *= 2;
+  return bl;
+}
+
+// Floats of one thread's packed A block and of one packed B block (64-byte multiples).
+void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int64_t* b_floats) {
+  const int64_t kc = std::min<int64_t>(bl.kc, std::max<int64_t>(d.k, 1));
+  *a_floats = round_up(std::min<int64_t>(bl.mc, round_up(d.m, bl.mr)) * kc, 16);
+  *b_floats = round_up(std::min<int64_t>(bl.nc, round_up(d.n, bl.nr)) * kc, 16);
+}
+
+// The share [lo, hi) of thread tid of nt over len, cut at multiples of q.
+void split(int64_t len, int64_t q, int tid, int nt, int64_t* lo, int64_t* hi) {
+  const int64_t units = (len + q - 1) / q;
+  *lo = std::min(len, units * tid / nt * q);
+  *hi = std::min(len, units * (tid + 1) / nt * q);
+}
+
+// The C block at (ic, jc) of mc x nc from packed A (mc rows) and packed B (nc columns): each
+// sliver of A (kept in L1) against every sliver of B (streamed from L2), C row band by row band.
+template <int MR, int NR>
+void macro_kernel(const Blocking& bl, int64_t kc, int64_t mc, int64_t nc, const float* apack,
+                  const float* bpack, float* c, int64_t ldc, float alpha, float beta) {
+  alignas(64) float edge[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+      float* cij = c + ir * ldc + jr;
+      if (rows == MR && cols == NR) {
+        bl.kernel(kc, apack + ir * kc, bpack + jr * kc, cij, ldc, alpha, beta);
+      } else {
+        bl.kernel(kc, apack + ir * kc, bpack + jr * kc, edge, NR, 1.0f, 0.0f);
+        store_edge(edge, NR, rows, cols, cij, ldc, alpha, beta);
+      }
+    }
+  }
+}
+
+// The row step of MC-row blocks of nearly equal size (multiples of MR) over [m0, m1).
+int64_t row_step(int64_t m0, int64_t m1, int64_t mc, int64_t mr) {
+  const int64_t blocks = (m1 - m0 + mc - 1) / mc;
+  return round_up((m1 - m0 + blocks - 1) / blocks, mr);
+}
+
+// Rows [m0, m1) of C against one packed B block (columns jc.., nc wide; k rows pc.., kc deep),
+// one MC-row block of A packed into apack at a time.
+template <int MR, int NR>
+void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, const float* bpack,
+                        float* c, int64_t m0, int64_t m1, int64_t jc, int64_t nc, int64_t pc,
+                        int64_t kc, float* apack) {
+  if (m0 >= m1) return;
+  const float alpha = static_cast<float>(d.alpha);
+  const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
+  const int64_t step = row_step(m0, m1, bl.mc, MR);
+  for (int64_t ic = m0; ic < m1; ic += step) {
+    const int64_t mc = std::min<int64_t>(step, m1 - ic);
+    pack_a<MR>(d, a, ic, mc, pc, kc, apack, bl.avx512);
+    macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, c + ic * d.ldc + jc, d.ldc, alpha, beta);
+  }
+}
+
+// Split over m: for every (batch item, NC, KC) block the threads pack disjoint slivers of one
+// shared B block (two buffers alternate, so one barrier per block suffices), then each thread
+// multiplies its own rows against the whole block.
+template <int MR, int NR>
+void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
+              int tid, int nt, float* apack, float* const bbuf[2]) {
+  int64_t m0, m1;
+  split(d.m, MR, tid, nt, &m0, &m1);
+  int64_t block = 0;
+  for (int64_t p = 0; p < d.batch; ++p) {
+    const float* ap = a + p * d.stride_a;
+    const float* bp = b + p * d.stride_b;
+    float* cp = c + p * d.stride_c;
+    for (int64_t jc = 0; jc < d.n; jc += bl.nc) {
+      const int64_t nc = std::min<int64_t>(bl.nc, d.n - jc);
+      for (int64_t pc = 0; pc < d.k; pc += bl.kc, ++block) {
+        const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
+        float* bpack = bbuf[block & 1];
+        int64_t j0, j1;
+        split(nc, NR, tid, nt, &j0, &j1);
+        pack_b<NR>(d, bp, pc, kc, jc + j0, j1 - j0, bpack + j0 * kc, bl.avx512);
+#ifdef SIGNET_WITH_OPENMP
+        if (nt > 1) {
+#pragma omp barrier
+        }
+#endif
+        rows_against_block<MR, NR>(d, bl, ap, bpack, cp, m0, m1, jc, nc, pc, kc, apack);
+      }
+    }
+  }
+}
+
+// Split over n (when m is too short to share out): each thread packs and multiplies its own
+// columns of every batch item, without barriers. The loops run KC, then MC, then NC blocks, so
+// that A is packed once (not once per NC block) when m fits one MC block, as it does whenever
+// this split is chosen for a short m.
+template <int MR, int NR>
+void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
+                 int tid, int nt, float* apack, float* bpack) {
+  int64_t n0, n1;
+  split(d.n, NR, tid, nt, &n0, &n1);
+  const float alpha = static_cast<float>(d.alpha);
+  const int64_t step = row_step(0, d.m, bl.mc, MR);
+  for (int64_t p = 0; p < d.batch && n0 < n1; ++p) {
+    const float* ap = a + p * d.stride_a;
+    const float* bp = b + p * d.stride_b;
+    float* cp = c + p * d.stride_c;
+    for (int64_t pc = 0; pc < d.k; pc += bl.kc) {
+      const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
+      const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
+      for (int64_t ic = 0; ic < d.m; ic += step) {
+        const int64_t mc = std::min<int64_t>(step, d.m - ic);
+        pack_a<MR>(d, ap, ic, mc, pc, kc, apack, bl.avx512);
+        for (int64_t jc = n0; jc < n1; jc += bl.nc) {
+          const int64_t nc = std::min<int64_t>(bl.nc, n1 - jc);
+          pack_b<NR>(d, bp, pc, kc, jc, nc, bpack, bl.avx512);
+          macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, cp + ic * d.ldc + jc, d.ldc, alpha,
+                               beta);
+        }
+      }
+    }
+  }
+}
+
+// Whether the threads share B (split m) rather than take their own columns (split n): when m
+// gives every thread at least 8 row slivers (a split within an eighth of balanced) and n is at
+// most 2 m. Sharing packs B once but has each core read the half the other packed; splitting n
+// packs all of A on every core, which costs less once n > 2 m (A is m x k, half of B k n / 2).
+bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
+  return nt == 1 || ((d.m + bl.mr - 1) / bl.mr >= int64_t{8} * nt && d.n <= 2 * d.m);
+}
+
+// The workspace layout (per-thread A blocks, then max(2, nt) B blocks) and the thread team.
+template <int MR, int NR>
+void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
+                const Blocking& bl) {
+  int64_t a_floats, b_floats;
+  panel_floats(d, bl, &a_floats, &b_floats);
+  const bool parallel =
+      threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
+  const int nt_req = parallel ? threads : 1;
+  float* bws = ws + int64_t{nt_req} * a_floats;
+#ifdef SIGNET_WITH_OPENMP
+#pragma omp parallel num_threads(nt_req)
+#endif
+  {
+#ifdef SIGNET_WITH_OPENMP
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const int tid = 0, nt = 1;
+#endif
+    float* apack = ws + tid * a_floats;
+    if (d.k == 0) {
+      int64_t m0, m1;
+      split(d.m, MR, tid, nt, &m0, &m1);
+      for (int64_t p = 0; p < d.batch; ++p)
+        scale_c(c + p * d.stride_c, d.ldc, m0, m1, 0, d.n, static_cast<float>(d.beta));
+    } else if (shares_b(d, bl, nt)) {
+      float* const bbuf[2] = {bws, bws + b_floats};
+      shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf);
+    } else {
+      own_columns<MR, NR>(d, bl, a, b, c, tid, nt, apack, bws + tid * b_floats);
+    }
+  }
+}
+
+}  // namespace
+
+// Per-thread A blocks and max(2, threads) B blocks, +64 for alignment; the largest over paths.
+size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
+  int64_t most = 0;
+  const int64_t nt = std::max(threads, 1);
+  for (SimdPath path : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512}) {
+    int64_t a_floats, b_floats;
+    panel_floats(d, v4_blocking(path), &a_floats, &b_floats);
+    most = std::max(most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats);
+  }
+  return static_cast<size_t>(most) * sizeof(float) + 64;
+}
+
+// Aligns the workspace to 64 bytes and runs the instantiation for the path's register tile.
+void sgemm_v4_shared(const GemmDesc& d, const float* a, const float* b, float* c, void* workspace,
+                     int threads, SimdPath path) {
+  if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
+  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
+  float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  const Blocking bl = v4_blocking(path);
+  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl);
+  if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl);
+  shared_all<4, 16>(d, a, b, c, ws, threads, bl);
+}
+
+}  // namespace signet::cpu
