@@ -1,7 +1,7 @@
-// Convolution, the cases A-E (padding 1, stride 1, with bias), forward, backward-data
-// and backward-weights: Signet's selected f32 CPU version (cpu::conv_select; impl `signet`, and
-// every fitting version by name, `signet_v2_im2col` ...) beside oneDNN on the same buffers in the
-// same run:
+// Convolution, the cases A-E and sign_cnn's layers A64/B64 (padding 1, stride 1, with
+// bias), forward, backward-data and backward-weights: Signet's selected f32 CPU version
+// (cpu::conv_select; impl `signet`, and every fitting version by name, `signet_v2_im2col` ...)
+// beside oneDNN on the same buffers in the same run:
 //   onednn          oneDNN from NCHW/OIHW: the reorders into the layouts it picks (format any) and
 //                   back are inside the timing, the same contract as ours (the gating peer).
 //   onednn_blocked  oneDNN on its own layouts, reorders outside the timing (a goal for later).
@@ -11,11 +11,11 @@
 // First-layer backward-data (A, E) is never needed in training and is not registered.
 // Before the cases run, the selected version and oneDNN compute every case once and the largest
 // |ours - oneDNN| / (1 + |oneDNN|) goes into the JSON context (max_rel_diff/<case>/<pass>).
-// A full run: bench_conv --benchmark_repetitions=3 (about 2 minutes on a quiet machine).
+// A full run: bench_conv --benchmark_repetitions=3 (about 2.5 minutes on a quiet machine).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -38,6 +38,7 @@ using signet::bench::conv_desc_of;
 using signet::bench::conv_flops;
 using signet::bench::ConvCase;
 using signet::bench::kConvCases;
+using signet::bench::kSignCnnConvCases;
 using signet::cpu::ConvPass;
 using signet::cpu::ConvVersion;
 using signet::kernels::ConvDesc;
@@ -63,10 +64,18 @@ struct Data {
 };
 
 Data& data_for(const ConvCase& c) {
-  static std::vector<std::unique_ptr<Data>> all(std::size(kConvCases));
-  const size_t i = &c - kConvCases;
-  if (!all[i]) all[i] = std::make_unique<Data>(conv_desc_of(c));
-  return *all[i];
+  static std::map<const ConvCase*, std::unique_ptr<Data>> all;
+  std::unique_ptr<Data>& d = all[&c];
+  if (!d) d = std::make_unique<Data>(conv_desc_of(c));
+  return *d;
+}
+
+// The cases A-E, then sign_cnn's.
+std::vector<const ConvCase*> all_cases() {
+  std::vector<const ConvCase*> out;
+  for (const ConvCase& c : kConvCases) out.push_back(&c);
+  for (const ConvCase& c : kSignCnnConvCases) out.push_back(&c);
+  return out;
 }
 
 // One pass of Signet's version v on `threads` threads.
@@ -213,8 +222,9 @@ double max_rel_diff(const float* x, const float* y, size_t n) {
 // Runs Signet's selected version and oneDNN once per case and pass and records the largest
 // difference of their outputs in the context, so a fast wrong answer cannot pass unnoticed.
 void check_agreement() {
-  for (const ConvCase& c : kConvCases)
+  for (const ConvCase* cp : all_cases())
     for (int pass = 0; pass < 3; ++pass) {
+      const ConvCase& c = *cp;
       if (pass == 1 && c.first_layer) continue;
       const ConvDesc d = conv_desc_of(c);
       Data& b = data_for(c);
@@ -252,8 +262,9 @@ void register_conv_cases() {
 #else
   std::fprintf(stderr, "bench_conv: built without oneDNN (libdnnl-dev); peers skipped\n");
 #endif
-  for (const ConvCase& c : kConvCases)
+  for (const ConvCase* cp : all_cases())
     for (int pass = 0; pass < 3; ++pass) {
+      const ConvCase& c = *cp;
       if (pass == 1 && c.first_layer) continue;
       const ConvDesc d = conv_desc_of(c);
       const ConvPass p = static_cast<ConvPass>(pass);
@@ -264,7 +275,8 @@ void register_conv_cases() {
         const ConvVersion chosen = signet::cpu::conv_select(d, p);
         signet::bench::configure(
             benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, pass, chosen, t));
-        for (ConvVersion v : {ConvVersion::v3_direct, ConvVersion::v2_im2col}) {
+        for (ConvVersion v :
+             {ConvVersion::v4_small_c, ConvVersion::v3_direct, ConvVersion::v2_im2col}) {
           if (v == chosen || !signet::cpu::conv_version_fits(v, d, p)) continue;
           signet::bench::configure(benchmark::RegisterBenchmark(
               name(std::string("signet_") + signet::cpu::conv_version_name(v)).c_str(), bm_signet,

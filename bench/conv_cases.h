@@ -1,5 +1,5 @@
 // The convolution layers the issue measures, shared by bench_conv.cpp and bench_cuda_conv.cpp:
-// the cases, their descriptors and their flop count.
+// the cases, their descriptors and their flop count; sign_cnn's layers (bench_conv.cpp only).
 #pragma once
 #include <cstdint>
 
@@ -22,6 +22,13 @@ inline const ConvCase kConvCases[] = {
     {"C_n8_c128_32x32_k256", 2, 8, 128, 1, 32, 32, 256, false},
     {"D_n32_c64_56x56_k64", 2, 32, 64, 1, 56, 56, 64, false},
     {"E_n4_c3_16x112x112_k64", 3, 4, 3, 16, 112, 112, 64, true},
+};
+
+// sign_cnn's two convolutions at its training batch of 64 (issue #8; 3x3, padding 1), where
+// per-call set-up counts: one training step of the model takes about 15 ms in all.
+inline const ConvCase kSignCnnConvCases[] = {
+    {"A64_n64_c1_28x28_k32", 2, 64, 1, 1, 28, 28, 32, true},
+    {"B64_n64_c32_14x14_k64", 2, 64, 32, 1, 14, 14, 64, false},
 };
 
 // The descriptor of a case (stride 1, padding 1, dilation 1: output size = input size).

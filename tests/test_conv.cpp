@@ -252,6 +252,42 @@ TEST(ConvOps, Float32FastPathsMatchFloat64Reference) {
   expect_f32_matches_f64(3, {2, 16, 4, 5, 6}, {18, 16, 3, 3, 3}, {1});
 }
 
+// The f32 conv2d output and input gradient for x and w (padding 1) against the f64 reference
+// of the same values.
+void expect_matches_reference(const Tensor& x, const Tensor& w, const Tensor& dy) {
+  Tensor x32 = x.detach().requires_grad_();
+  Tensor y = signet::conv2d(x32, w, Tensor(), {1}, {1});
+  signet::sum(signet::mul(y, dy)).backward();
+  Tensor x64 = x.to(DType::f64).detach().requires_grad_();
+  Tensor y64 = signet::conv2d(x64, w.to(DType::f64), Tensor(), {1}, {1});
+  signet::sum(signet::mul(y64, dy.to(DType::f64))).backward();
+  signet::testing::expect_close(y.to(DType::f64), y64, 1e-4, "output");
+  signet::testing::expect_close(x32.grad().to(DType::f64), x64.grad(), 1e-4, "grad x");
+}
+
+TEST(ConvOps, PackedWeightsAreCachedByStorageVersion) {
+  if (signet::cpu::active_simd_path() != SimdPath::avx512) GTEST_SKIP() << "v3 needs AVX-512";
+  // 16 channels in and 20 filters: v3 forward and backward-data, each with its own packing.
+  const Tensor x = random_f64({2, 16, 7, 9}, -1, 1, 51).to(DType::f32);
+  const Tensor dy = random_f64({2, 20, 7, 9}, -1, 1, 52).to(DType::f32);
+  Tensor w = random_f64({20, 16, 3, 3}, -1, 1, 53).to(DType::f32);
+  const uint64_t before = signet::conv_weight_packs();
+  expect_matches_reference(x, w, dy);
+  EXPECT_EQ(signet::conv_weight_packs() - before, 2u) << "forward and backward-data pack once";
+  const std::vector<float> first = signet::conv2d(x, w, Tensor(), {1}, {1}).to_vector<float>();
+  expect_matches_reference(x, w, dy);
+  EXPECT_EQ(signet::conv_weight_packs() - before, 2u) << "same storage and version: cached";
+  EXPECT_EQ(signet::conv2d(x, w, Tensor(), {1}, {1}).to_vector<float>(), first);
+  // An in-place write bumps the version: both packings are made again from the new values.
+  w.copy_(random_f64({20, 16, 3, 3}, -1, 1, 54).to(DType::f32));
+  expect_matches_reference(x, w, dy);
+  EXPECT_EQ(signet::conv_weight_packs() - before, 4u);
+  // Equal values in another storage pack again; the cache never answers for a storage it did not
+  // see.
+  expect_matches_reference(x, w.clone(), dy);
+  EXPECT_EQ(signet::conv_weight_packs() - before, 6u);
+}
+
 TEST(ConvOps, NonContiguousInputMatchesContiguous) {
   Tensor x = random_f64({2, 5, 6, 3}, -1, 1, 31).permute({0, 3, 1, 2});
   Tensor w = random_f64({4, 3, 3, 3}, -1, 1, 32);
@@ -336,6 +372,23 @@ TEST(ConvDispatch, ForcingDirectOnAShapeItCannotRunFails) {
         signet::conv2d(signet::rand({1, 2, 9, 9}), signet::rand({16, 2, 3, 3}), Tensor(), {2});
       },
       {"conv2d", "v3_direct needs stride 1", "stride 1,2,2"});
+  unsetenv("SIGNET_IMPL_conv2d");
+}
+
+TEST(ConvDispatch, SelectionRulePicksSmallCForAFirstLayerForward) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const bool avx512 = signet::cpu::active_simd_path() == SimdPath::avx512;
+  EXPECT_EXIT(run_conv_profiled("conv2d", "", 8, 1, 3), ::testing::ExitedWithCode(0),
+              std::string("SIGNET_PROFILE: conv2d +") + (avx512 ? "v4_small_c" : "v2_im2col"));
+}
+
+TEST(ConvDispatch, ForcingSmallCOnAShapeItCannotRunFails) {
+  setenv("SIGNET_IMPL_conv2d", "v4_small_c", 1);
+  expect_error(
+      [] {
+        signet::conv2d(signet::rand({1, 2, 9, 9}), signet::rand({16, 2, 3, 3}), Tensor(), {2});
+      },
+      {"conv2d", "v4_small_c needs stride 1", "stride 1,2,2"});
   unsetenv("SIGNET_IMPL_conv2d");
 }
 

@@ -108,6 +108,32 @@ TEST(ConvVersions, V3DirectMatchesReferenceOnOddShapes) {
   EXPECT_EQ(check_version(ConvVersion::v3_direct), 30);
 }
 
+TEST(ConvVersions, V4SmallCMatchesReferenceOnOddShapes) {
+  if (!avx512()) GTEST_SKIP() << "v4_small_c needs AVX-512";
+  // The 10 stride-1, groups-1 cases, forward only: widths below, at and above the 16-lane
+  // vectors and the 96-position chunk, 1 to 40 channels, 1 to 40 filters (tails of the 4-filter
+  // blocks), rows that end inside a vector.
+  EXPECT_EQ(check_version(ConvVersion::v4_small_c), 10);
+  // Slabs of one output row (a wide first layer) and of several rows with 3-D depth padding.
+  for (const ConvDesc& d :
+       {conv_desc(1, 3, 5, 1, {3, 4000}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+        conv_desc(1, 1, 5, 1, {40, 2}, {1, 2}, {1, 1}, {0, 1}, {1, 1}),
+        conv_desc(2, 2, 6, 1, {3, 17, 23}, {3, 3, 3}, {1, 1, 1}, {2, 1, 0}, {1, 2, 1})})
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(conv_name(d));
+      expect_matches_reference(ConvVersion::v4_small_c, d, ConvPass::forward, threads);
+    }
+}
+
+TEST(ConvVersions, V4SmallCStreamsOutputsAbove64MiB) {
+  if (!avx512()) GTEST_SKIP() << "v4_small_c needs AVX-512";
+  // 4 x 2100 x 2100 floats = 70.6 MB: streaming stores where a row's vector is 64-byte aligned,
+  // ordinary ones where not (rows of 8400 bytes).
+  expect_matches_reference(ConvVersion::v4_small_c,
+                           conv_desc(1, 1, 4, 1, {2100, 2100}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+                           ConvPass::forward, 2);
+}
+
 TEST(ConvVersions, V3DirectIsBitwiseRepeatableForAThreadCount) {
   if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
   const ConvDesc d = odd_cases()[4];
@@ -137,6 +163,17 @@ TEST(ConvVersions, V3DirectIsBitwiseRepeatableForAThreadCount) {
 TEST(ConvVersions, V2Im2colMatchesReferenceThroughTheSelectionApi) {
   // On 2 threads only: test_conv.cpp runs v2 on 1, 2 and 3.
   EXPECT_GT(check_version(ConvVersion::v2_im2col, {2}), 20);
+}
+
+TEST(ConvVersions, V4SmallCRefusesWhatItCannotRun) {
+  const std::vector<ConvDesc> c = odd_cases();
+  EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v4_small_c, c[6], ConvPass::forward))
+      << "stride 2";
+  EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v4_small_c, c[7], ConvPass::forward))
+      << "groups";
+  for (ConvPass pass : {ConvPass::backward_data, ConvPass::backward_weights})
+    EXPECT_FALSE(signet::cpu::conv_version_fits(ConvVersion::v4_small_c, c[0], pass))
+        << "forward only";
 }
 
 TEST(ConvVersions, V3DirectRefusesWhatItCannotRun) {
@@ -170,9 +207,17 @@ TEST(ConvVersions, SelectionRulePicksWhatItClaims) {
     EXPECT_EQ(signet::cpu::conv_select(pointwise, pass), ConvVersion::v2_im2col) << "1x1";
     EXPECT_EQ(signet::cpu::conv_select(depthwise, pass), ConvVersion::v1_reference);
   }
-  // A first layer (C = 1, 17 filters): v3 forward and backward-weights, v2 backward-data; fewer
-  // than 16 filters (c[3]: 7) keep forward and backward-weights on v2.
-  EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::forward), dense);
+  // A first layer (C = 1, 17 filters): v4 forward, v3 backward-weights, v2 backward-data; C = 3
+  // (c[1]) and 3-D (c[8]) forward: v4 too; fewer than 16 filters with 19 channels (c[3]: 7) keep
+  // forward and backward-weights on v2.
+  const ConvVersion small = avx512() ? ConvVersion::v4_small_c : ConvVersion::v2_im2col;
+  EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::forward), small);
+  EXPECT_EQ(signet::cpu::conv_select(c[1], ConvPass::forward), small);
+  EXPECT_EQ(signet::cpu::conv_select(c[8], ConvPass::forward), small);
+  const ConvDesc pointwise3 = conv_desc(2, 3, 8, 1, {7, 9}, {1, 1}, {1, 1}, {0, 0}, {1, 1});
+  EXPECT_EQ(signet::cpu::conv_select(pointwise3, ConvPass::forward), ConvVersion::v2_im2col)
+      << "1x1 with 3 channels";
+  EXPECT_EQ(signet::cpu::conv_select(wide, ConvPass::forward), dense) << "16 channels: v3";
   EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::backward_weights), dense);
   EXPECT_EQ(signet::cpu::conv_select(c[0], ConvPass::backward_data), ConvVersion::v2_im2col);
   EXPECT_EQ(signet::cpu::conv_select(c[3], ConvPass::forward), ConvVersion::v2_im2col);

@@ -74,6 +74,12 @@ const PoolCase kCases[] = {
      [](const Tensor& x) {
        return std::make_pair(signet::adaptive_avg_pool3d(x, {2, 3, 3}), Tensor());
      }},
+    {"max_pool2d_2x2",
+     [](const Tensor& x) { return signet::max_pool2d_with_indices(x, {2}, {2}, {0}); }},
+    {"avg_pool2d_2x2",
+     [](const Tensor& x) {
+       return std::make_pair(signet::avg_pool2d(x, {2}, {2}, {0}), Tensor());
+     }},
 };
 
 // Runs every case in dtype and compares output, indices and the input gradient with PyTorch's.

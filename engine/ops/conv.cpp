@@ -1,6 +1,11 @@
 #include "engine/ops/conv.h"
 
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/cuda_kernels_nn.h"
@@ -8,6 +13,7 @@
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/cpu/conv_select.h"
+#include "kernels/cpu/conv_small_c.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/reference/conv.h"
@@ -86,41 +92,176 @@ void check_v3(const ConvDesc& d, cpu::ConvPass pass, const char* suffix) {
       ", groups ", d.groups, " on ", cpu::simd_path_name(cpu::active_simd_path()));
 }
 
-// A u8 workspace tensor of v3's need for pass of d on threads.
-Tensor workspace_v3(const ConvDesc& d, cpu::ConvPass pass, int threads) {
-  return empty({static_cast<int64_t>(cpu::conv_version_workspace_bytes(cpu::ConvVersion::v3_direct,
-                                                                       d, pass, threads))},
-               DType::u8);
+// The weight tensor of the convolution running on this thread, set around each dispatch so
+// that v3 can find its packed weights (null: no tensor known, v3 packs into its workspace).
+thread_local const Tensor* t_weight = nullptr;
+
+// Makes w the current weight of this thread for the lifetime of the scope.
+class WeightScope {
+ public:
+  explicit WeightScope(const Tensor& w) : prev_(t_weight) { t_weight = &w; }
+  ~WeightScope() { t_weight = prev_; }
+  WeightScope(const WeightScope&) = delete;
+  WeightScope& operator=(const WeightScope&) = delete;
+
+ private:
+  const Tensor* prev_;
+};
+
+// One packed weight: the storage, version and element it was packed from, the packing
+// (backward-data or forward; filters, channels and kernel of d) and the packed floats.
+struct PackedEntry {
+  std::weak_ptr<Storage> storage;
+  uint64_t version = 0;
+  const void* data = nullptr;
+  bool backward_data = false;
+  int64_t k = 0, c = 0, kernel[3] = {0, 0, 0};
+  Tensor packed;
+};
+
+// v3's packed weights cached by the weight's storage identity and version counter (DESIGN.md):
+// a weight packs once per version and pass however many times it runs (ConvLSTM steps,
+// evaluation); an optimizer step bumps the version and the next call repacks. At most kSlots
+// entries; expired storages and the oldest entry make room.
+class PackedWeights {
+ public:
+  // The packed form of w (which holds d's weights) for the forward or backward-data.
+  Tensor get(const Tensor& w, const ConvDesc& d, bool backward_data, int threads) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (PackedEntry& e : entries_)
+      if (matches(e, w, d, backward_data)) return e.packed;
+    PackedEntry e;
+    e.storage = w.storage(), e.version = w.version(), e.data = w.raw_data();
+    e.backward_data = backward_data, e.k = d.k, e.c = d.c;
+    std::memcpy(e.kernel, d.kernel, sizeof(e.kernel));
+    const size_t bytes = cpu::conv_v3_direct_packed_bytes(d, backward_data) + 64;
+    e.packed = empty({static_cast<int64_t>(bytes)}, DType::u8);
+    cpu::conv_v3_direct_pack_weights(d, backward_data, static_cast<const float*>(w.raw_data()),
+                                     aligned(e.packed), threads);
+    ++packs_;
+    evict();
+    entries_.push_back(e);
+    return e.packed;
+  }
+
+  // How many packings get has made (its misses).
+  uint64_t packs() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return packs_;
+  }
+
+  // The 64-byte aligned floats of a packed entry's tensor.
+  static float* aligned(const Tensor& packed) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(packed.raw_data());
+    return reinterpret_cast<float*>((p + 63) / 64 * 64);
+  }
+
+ private:
+  static constexpr size_t kSlots = 16;
+
+  // True when e was packed from w's storage at its current version for this pass and shape.
+  static bool matches(const PackedEntry& e, const Tensor& w, const ConvDesc& d,
+                      bool backward_data) {
+    return !e.storage.expired() && e.storage.lock() == w.storage() && e.version == w.version() &&
+           e.data == w.raw_data() && e.backward_data == backward_data && e.k == d.k && e.c == d.c &&
+           std::memcmp(e.kernel, d.kernel, sizeof(e.kernel)) == 0;
+  }
+
+  // Drops entries whose storage is gone or outdated, then the oldest while full.
+  void evict() {
+    std::vector<PackedEntry> kept;
+    for (PackedEntry& e : entries_) {
+      const std::shared_ptr<Storage> s = e.storage.lock();
+      if (s && s->version() == e.version) kept.push_back(std::move(e));
+    }
+    while (kept.size() >= kSlots) kept.erase(kept.begin());
+    entries_ = std::move(kept);
+  }
+
+  std::mutex mutex_;
+  std::vector<PackedEntry> entries_;
+  uint64_t packs_ = 0;
+};
+
+// The process-wide cache of packed weights.
+PackedWeights& packed_weights() {
+  static PackedWeights cache;
+  return cache;
 }
 
-// v3 forward: direct AVX-512 convolution on packed weights.
+// The cached packed weights of this thread's current weight tensor when it holds w (f32 on the
+// cpu); null otherwise.
+const float* cached_packing(const ConvDesc& d, const void* w, bool backward_data, int threads,
+                            Tensor& hold) {
+  if (!t_weight || t_weight->raw_data() != w || t_weight->device() != Device::cpu()) return nullptr;
+  hold = packed_weights().get(*t_weight, d, backward_data, threads);
+  return PackedWeights::aligned(hold);
+}
+
+// A u8 workspace tensor of v3's need for pass of d on threads (without packed weights when the
+// caller has them).
+Tensor workspace_v3(const ConvDesc& d, cpu::ConvPass pass, int threads, bool packed) {
+  const size_t bytes = pass == cpu::ConvPass::backward_weights
+                           ? cpu::conv_v3_direct_weights_workspace_bytes(d, threads)
+                           : cpu::conv_v3_direct_workspace_bytes(
+                                 d, pass == cpu::ConvPass::backward_data, threads, packed);
+  return empty({static_cast<int64_t>(bytes)}, DType::u8);
+}
+
+// v3 forward: direct AVX-512 convolution on packed weights (cached per weight version).
 void forward_v3(const ConvDesc& d, const void* x, const void* w, const void* b, void* y) {
   check_v3(d, cpu::ConvPass::forward, "");
   const int threads = cpu::default_threads();
-  Tensor ws = workspace_v3(d, cpu::ConvPass::forward, threads);
+  Tensor hold;
+  const float* packed = cached_packing(d, w, false, threads, hold);
+  Tensor ws = workspace_v3(d, cpu::ConvPass::forward, threads, packed != nullptr);
   cpu::conv_v3_direct_forward(d, static_cast<const float*>(x), static_cast<const float*>(w),
                               static_cast<const float*>(b), static_cast<float*>(y), ws.raw_data(),
-                              threads, cpu::active_simd_path());
+                              threads, cpu::active_simd_path(), packed);
 }
 
-// v3 backward-data: the direct forward of the flipped, transposed weights.
+// v3 backward-data: the direct forward of the flipped, transposed weights (cached per version).
 void data_v3(const ConvDesc& d, const void* dy, const void* w, void* dx) {
   check_v3(d, cpu::ConvPass::backward_data, "_backward_data");
   const int threads = cpu::default_threads();
-  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_data, threads);
+  Tensor hold;
+  const float* packed = cached_packing(d, w, true, threads, hold);
+  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_data, threads, packed != nullptr);
   cpu::conv_v3_direct_backward_data(d, static_cast<const float*>(dy), static_cast<const float*>(w),
                                     static_cast<float*>(dx), ws.raw_data(), threads,
-                                    cpu::active_simd_path());
+                                    cpu::active_simd_path(), packed);
 }
 
 // v3 backward-weights: blocked dy chunks times the padded image, per-thread dw summed once.
 void weights_v3(const ConvDesc& d, const void* x, const void* dy, void* dw, void* db) {
   check_v3(d, cpu::ConvPass::backward_weights, "_backward_weights");
   const int threads = cpu::default_threads();
-  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_weights, threads);
+  Tensor ws = workspace_v3(d, cpu::ConvPass::backward_weights, threads, false);
   cpu::conv_v3_direct_backward_weights(
       d, static_cast<const float*>(x), static_cast<const float*>(dy), static_cast<float*>(dw),
       static_cast<float*>(db), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
+// v4 forward: output positions as the lanes, for first layers (few input channels).
+void forward_v4(const ConvDesc& d, const void* x, const void* w, const void* b, void* y) {
+  SIGNET_CHECK(cpu::conv_version_fits(cpu::ConvVersion::v4_small_c, d, cpu::ConvPass::forward),
+               "conv", d.dims,
+               "d: v4_small_c needs stride 1, groups 1 and the AVX-512 path; got "
+               "input (",
+               d.n, ", ", d.c, ", ", d.in[0], ", ", d.in[1], ", ", d.in[2], "), ", d.k,
+               " filters, stride ", d.stride[0], ",", d.stride[1], ",", d.stride[2], ", groups ",
+               d.groups, " on ", cpu::simd_path_name(cpu::active_simd_path()));
+  const int threads = cpu::default_threads();
+  Tensor ws =
+      empty({static_cast<int64_t>(cpu::conv_v4_small_c_workspace_bytes(d, threads))}, DType::u8);
+  cpu::conv_v4_small_c_forward(d, static_cast<const float*>(x), static_cast<const float*>(w),
+                               static_cast<const float*>(b), static_cast<float*>(y), ws.raw_data(),
+                               threads, cpu::active_simd_path());
+}
+
+// v4's selection rule (cpu::conv_select: the forward of first layers).
+bool v4_forward_fits(const ConvDesc& d) {
+  return cpu::conv_select(d, cpu::ConvPass::forward) == cpu::ConvVersion::v4_small_c;
 }
 
 // v3's selection rule for the forward (cpu::conv_select: where it fits with at least 16 output
@@ -161,7 +302,8 @@ struct ConvOps {
 ConvOps conv_ops(const std::string& name) {
   return {
       {name,
-       {{"v3_direct", Device::Type::cpu, {{DType::f32, &forward_v3}}, &v3_forward_fits},
+       {{"v4_small_c", Device::Type::cpu, {{DType::f32, &forward_v4}}, &v4_forward_fits},
+        {"v3_direct", Device::Type::cpu, {{DType::f32, &forward_v3}}, &v3_forward_fits},
         {"v2_im2col", Device::Type::cpu, {{DType::f32, &forward_v2}}, &im2col_fits},
         {"v1_reference",
          Device::Type::cpu,
@@ -258,6 +400,7 @@ Grads conv_backward(const ConvOps& ops, const ConvDesc& d, bool need_x, bool nee
   Grads out(has_bias ? 3 : 2);
   if (!grad.defined()) return out;
   const Tensor dy = grad.contiguous(), x = saved[0].contiguous(), w = saved[1].contiguous();
+  const WeightScope scope(w);
   if (need_x) {
     out[0] = empty(x.shape(), dy.dtype(), dy.device());
     ops.data.run(dy.device(), dy.dtype(), d, d, dy.raw_data(), w.raw_data(), out[0].raw_data());
@@ -280,6 +423,7 @@ Tensor convolution(const ConvOps& ops, const char* node, int dims, const Tensor&
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = empty(output_shape(d), x.dtype(), x.device());
+  const WeightScope scope(wc);
   ops.forward.run(x.device(), x.dtype(), d, d, xc.raw_data(), wc.raw_data(),
                   bc.defined() ? bc.raw_data() : nullptr, y.raw_data());
   if (!autograd::needs_grad({&x, &weight, &bias})) return y;
@@ -296,6 +440,10 @@ Tensor convolution(const ConvOps& ops, const char* node, int dims, const Tensor&
 }
 
 }  // namespace
+
+uint64_t conv_weight_packs() {
+  return packed_weights().packs();
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Shape& stride,
               const Shape& padding, const Shape& dilation, int64_t groups) {

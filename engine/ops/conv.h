@@ -2,8 +2,13 @@
 // autograd. stride, padding and dilation take one value for every spatial dim or one per dim.
 // Dispatched as "conv2d" / "conv3d" (forward), "conv2d_backward_data",
 // "conv2d_backward_weights" (and the 3-D twins): v2_im2col (f32; needs at least 4 filters per
-// group) and v1_reference (f32, f64).
+// group), v1_reference (f32, f64), v3_direct (f32, AVX-512, stride 1, groups 1) and, for the
+// forward of first layers, v4_small_c; kernels/cpu/conv_select.h chooses. v3's packed weights are
+// cached by the weight's storage and version (a weight packs once per version and pass however
+// many calls use it).
 #pragma once
+#include <cstdint>
+
 #include "engine/tensor.h"
 
 namespace signet {
@@ -17,5 +22,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               const Shape& stride = {1}, const Shape& padding = {0}, const Shape& dilation = {1},
               int64_t groups = 1);
+
+// How many times v3 has packed a weight tensor since the program started (the cache's misses).
+uint64_t conv_weight_packs();
 
 }  // namespace signet

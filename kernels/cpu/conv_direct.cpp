@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/cpu/conv_slab.h"
 #include "kernels/cpu/threads.h"
 
 #if defined(__x86_64__)
@@ -113,20 +114,8 @@ void tap_offsets(const ConvDesc& d, const Plan& pl, int64_t* off) {
 // planes), with zeros for the padding.
 void pad_slab(const ConvDesc& d, const Plan& pl, const float* x, int64_t od, int64_t oh0,
               int64_t nr, float* slab) {
-  std::memset(slab, 0, static_cast<size_t>(d.c * pl.plane) * sizeof(float));
-  const int64_t rows = nr + pl.sh - pl.rows;
-  for (int64_t c = 0; c < d.c; ++c)
-    for (int64_t z = 0; z < pl.dspan; ++z) {
-      const int64_t iz = od + z - d.pad[0];
-      if (iz < 0 || iz >= d.in[0]) continue;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t ih = oh0 + r - d.pad[1];
-        if (ih < 0 || ih >= d.in[1]) continue;
-        std::memcpy(slab + c * pl.plane + (z * pl.sh + r) * pl.pw + d.pad[2],
-                    x + ((c * d.in[0] + iz) * d.in[1] + ih) * d.in[2],
-                    static_cast<size_t>(d.in[2]) * sizeof(float));
-      }
-    }
+  fill_conv_slab(d, {pl.dspan, pl.sh, pl.pw, pl.plane}, x, od, oh0, nr + pl.sh - pl.rows, slab,
+                 d.c * pl.plane);
 }
 
 // acc[j][v * 16 + l] (+)= sum over channels c < nc and taps of x[c][off[t] + j] * w[v][c][t][l]:
@@ -321,11 +310,29 @@ struct Pieces {
   char* slices;
 };
 
-// The pieces of an aligned workspace.
-Pieces split(const Plan& pl, void* workspace) {
+// The pieces of an aligned workspace (no packed weights in it when `packed` is given).
+Pieces split(const Plan& pl, void* workspace, const float* packed) {
   char* ws = aligned(workspace);
-  return {reinterpret_cast<float*>(ws), reinterpret_cast<int64_t*>(ws + pl.wp_bytes),
-          ws + pl.wp_bytes + pl.off_bytes};
+  const size_t wp_bytes = packed ? 0 : pl.wp_bytes;
+  return {reinterpret_cast<float*>(ws), reinterpret_cast<int64_t*>(ws + wp_bytes),
+          ws + wp_bytes + pl.off_bytes};
+}
+
+// Packs the weights of forward problem pl into wp: filter k, channel c, tap t of the forward
+// (data = false) is w[k][c][t]; of the backward-data problem (data = true, filters and channels
+// of d swapped) it is w[c][k][taps - 1 - t].
+void pack_for(const ConvDesc& d, const Plan& pl, bool data, const float* w, float* wp,
+              int threads) {
+  const int64_t taps = pl.taps;
+  if (!data)
+    pack_weights(
+        d, pl, [&](int64_t k, int64_t c, int64_t t) { return w[(k * d.c + c) * taps + t]; }, wp,
+        threads);
+  else
+    pack_weights(
+        data_problem(d), pl,
+        [&](int64_t c, int64_t k, int64_t t) { return w[(k * d.c + c) * taps + taps - 1 - t]; }, wp,
+        threads);
 }
 
 // Backward-weights sizes: pairs (channel, tap), output rows per chunk of dy (within one output
@@ -422,39 +429,42 @@ bool conv_v3_direct_fits(const ConvDesc& d, bool data) {
   return true;
 }
 
-// Packed weights, tap offsets and per thread a padded image and a row of accumulators.
-size_t conv_v3_direct_workspace_bytes(const ConvDesc& d, bool data, int threads) {
+// Packed weights (unless given), tap offsets and per thread a padded image and a row of
+// accumulators.
+size_t conv_v3_direct_workspace_bytes(const ConvDesc& d, bool data, int threads, bool packed) {
   const Plan pl = make_plan(data ? data_problem(d) : d);
-  return pl.wp_bytes + pl.off_bytes +
+  return (packed ? 0 : pl.wp_bytes) + pl.off_bytes +
          static_cast<size_t>(std::max(threads, 1)) * (pl.img_bytes + pl.row_bytes) + 64;
 }
 
-// Packs w as [K/16][C][taps][16], then run_direct.
-void conv_v3_direct_forward(const ConvDesc& d, const float* x, const float* w, const float* bias,
-                            float* y, void* workspace, int threads, SimdPath) {
-  const Plan pl = make_plan(d);
-  const Pieces ws = split(pl, workspace);
-  const int64_t taps = pl.taps;
-  pack_weights(
-      d, pl, [&](int64_t k, int64_t c, int64_t t) { return w[(k * d.c + c) * taps + t]; }, ws.wp,
-      threads);
-  tap_offsets(d, pl, ws.off);
-  run_direct(d, pl, x, ws.wp, ws.off, bias, y, ws.slices, threads);
+size_t conv_v3_direct_packed_bytes(const ConvDesc& d, bool data) {
+  return make_plan(data ? data_problem(d) : d).wp_bytes;
 }
 
-// Filter c of the transposed problem, input channel k, tap t is w[k][c][taps - 1 - t].
+void conv_v3_direct_pack_weights(const ConvDesc& d, bool data, const float* w, float* wp,
+                                 int threads) {
+  pack_for(d, make_plan(data ? data_problem(d) : d), data, w, wp, threads);
+}
+
+// Packs w as [K/16][C][taps][16] unless packed is given, then run_direct.
+void conv_v3_direct_forward(const ConvDesc& d, const float* x, const float* w, const float* bias,
+                            float* y, void* workspace, int threads, SimdPath, const float* packed) {
+  const Plan pl = make_plan(d);
+  const Pieces ws = split(pl, workspace, packed);
+  if (!packed) pack_for(d, pl, false, w, ws.wp, threads);
+  tap_offsets(d, pl, ws.off);
+  run_direct(d, pl, x, packed ? packed : ws.wp, ws.off, bias, y, ws.slices, threads);
+}
+
+// The forward of the transposed problem on dy with the flipped, transposed weights.
 void conv_v3_direct_backward_data(const ConvDesc& d, const float* dy, const float* w, float* dx,
-                                  void* workspace, int threads, SimdPath) {
+                                  void* workspace, int threads, SimdPath, const float* packed) {
   const ConvDesc t = data_problem(d);
   const Plan pl = make_plan(t);
-  const Pieces ws = split(pl, workspace);
-  const int64_t taps = pl.taps;
-  pack_weights(
-      t, pl,
-      [&](int64_t c, int64_t k, int64_t tap) { return w[(k * d.c + c) * taps + taps - 1 - tap]; },
-      ws.wp, threads);
+  const Pieces ws = split(pl, workspace, packed);
+  if (!packed) pack_for(d, pl, true, w, ws.wp, threads);
   tap_offsets(t, pl, ws.off);
-  run_direct(t, pl, dy, ws.wp, ws.off, nullptr, dx, ws.slices, threads);
+  run_direct(t, pl, dy, packed ? packed : ws.wp, ws.off, nullptr, dx, ws.slices, threads);
 }
 
 // Pair offsets, then per thread a padded image, a dy chunk, its positions and a private dw.

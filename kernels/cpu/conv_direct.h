@@ -14,8 +14,8 @@
 // Scratch (conv_v3_direct_workspace_bytes): the packed weights plus one slab and one row of
 // accumulators per thread; backward-weights: per thread the slab of one dy chunk (rows of one
 // output depth), the blocked chunk and a private dw. Bounded by the slab and chunk sizes, the
-// filter count and the row width, not by N or the image size. The weights are repacked on every
-// call (not yet cached by the storage version).
+// filter count and the row width, not by N or the image size. The packed weights may come from
+// the caller (engine/ops/conv.cpp caches them by the weight's storage and version).
 // Measured (1 thread, CPU time, 2 shared cores under load 6-9, bench/bench_conv.cpp): 28-146
 // GFLOP/s over the cases A-E in all passes, 1.3-6x v2; 97-146 on B-D, 60-87% of the
 // 167 GFLOP/s one-core FMA peak of bench/RESULTS.md.
@@ -33,17 +33,29 @@ namespace signet::cpu {
 bool conv_v3_direct_fits(const kernels::ConvDesc& d, bool data);
 
 // Bytes of workspace the v3 forward (data = false) or backward-data (data = true) needs for d on
-// up to `threads` threads.
-size_t conv_v3_direct_workspace_bytes(const kernels::ConvDesc& d, bool data, int threads);
+// up to `threads` threads; without the packed weights when the caller gives them (packed).
+size_t conv_v3_direct_workspace_bytes(const kernels::ConvDesc& d, bool data, int threads,
+                                      bool packed = false);
 
-// y = conv(x, w) + bias (bias may be null); path must be avx512.
+// Bytes of the packed weights of d's forward (data = false) or backward-data (data = true).
+size_t conv_v3_direct_packed_bytes(const kernels::ConvDesc& d, bool data);
+
+// Packs w ([K][C][taps]) for d's forward or backward-data into wp (64-byte aligned,
+// conv_v3_direct_packed_bytes), so that callers can keep it while w does not change.
+void conv_v3_direct_pack_weights(const kernels::ConvDesc& d, bool data, const float* w, float* wp,
+                                 int threads);
+
+// y = conv(x, w) + bias (bias may be null); path must be avx512. With `packed` (the output of
+// conv_v3_direct_pack_weights for w) w is not read and not repacked.
 void conv_v3_direct_forward(const kernels::ConvDesc& d, const float* x, const float* w,
                             const float* bias, float* y, void* workspace, int threads,
-                            SimdPath path);
+                            SimdPath path, const float* packed = nullptr);
 
-// dx = the convolution of dy with the flipped, transposed weights (dx is overwritten).
+// dx = the convolution of dy with the flipped, transposed weights (dx is overwritten); `packed`
+// as for the forward (packed with data = true).
 void conv_v3_direct_backward_data(const kernels::ConvDesc& d, const float* dy, const float* w,
-                                  float* dx, void* workspace, int threads, SimdPath path);
+                                  float* dx, void* workspace, int threads, SimdPath path,
+                                  const float* packed = nullptr);
 
 // Bytes of workspace the v3 backward-weights needs for d on up to `threads` threads.
 size_t conv_v3_direct_weights_workspace_bytes(const kernels::ConvDesc& d, int threads);

@@ -1,5 +1,7 @@
 // The f32 CPU convolution versions, each under its registry name, and the selection rule by shape
 // that the conv ops (engine/ops/conv.cpp) and bench/bench_conv.cpp share (conv_select):
+//   v4_small_c   forward only, stride 1, groups 1, AVX-512 (conv_small_c.h): output positions as
+//                the lanes, no transposes. Chosen for the forward of first layers (C <= 4).
 //   v3_direct    stride 1, groups 1, AVX-512 (conv_direct.h); backward-data also needs padding
 //                <= dilation * (kernel - 1). Chosen wherever it fits with at least 16
 //                output channels for the pass, except 1x1. Measured on
@@ -21,7 +23,7 @@ namespace signet::cpu {
 enum class ConvPass { forward, backward_data, backward_weights };
 
 // The f32 CPU versions, slowest first.
-enum class ConvVersion { v1_reference, v2_im2col, v3_direct };
+enum class ConvVersion { v1_reference, v2_im2col, v3_direct, v4_small_c };
 
 // The version's registry name ("v2_im2col").
 const char* conv_version_name(ConvVersion v);
