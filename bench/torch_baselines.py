@@ -12,9 +12,11 @@ and trains, with torch.set_num_threads(2) (the targets' thread count), Adam at 1
 
 Per model it prints the test top-1 after the last epoch and the median seconds of an epoch's
 training loop (shuffle, forward, backward, step over all 7,996 images; the test pass not counted),
-with the load average, since the host is shared. Signet's side of the comparison: `signet train
---data DIR --model sign_cnn|feature_lstm --epochs 15 --batch 64 --lr 0.001 --val-fraction ...`
-(its log.csv `seconds` column) and `bench_train --benchmark_filter=train/sign_cnn/step`.
+with the load average, since the host is shared. Signet's side of the comparison, on the same
+protocol (all 7,996 images trained, no validation part held out, the test split measured once
+after the last epoch): `signet train --data DIR --model sign_cnn --epochs 15 --batch 64 --lr 0.001
+--val-fraction 0` (for feature_lstm add `--hidden 256 --layers 2`; `--seed N` for repeats), its
+log.csv `seconds` column, and `bench_train --benchmark_filter=train/sign_cnn/step`.
 
 usage: /usr/bin/python3 bench/torch_baselines.py DIR [--models sign_cnn,feature_lstm]
        [--epochs 15] [--seed 0]

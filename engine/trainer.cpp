@@ -84,7 +84,7 @@ void Trainer::train_batch(const data::Batch& b, const std::vector<Tensor>& param
   RngStream rng = dropout_stream(opt_.seed, static_cast<uint64_t>(step_));
   optimizer_.zero_grad();
   Tensor labels = b.labels.to(opt_.device);
-  Tensor logits = model_.forward(b.inputs.to(opt_.device), rng);
+  Tensor logits = model_.forward_with_lengths(b.inputs.to(opt_.device), b.lengths, rng);
   Tensor loss = cross_entropy(logits, labels, opt_.loss);
   double value = loss.item();
   SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
@@ -107,6 +107,10 @@ void Trainer::train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>&
   SIGNET_CHECK(x.dim() >= 3, "trainer: --tbptt needs sequences (N, T, ...), got ",
                shape_str(x.shape()));
   const int64_t T = x.size(1), chunks = (T + opt_.tbptt - 1) / opt_.tbptt;
+  if (b.lengths.defined())
+    for (int64_t n : b.lengths.to_vector<int64_t>())
+      SIGNET_CHECK(n == T, "trainer: --tbptt runs whole sequences, but a padded one of length ", n,
+                   " of ", T, " is in batch ", sums.batches);
   Tensor last_logits;
   double last_value = 0;
   optimizer_.zero_grad();
@@ -142,6 +146,16 @@ void Trainer::train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>&
 }
 
 std::vector<EpochLog> Trainer::fit(data::Loader& train, data::Loader& val) {
+  return fit_epochs(train, &val);
+}
+
+std::vector<EpochLog> Trainer::fit(data::Loader& train) {
+  SIGNET_CHECK(opt_.patience == 0 && !opt_.plateau, "trainer: early stopping (patience ",
+               opt_.patience, ") and the plateau schedule need a validation split");
+  return fit_epochs(train, nullptr);
+}
+
+std::vector<EpochLog> Trainer::fit_epochs(data::Loader& train, data::Loader* val) {
   if (!opt_.run_dir.empty()) std::filesystem::create_directories(opt_.run_dir);
   std::vector<Tensor> params;  // what the optimiser trains: the gradient norm is theirs
   for (const optim::Group& g : optimizer_.groups())
@@ -166,7 +180,12 @@ std::vector<EpochLog> Trainer::fit(data::Loader& train, data::Loader& val) {
                           since(t0), sums.loss / static_cast<double>(sums.seen)});
     }
     SIGNET_CHECK(sums.seen > 0, "trainer: the training loader gave no batch in epoch ", epoch_);
-    EvalResult v = evaluate(val, sums.classes);
+    EvalResult v;
+    if (val) {
+      v = evaluate(*val, sums.classes);
+    } else {
+      v.top1 = v.loss = std::numeric_limits<double>::quiet_NaN();
+    }
     EpochLog row{epoch_,
                  static_cast<double>(sums.hits) / static_cast<double>(sums.seen),
                  sums.loss / static_cast<double>(sums.seen),
@@ -176,7 +195,7 @@ std::vector<EpochLog> Trainer::fit(data::Loader& train, data::Loader& val) {
                  since(t0),
                  sums.norm / static_cast<double>(sums.steps)};
     logs.push_back(row);
-    bool improved = v.loss < best_val_loss_;
+    bool improved = val && v.loss < best_val_loss_;
     if (improved) best_val_loss_ = v.loss;
     epochs_without_improvement_ = improved ? 0 : epochs_without_improvement_ + 1;
     ++epoch_;  // checkpoints record the next epoch to run and the lr it runs with
@@ -201,7 +220,8 @@ EvalResult Trainer::evaluate(data::Loader& loader, int64_t num_classes) {
   std::vector<Tensor> all_logits, all_labels;
   data::Batch b;
   while (loader.next(b)) {
-    all_logits.push_back(model_.forward(b.inputs.to(opt_.device), unused).to(Device::cpu()));
+    all_logits.push_back(
+        model_.forward_with_lengths(b.inputs.to(opt_.device), b.lengths, unused).to(Device::cpu()));
     all_labels.push_back(b.labels);
   }
   SIGNET_CHECK(!all_logits.empty(), "trainer: the evaluation loader gave no batch");

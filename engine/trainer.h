@@ -74,6 +74,10 @@ class Trainer {
   Trainer(nn::Classifier& model, optim::Optimizer& optimizer, TrainerOptions options);
   // Trains from the current epoch to options.epochs; returns the log of the epochs run.
   std::vector<EpochLog> fit(data::Loader& train, data::Loader& val);
+  // Trains without validation (all training data used, as PyTorch scripts without a held-out
+  // part do): val_acc and val_loss are logged as NaN, no best checkpoint is written, and
+  // patience and the plateau schedule, which need val_loss, are refused.
+  std::vector<EpochLog> fit(data::Loader& train);
   // Loss, top-k accuracies, confusion matrix and macro-F1 of the model on a split (eval mode).
   EvalResult evaluate(data::Loader& loader, int64_t num_classes);
   // Writes parameters, buffers, optimiser and schedule state and progress to path (temporary
@@ -93,6 +97,8 @@ class Trainer {
   double step_optimizer(const std::vector<Tensor>& params);
   // Trains on one batch, the whole sequence at once.
   void train_batch(const data::Batch& b, const std::vector<Tensor>& params, EpochSums& sums);
+  // The epoch loop of both fit()s (val null: no validation).
+  std::vector<EpochLog> fit_epochs(data::Loader& train, data::Loader* val);
   // Trains on one batch in truncated-BPTT chunks.
   void train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>& params, EpochSums& sums);
 

@@ -4,6 +4,16 @@
 #include "engine/ops/reduce.h"
 
 namespace signet::models {
+namespace {
+
+// Checks that x holds clips (N, T, C, H, W) of frames the two poolings can halve twice.
+void check_clips(const Tensor& x) {
+  SIGNET_CHECK(x.dim() == 5, "cnn_lstm: expects clips (N, T, C, H, W), got ", shape_str(x.shape()));
+  SIGNET_CHECK(x.size(3) >= 4 && x.size(4) >= 4, "cnn_lstm: frames of ", x.size(3), "x", x.size(4),
+               " in ", shape_str(x.shape()), " are too small (at least 4x4)");
+}
+
+}  // namespace
 
 CnnLstm::CnnLstm(const ModelConfig& c) {
   conv1_ =
@@ -29,18 +39,29 @@ Tensor CnnLstm::forward(const Tensor& x, RngStream& rng) {
   return forward_chunk(x, {}, rng).first;
 }
 
-std::pair<Tensor, nn::LstmState> CnnLstm::forward_chunk(const Tensor& x, const nn::LstmState& state,
-                                                        RngStream& rng) {
-  SIGNET_CHECK(x.dim() == 5, "cnn_lstm: expects clips (N, T, C, H, W), got ", shape_str(x.shape()));
-  SIGNET_CHECK(x.size(3) >= 4 && x.size(4) >= 4, "cnn_lstm: frames of ", x.size(3), "x", x.size(4),
-               " in ", shape_str(x.shape()), " are too small (at least 4x4)");
+Tensor CnnLstm::forward_with_lengths(const Tensor& x, const Tensor& lengths, RngStream& rng) {
+  if (!lengths.defined()) return forward(x, rng);
+  check_clips(x);
+  check_lengths(lengths, x);
+  // h_n of the top layer is each clip's hidden state at its last valid frame.
+  nn::LstmState s = lstm_->forward(frame_features(x), {}, lengths, &rng).second;
+  return fc_->forward(s.h.narrow(0, s.h.size(0) - 1, 1).squeeze(0));
+}
+
+Tensor CnnLstm::frame_features(const Tensor& x) {
+  check_clips(x);
   int64_t N = x.size(0), T = x.size(1);
   Tensor frames = x.reshape({N * T, x.size(2), x.size(3), x.size(4)});
   Tensor y = pool1_->forward(relu(conv1_->forward(frames)));
   y = pool2_->forward(relu(conv2_->forward(y)));
-  Tensor features = mean(y, {2, 3}).reshape({N, T, -1});
+  return mean(y, {2, 3}).reshape({N, T, -1});
+}
+
+std::pair<Tensor, nn::LstmState> CnnLstm::forward_chunk(const Tensor& x, const nn::LstmState& state,
+                                                        RngStream& rng) {
+  Tensor features = frame_features(x);
   std::pair<Tensor, nn::LstmState> r = lstm_->forward(features, state, Tensor(), &rng);
-  return {fc_->forward(r.first.narrow(1, T - 1, 1).squeeze(1)), r.second};
+  return {fc_->forward(r.first.narrow(1, x.size(1) - 1, 1).squeeze(1)), r.second};
 }
 
 }  // namespace signet::models

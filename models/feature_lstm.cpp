@@ -18,6 +18,14 @@ Tensor FeatureLstm::forward(const Tensor& x, RngStream& rng) {
   return forward_chunk(x, {}, rng).first;
 }
 
+Tensor FeatureLstm::forward_with_lengths(const Tensor& x, const Tensor& lengths, RngStream& rng) {
+  if (!lengths.defined() || x.dim() != 3) return Model::forward_with_lengths(x, lengths, rng);
+  check_lengths(lengths, x);
+  // h_n of the top layer is each sequence's hidden state at its last valid step.
+  nn::LstmState s = lstm_->forward(x, {}, lengths, &rng).second;
+  return fc_->forward(s.h.narrow(0, s.h.size(0) - 1, 1).squeeze(0));
+}
+
 Tensor FeatureLstm::as_sequence(const Tensor& x) const {
   SIGNET_CHECK(x.dim() == 3 || x.dim() == 4,
                "feature_lstm: expects (N, T, features) or images (N, C, H, W), got ",

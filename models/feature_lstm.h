@@ -1,7 +1,8 @@
 // feature_lstm: the LSTM of the CNN+LSTM seed over precomputed per-frame features.
 // Input (N, T, features), or images (N, C, H, W) read as H steps of C * W features (a row per
 // step) -> LSTM (layers of hidden, Keras-style per-step input dropout) ->
-// last step -> Linear -> logits (N, classes).
+// last step (with per-sample lengths: each sequence's last valid step) -> Linear -> logits
+// (N, classes).
 // torch equivalent: nn.LSTM(features, hidden, layers, batch_first=True) named "lstm"
 // (lstm.weight_ih_l0, ...) and nn.Linear(hidden, classes) named "fc".
 #pragma once
@@ -18,6 +19,8 @@ class FeatureLstm : public Model, public nn::RecurrentClassifier {
  public:
   explicit FeatureLstm(const ModelConfig& c);
   Tensor forward(const Tensor& x, RngStream& rng) override;
+  // Sequences (N, T, features) padded after lengths[i] steps (images have no lengths).
+  Tensor forward_with_lengths(const Tensor& x, const Tensor& lengths, RngStream& rng) override;
   std::pair<Tensor, nn::LstmState> forward_chunk(const Tensor& x, const nn::LstmState& state,
                                                  RngStream& rng) override;
   // Images (N, C, H, W) as (N, H, C * W); sequences unchanged.

@@ -33,6 +33,8 @@ class Model : public nn::Classifier {
   virtual void reset_head(int64_t classes) = 0;
 
  protected:
+  // Checks per-sample lengths beside sequences x (N, T, ...): i64 (N), each in 1..T.
+  void check_lengths(const Tensor& lengths, const Tensor& x) const;
   // A new Linear with head's inputs and dtype and `classes` outputs, registered in place of the
   // sub-module called name.
   std::shared_ptr<nn::Linear> new_head(const std::string& name, const nn::Linear& head,

@@ -28,12 +28,14 @@ SignCnn::SignCnn(const ModelConfig& c) : dropout_(c.dropout) {
 
 Tensor SignCnn::forward(const Tensor& x, RngStream& rng) {
   SIGNET_CHECK(x.dim() == 4, "sign_cnn: expects images (N, C, H, W), got ", shape_str(x.shape()));
+  // ReLU after the max-pool: max and ReLU commute (values and gradients alike), and the pooled
+  // tensor is a quarter of the size.
   Tensor y = conv1_->forward(x);
   if (bn1_) y = bn1_->forward(y);
-  y = pool1_->forward(relu(y));
+  y = relu(pool1_->forward(y));
   y = conv2_->forward(y);
   if (bn2_) y = bn2_->forward(y);
-  y = pool2_->forward(relu(y));
+  y = relu(pool2_->forward(y));
   y = relu(fc1_->forward(y.flatten(1)));
   if (training()) y = dropout_.forward(y, rng);
   return fc2_->forward(y);

@@ -3,6 +3,7 @@
 // dense classes. torch equivalent: Conv2d "conv1" (32, C, 3, 3), Conv2d "conv2" (64, 32, 3, 3),
 // Linear "fc1" (128, 64 * (H/4 - ...)), Linear "fc2" (classes, 128); padding 0 as in Keras.
 // With batch_norm: BatchNorm2d "bn1" (32) and "bn2" (64) between each conv and its ReLU.
+// The ReLUs run after their max-pools (the same function and gradient, on a quarter the data).
 #pragma once
 #include <memory>
 

@@ -142,6 +142,28 @@ TEST_F(CliTest, TrainWritesRunFolderAndTestsBestCheckpoint) {
   EXPECT_NE(train_.output.find("samples/s"), std::string::npos);  // the progress lines
 }
 
+TEST_F(CliTest, ValFractionZeroTrainsOnAllAndTestsTheLastEpoch) {
+  CliRun r = train_mlp("noval", "--val-fraction 0 --epochs 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("on 48 samples (validation 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("test metrics of " + root_ + "/noval/last.safetensors (epoch 1)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(root_ + "/noval/best.safetensors"));
+  std::string log = slurp(root_ + "/noval/log.csv");
+  EXPECT_NE(log.find("\n1,"), std::string::npos) << log;
+  EXPECT_NE(log.find(",nan,nan,"), std::string::npos) << log;
+  CliRun eval = signet("eval " + root_ + "/noval --split val");
+  EXPECT_EQ(eval.code, 2) << eval.output;
+  EXPECT_NE(eval.output.find("no val split"), std::string::npos) << eval.output;
+  for (const char* bad : {"--val-fraction 1", "--val-fraction -0.1",
+                          "--val-fraction 0 --patience 2", "--val-fraction 0 --schedule plateau"}) {
+    CliRun b = train_mlp("noval_bad", bad);
+    EXPECT_EQ(b.code, 2) << bad << ": " << b.output;
+    EXPECT_EQ(line_count(b.output), 1) << bad << ": " << b.output;
+  }
+}
+
 TEST_F(CliTest, ConfigJsonRoundTripsAndFlagsOverrideIt) {
   ASSERT_EQ(train_.code, 0) << train_.output;
   std::string text = slurp(root_ + "/run/config.json");

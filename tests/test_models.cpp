@@ -2,9 +2,13 @@
 // sign_cnn's optional batch norm; the recurrent models' chunked forward (truncated BPTT).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "engine/autograd.h"
 #include "engine/nn/recurrent_classifier.h"
 #include "engine/ops.h"
+#include "engine/ops/conv.h"
+#include "engine/ops/pool.h"
 #include "engine/optim/adam.h"
 #include "models/registry.h"
 #include "tests/support/expect_error.h"
@@ -223,6 +227,36 @@ TEST(Models, SignCnnBatchNormHasTorchNamesAndOverfits) {
   EXPECT_GT(moved, 0.0);
 }
 
+// sign_cnn pools before its ReLUs; that must give the issue's conv, ReLU, max-pool order exactly,
+// forward and every parameter gradient (ties and zeros included: x is rounded to a coarse grid).
+TEST(Models, SignCnnPoolBeforeReluEqualsReluBeforePool) {
+  models::ModelConfig c;
+  c.classes = 4;
+  c.height = c.width = 12;
+  manual_seed(13);
+  auto m = models::create_model("sign_cnn", c);
+  m->train(false);
+  Tensor x = (randn({5, 1, 12, 12}) * 2.0).to(DType::i64).to(DType::f32);
+  RngStream rng = dropout_stream(1, 0);
+  std::map<std::string, Tensor> p;
+  for (auto& [n, t] : m->named_parameters()) p[n] = t;
+  auto issue_order = [&] {
+    Tensor y = max_pool2d(relu(conv2d(x, p["conv1.weight"], p["conv1.bias"])), {2});
+    y = max_pool2d(relu(conv2d(y, p["conv2.weight"], p["conv2.bias"])), {2});
+    y = relu(linear(y.flatten(1), p["fc1.weight"], p["fc1.bias"]));
+    return linear(y, p["fc2.weight"], p["fc2.bias"]);
+  };
+  std::vector<Tensor> outs = {m->forward(x, rng), issue_order()};
+  std::vector<std::vector<float>> grads[2];
+  for (int k = 0; k < 2; ++k) {
+    for (auto& [n, t] : p) t.zero_grad();
+    sum(outs[static_cast<size_t>(k)] * outs[static_cast<size_t>(k)]).backward();
+    for (auto& [n, t] : p) grads[k].push_back(t.grad().to_vector<float>());
+  }
+  EXPECT_EQ(outs[0].to_vector<float>(), outs[1].to_vector<float>());
+  EXPECT_EQ(grads[0], grads[1]);
+}
+
 TEST(Models, FeatureLstmReadsImagesAsRowSequences) {
   models::ModelConfig c;
   c.features = 2 * 5;  // C * W
@@ -276,6 +310,77 @@ TEST(Models, RecurrentModelsCarryTheirStateAcrossChunks) {
   for (const char* flat : {"mlp", "sign_cnn", "frame_cnn", "c3d_small"})
     EXPECT_EQ(dynamic_cast<nn::RecurrentClassifier*>(models::create_model(flat, c).get()), nullptr)
         << flat;
+}
+
+// With per-sample lengths {T, 2, 4}, model classifies each sequence of x (3, T, ...) as the
+// sequence cut to its length alone would be, whatever fills the padding; whole lengths change
+// nothing and wrong ones are refused naming the model.
+void expect_lengths_cut_sequences(const char* name, const models::ModelConfig& c, const Tensor& x) {
+  manual_seed(11);
+  auto m = models::create_model(name, c);
+  m->train(false);
+  RngStream rng = dropout_stream(1, 0);
+  const int64_t T = x.size(1);
+  Tensor lengths = from_vector<int64_t>({T, 2, 4});
+  std::vector<float> got = m->forward_with_lengths(x, lengths, rng).to_vector<float>();
+  const std::vector<int64_t> len = lengths.to_vector<int64_t>();
+  for (int64_t i = 0; i < 3; ++i) {
+    Tensor alone = x.narrow(0, i, 1).narrow(1, 0, len[static_cast<size_t>(i)]).contiguous();
+    std::vector<float> want = m->forward(alone, rng).to_vector<float>();
+    for (int64_t k = 0; k < c.classes; ++k)
+      EXPECT_NEAR(got[static_cast<size_t>(i * c.classes + k)], want[static_cast<size_t>(k)], 1e-5)
+          << name << " sequence " << i << " class " << k;
+  }
+  Tensor repadded = x.clone();
+  {
+    NoGradGuard no_grad;
+    Tensor pad = repadded.narrow(0, 1, 1).narrow(1, 2, T - 2);
+    pad.copy_(randn(pad.shape()));
+  }
+  EXPECT_EQ(m->forward_with_lengths(repadded, lengths, rng).to_vector<float>(), got) << name;
+  EXPECT_EQ(m->forward_with_lengths(x, from_vector<int64_t>({T, T, T}), rng).to_vector<float>(),
+            m->forward(x, rng).to_vector<float>())
+      << name;
+  EXPECT_NE(m->forward(x, rng).to_vector<float>(), got) << name << ": the lengths must matter";
+  expect_error(
+      [&] {
+        m->forward_with_lengths(x, from_vector<int64_t>({T, 0, 4}), rng);
+      },
+      {name, "length of 0", shape_str(x.shape()).c_str()});
+  expect_error(
+      [&] {
+        m->forward_with_lengths(x, from_vector<int64_t>({T, 2}), rng);
+      },
+      {name, "lengths", "[2]"});
+}
+
+TEST(Models, RecurrentModelsClassifyEachSequenceAtItsLength) {
+  models::ModelConfig c;
+  c.classes = 3;
+  c.features = 4;
+  c.hidden = 5;
+  c.layers = 2;
+  c.channels = 2;
+  manual_seed(12);
+  expect_lengths_cut_sequences("cnn_lstm", c, randn({3, 6, 2, 8, 8}));
+  expect_lengths_cut_sequences("feature_lstm", c, randn({3, 6, 4}));
+}
+
+TEST(Models, ModelsWithoutLengthsRefuseShortRows) {
+  models::ModelConfig c;
+  c.classes = 3;
+  c.channels = 1;
+  c.height = c.width = 12;
+  auto m = models::create_model("sign_cnn", c);
+  RngStream rng = dropout_stream(1, 0);
+  Tensor x = randn({2, 1, 12, 12});
+  EXPECT_EQ(m->forward_with_lengths(x, from_vector<int64_t>({1, 1}), rng).to_vector<float>(),
+            m->forward(x, rng).to_vector<float>());
+  expect_error(
+      [&] {
+        m->forward_with_lengths(x, from_vector<int64_t>({1, 0}), rng);
+      },
+      {"cannot skip padding", "length 0"});
 }
 
 }  // namespace

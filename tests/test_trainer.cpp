@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "engine/data/tensor_dataset.h"
+#include "engine/nn/linear.h"
+#include "engine/ops/reduce.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/lr_scheduler.h"
 #include "engine/trainer.h"
@@ -343,6 +345,79 @@ TEST(Trainer, ResumeWithAPlateauScheduleEqualsAnUninterruptedRun) {
   EXPECT_EQ(resumed.lr, straight.lr);
   EXPECT_EQ(resumed.best, straight.best);
   EXPECT_EQ(resumed.bad, straight.bad);
+}
+
+TEST(Trainer, WithoutValidationTrainsAndKeepsOnlyTheLastCheckpoint) {
+  auto ds = tiny_set(1);
+  auto model = tiny_model(2);
+  auto opt = adam(*model, 1e-2);
+  TrainerOptions o;
+  o.epochs = 3;
+  o.run_dir = run_dir("no_val");
+  Trainer t(*model, *opt, o);
+  auto train = loader(ds, true);
+  std::vector<EpochLog> log = t.fit(*train);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_TRUE(std::isnan(log.back().val_loss) && std::isnan(log.back().val_acc));
+  EXPECT_LT(log.back().loss, log.front().loss);
+  EXPECT_TRUE(std::filesystem::exists(o.run_dir + "/last.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(o.run_dir + "/best.safetensors"));
+  o.patience = 2;
+  Trainer watching(*model, *opt, o);
+  expect_error([&] { watching.fit(*train); }, {"patience 2", "validation split"});
+}
+
+// 16 sequences of tiny_sequences, sample i padded after its first 3 + i % 4 of 6 steps.
+class PaddedSequences : public data::Dataset {
+ public:
+  int64_t size() const override { return base_->size(); }
+  data::Sample get(int64_t i) const override {
+    data::Sample s = base_->get(i);
+    s.length = 3 + i % 4;
+    return s;
+  }
+
+ private:
+  std::shared_ptr<data::TensorDataset> base_ = tiny_sequences(1);
+};
+
+// A linear head on the mean step that records the lengths each batch brings.
+class LengthRecorder : public nn::Classifier {
+ public:
+  LengthRecorder() { fc_ = register_module("fc", std::make_shared<nn::Linear>(4, 4)); }
+  Tensor forward(const Tensor& x, RngStream&) override { return fc_->forward(mean(x, {1})); }
+  Tensor forward_with_lengths(const Tensor& x, const Tensor& lengths, RngStream& rng) override {
+    seen.push_back(lengths.defined() ? lengths.to_vector<int64_t>() : std::vector<int64_t>{});
+    return forward(x, rng);
+  }
+  std::vector<std::vector<int64_t>> seen;
+
+ private:
+  std::shared_ptr<nn::Linear> fc_;
+};
+
+TEST(Trainer, PassesEachSamplesLengthToTheModel) {
+  auto ds = std::make_shared<PaddedSequences>();
+  data::LoaderOptions lo;
+  lo.batch_size = 4;
+  lo.shuffle = false;
+  data::Loader train(ds, lo), val(ds, lo);
+  LengthRecorder model;
+  optim::Adam opt({optim::group_of(model)}, {});
+  TrainerOptions o;
+  o.epochs = 1;
+  Trainer t(model, opt, o);
+  t.fit(train, val);
+  ASSERT_EQ(model.seen.size(), 8u);  // 4 training batches, then 4 validation batches
+  for (const std::vector<int64_t>& lengths : model.seen)
+    EXPECT_EQ(lengths, (std::vector<int64_t>{3, 4, 5, 6}));
+  auto lstm = tiny_lstm(2);  // takes lengths
+  optim::Adam lstm_opt({optim::group_of(*lstm)}, {});
+  EXPECT_EQ(Trainer(*lstm, lstm_opt, o).fit(train, val).size(), 1u);
+  auto mlp = tiny_model(2);  // reads whole inputs: refuses padded ones
+  optim::Adam mlp_opt({optim::group_of(*mlp)}, {});
+  Trainer refusing(*mlp, mlp_opt, o);
+  expect_error([&] { refusing.fit(train, val); }, {"cannot skip padding", "length 3"});
 }
 
 }  // namespace

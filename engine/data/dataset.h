@@ -14,6 +14,7 @@ namespace signet::data {
 struct Sample {
   Tensor input;
   int64_t label = 0;
+  int64_t length = -1;  // a sequence padded to a fixed length: its valid leading steps; -1: all
 };
 
 // A finite, indexable set of samples. get() is called from the loader's background

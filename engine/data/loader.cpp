@@ -81,7 +81,8 @@ Batch Loader::build(int64_t b) const {
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order_.size()));
   Batch batch;
   batch.indices.assign(order_.begin() + begin, order_.begin() + end);
-  std::vector<int64_t> labels;
+  std::vector<int64_t> labels, lengths;
+  bool any_length = false;
   size_t row_bytes = 0;
   for (size_t k = 0; k < batch.indices.size(); ++k) {
     const int64_t i = batch.indices[k];
@@ -111,8 +112,14 @@ Batch Loader::build(int64_t b) const {
       std::memcpy(static_cast<char*>(batch.inputs.raw_data()) + k * row_bytes, c.raw_data(),
                   row_bytes);
     labels.push_back(s.label);
+    const int64_t steps = s.input.dim() > 0 ? s.input.size(0) : 1;
+    SIGNET_CHECK(s.length >= -1 && s.length <= steps, "Loader: sample ", i, " has length ",
+                 s.length, " but its input ", shape_str(s.input.shape()), " has ", steps, " steps");
+    any_length = any_length || s.length >= 0;
+    lengths.push_back(s.length >= 0 ? s.length : steps);
   }
   batch.labels = from_vector(labels, {int64_t(labels.size())});
+  if (any_length) batch.lengths = from_vector(lengths, {int64_t(lengths.size())});
   return batch;
 }
 

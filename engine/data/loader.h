@@ -31,6 +31,9 @@ struct Batch {
   Tensor inputs;                 // (N, ...input shape), the samples' dtype
   Tensor labels;                 // (N), i64
   std::vector<int64_t> indices;  // the dataset index of each row
+  // i64 (N): each row's valid leading steps (Sample::length; the full dim 1 where -1); undefined
+  // when no sample of the batch reported a length.
+  Tensor lengths;
 };
 
 class Loader {

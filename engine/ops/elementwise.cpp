@@ -6,6 +6,8 @@
 #include "engine/dispatch.h"
 #include "engine/ops/kernel_args.h"
 #include "engine/ops/reduce.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/reference/elementwise.h"
 
 namespace signet {
@@ -24,6 +26,112 @@ using BinaryScalarFn = void (*)(BinaryOp, ElementwiseParams, const StridedDesc&,
                                 double, bool, void*);
 using CopyFn = void (*)(const StridedDesc&, DType, const void*, void*);
 using FillFn = void (*)(const StridedDesc&, double, void*);
+
+// The fast CPU version (kernels/cpu/elementwise.h): contiguous output, inputs dense, scalar or
+// row-broadcast; everything else runs v1_reference.
+constexpr const char* kV2 = "v2_contiguous";
+// copy only: a contiguous output read from a transposed or permuted input in 16x16 tiles.
+constexpr const char* kV3Tiled = "v3_tiled";
+
+// What copy's selection rule sees: the iteration space and whether no conversion is needed.
+struct CopyProblem {
+  StridedDesc d;
+  bool same_dtype;
+};
+
+// v2's layout of d (d must fit: the rules and check_v2_fits run first).
+cpu::FlatLayout flat_of(const StridedDesc& d, int inputs) {
+  cpu::FlatLayout l;
+  cpu::flat_layout(d, inputs, &l);
+  return l;
+}
+
+// Selection rules of v2: unary (one input), binary (two), fill (none), copy (same dtype, one).
+bool fits_unary(const StridedDesc& d) {
+  cpu::FlatLayout l;
+  return cpu::flat_layout(d, 1, &l);
+}
+bool fits_binary(const StridedDesc& d) {
+  cpu::FlatLayout l;
+  return cpu::flat_layout(d, 2, &l);
+}
+bool fits_fill(const StridedDesc& d) {
+  cpu::FlatLayout l;
+  return cpu::flat_layout(d, 0, &l);
+}
+bool fits_copy(const CopyProblem& p) {
+  return p.same_dtype && fits_unary(p.d);
+}
+bool fits_copy_tiled(const CopyProblem& p) {
+  cpu::TransposeLayout l;
+  return p.same_dtype && cpu::transpose_layout(p.d, &l);
+}
+
+// Throws when SIGNET_IMPL_ forces impl on a cpu problem it cannot run (it never falls back).
+void check_fits(const dispatch::OpBase& op, const char* impl, bool fits, const Tensor& out,
+                const std::vector<const Tensor*>& inputs, const char* needs) {
+  if (!out.device().is_cpu() || fits || op.forced() != impl) return;
+  auto describe = [](const Tensor& t) {
+    return std::string(dtype_name(t.dtype())) + " " + shape_str(t.shape()) +
+           (t.is_contiguous() ? "" : " (strided)");
+  };
+  std::string got = "output " + describe(out);
+  for (const Tensor* t : inputs) got += ", input " + describe(*t);
+  SIGNET_FAIL(op.name(), ": ", impl, " needs ", needs, "; got ", got);
+}
+
+// check_fits for v2.
+void check_v2_fits(const dispatch::OpBase& op, bool fits, const Tensor& out,
+                   const std::vector<const Tensor*>& inputs) {
+  check_fits(op, kV2, fits, out, inputs,
+             "a contiguous output and inputs that are contiguous, one value or one row repeated, "
+             "with the output's dtype");
+}
+
+// Adapts cpu::unary_v2<T> to the untyped dispatch signature.
+template <class T>
+void unary_v2(UnaryOp op, ElementwiseParams p, const StridedDesc& d, const void* a, void* out) {
+  cpu::unary_v2<T>(op, p, flat_of(d, 1), static_cast<const T*>(a), static_cast<T*>(out),
+                   cpu::default_threads(), cpu::active_simd_path());
+}
+
+// Adapts cpu::binary_v2<T> to the untyped dispatch signature.
+template <class T>
+void binary_v2(BinaryOp op, ElementwiseParams p, const StridedDesc& d, const void* a, const void* b,
+               void* out) {
+  cpu::binary_v2<T>(op, p, flat_of(d, 2), static_cast<const T*>(a), static_cast<const T*>(b),
+                    static_cast<T*>(out), cpu::default_threads(), cpu::active_simd_path());
+}
+
+// Adapts cpu::copy_tiled_v3<T> (same dtype only: the rule and check_fits see to it).
+template <class T>
+void copy_tiled_v3(const StridedDesc& d, DType, const void* src, void* dst) {
+  cpu::TransposeLayout l;
+  cpu::transpose_layout(d, &l);
+  cpu::copy_tiled_v3<T>(l, static_cast<const T*>(src), static_cast<T*>(dst),
+                        cpu::default_threads());
+}
+
+// Adapts cpu::copy_v2<T> (same dtype only: the rule and check_v2_fits see to it).
+template <class T>
+void copy_v2(const StridedDesc& d, DType, const void* src, void* dst) {
+  cpu::copy_v2<T>(flat_of(d, 1), static_cast<const T*>(src), static_cast<T*>(dst),
+                  cpu::default_threads());
+}
+
+// Adapts cpu::fill_v2<T>.
+template <class T>
+void fill_v2(const StridedDesc& d, double value, void* out) {
+  cpu::fill_v2<T>(flat_of(d, 0).n, static_cast<T>(value), static_cast<T*>(out),
+                  cpu::default_threads());
+}
+
+// fill<bf16> goes through float: bf16 has no conversion from double.
+template <>
+void fill_v2<bf16>(const StridedDesc& d, double value, void* out) {
+  cpu::fill_v2<bf16>(flat_of(d, 0).n, bf16(static_cast<float>(value)), static_cast<bf16*>(out),
+                     cpu::default_threads());
+}
 
 // Adapts ref::unary<T> to the untyped dispatch signature.
 template <class T>
@@ -74,38 +182,47 @@ void fill_ref<bf16>(const StridedDesc& d, double value, void* out) {
   ref::fill<bf16>(d, bf16(static_cast<float>(value)), static_cast<bf16*>(out));
 }
 
-// The registry entry of one unary op (reference kernel on f32 and f64, cuda on f32).
-dispatch::Op<UnaryFn> unary_op(const char* name) {
+// The registry entry of one unary op (v2 and reference kernels on f32 and f64, cuda on f32).
+dispatch::Op<UnaryFn, StridedDesc> unary_op(const char* name) {
   return {name,
-          {{"v1_reference",
+          {{kV2,
+            Device::Type::cpu,
+            {{DType::f32, &unary_v2<float>}, {DType::f64, &unary_v2<double>}},
+            &fits_unary},
+           {"v1_reference",
             Device::Type::cpu,
             {{DType::f32, &unary_ref<float>}, {DType::f64, &unary_ref<double>}}},
            {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_unary_f32}}}}};
 }
 
-// The registry entry of one binary op (reference kernel on f32 and f64, cuda on f32).
-dispatch::Op<BinaryFn> binary_op(const char* name) {
+// The registry entry of one binary op (v2 and reference kernels on f32 and f64, cuda on f32).
+dispatch::Op<BinaryFn, StridedDesc> binary_op(const char* name) {
   return {name,
-          {{"v1_reference",
+          {{kV2,
+            Device::Type::cpu,
+            {{DType::f32, &binary_v2<float>}, {DType::f64, &binary_v2<double>}},
+            &fits_binary},
+           {"v1_reference",
             Device::Type::cpu,
             {{DType::f32, &binary_ref<float>}, {DType::f64, &binary_ref<double>}}},
            {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_binary_f32}}}}};
 }
 
 // Runs a unary kernel into a new contiguous tensor (no autograd).
-Tensor unary_raw(const dispatch::Op<UnaryFn>& op, UnaryOp code, const Tensor& x,
+Tensor unary_raw(const dispatch::Op<UnaryFn, StridedDesc>& op, UnaryOp code, const Tensor& x,
                  ElementwiseParams p = {}) {
   check_dtype(op.name().c_str(), x, {DType::f32, DType::f64});
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   StridedDesc d = strided_desc(op.name().c_str(), x.shape(), out.strides(), x.strides());
-  op.run(x.device(), x.dtype(), {}, code, p, d, x.raw_data(), out.raw_data());
+  check_v2_fits(op, fits_unary(d), out, {&x});
+  op.run(x.device(), x.dtype(), d, code, p, d, x.raw_data(), out.raw_data());
   return out;
 }
 
 // Runs binary op code on a device tensor t and a scalar s (on the left when scalar_first) into
 // a new contiguous tensor (no autograd).
-Tensor binary_with_scalar(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& t,
-                          double s, bool scalar_first, ElementwiseParams p) {
+Tensor binary_with_scalar(const dispatch::Op<BinaryFn, StridedDesc>& op, BinaryOp code,
+                          const Tensor& t, double s, bool scalar_first, ElementwiseParams p) {
   static const dispatch::Op<BinaryScalarFn> scalar_op{
       "binary_scalar", {{"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_binary_scalar_f32}}}}};
   Tensor out = empty(t.shape(), t.dtype(), t.device());
@@ -116,8 +233,8 @@ Tensor binary_with_scalar(const dispatch::Op<BinaryFn>& op, BinaryOp code, const
 }
 
 // Runs a broadcasting binary kernel into a new contiguous tensor (no autograd).
-Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor& a, const Tensor& b,
-                  ElementwiseParams p = {}) {
+Tensor binary_raw(const dispatch::Op<BinaryFn, StridedDesc>& op, BinaryOp code, const Tensor& a,
+                  const Tensor& b, ElementwiseParams p = {}) {
   const char* name = op.name().c_str();
   check_defined(name, a);
   check_defined(name, b);
@@ -137,7 +254,8 @@ Tensor binary_raw(const dispatch::Op<BinaryFn>& op, BinaryOp code, const Tensor&
   Tensor out = empty(shape, a.dtype(), a.device());
   StridedDesc d = strided_desc(name, shape, out.strides(), broadcast_strides(a, shape),
                                broadcast_strides(b, shape));
-  op.run(a.device(), a.dtype(), {}, code, p, d, a.raw_data(), b.raw_data(), out.raw_data());
+  check_v2_fits(op, fits_binary(d), out, {&a, &b});
+  op.run(a.device(), a.dtype(), d, code, p, d, a.raw_data(), b.raw_data(), out.raw_data());
   return out;
 }
 
@@ -352,9 +470,25 @@ Tensor operator/(double a, const Tensor& b) {
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  static const dispatch::Op<CopyFn> op{
+  static const dispatch::Op<CopyFn, CopyProblem> op{
       "copy",
-      {{"v1_reference",
+      {{kV2,
+        Device::Type::cpu,
+        {{DType::f32, &copy_v2<float>},
+         {DType::f64, &copy_v2<double>},
+         {DType::i64, &copy_v2<int64_t>},
+         {DType::u8, &copy_v2<uint8_t>},
+         {DType::bf16, &copy_v2<bf16>}},
+        &fits_copy},
+       {kV3Tiled,
+        Device::Type::cpu,
+        {{DType::f32, &copy_tiled_v3<float>},
+         {DType::f64, &copy_tiled_v3<double>},
+         {DType::i64, &copy_tiled_v3<int64_t>},
+         {DType::u8, &copy_tiled_v3<uint8_t>},
+         {DType::bf16, &copy_tiled_v3<bf16>}},
+        &fits_copy_tiled},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &copy_ref<float>},
          {DType::f64, &copy_ref<double>},
@@ -371,13 +505,26 @@ void copy_into(const Tensor& dst, const Tensor& src) {
                " does not broadcast to destination shape ", shape_str(dst.shape()));
   if (dst.device() != src.device()) return copy_across_devices(dst, src);
   StridedDesc d = strided_desc("copy", shape, dst.strides(), broadcast_strides(src, shape));
-  op.run(dst.device(), dst.dtype(), {}, d, src.dtype(), src.raw_data(), dst.raw_data());
+  CopyProblem problem{d, dst.dtype() == src.dtype()};
+  check_v2_fits(op, fits_copy(problem), dst, {&src});
+  check_fits(op, kV3Tiled, fits_copy_tiled(problem), dst, {&src},
+             "a contiguous output of the input's dtype and an input whose innermost stride is "
+             "not 1 and whose dims merge into at most three");
+  op.run(dst.device(), dst.dtype(), problem, d, src.dtype(), src.raw_data(), dst.raw_data());
 }
 
 void fill_into(const Tensor& dst, double value) {
-  static const dispatch::Op<FillFn> op{
+  static const dispatch::Op<FillFn, StridedDesc> op{
       "fill",
-      {{"v1_reference",
+      {{kV2,
+        Device::Type::cpu,
+        {{DType::f32, &fill_v2<float>},
+         {DType::f64, &fill_v2<double>},
+         {DType::i64, &fill_v2<int64_t>},
+         {DType::u8, &fill_v2<uint8_t>},
+         {DType::bf16, &fill_v2<bf16>}},
+        &fits_fill},
+       {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &fill_ref<float>},
          {DType::f64, &fill_ref<double>},
@@ -387,7 +534,8 @@ void fill_into(const Tensor& dst, double value) {
        {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_fill_f32}}}}};
   check_defined("fill", dst);
   StridedDesc d = strided_desc("fill", dst.shape(), dst.strides());
-  op.run(dst.device(), dst.dtype(), {}, d, value, dst.raw_data());
+  check_v2_fits(op, fits_fill(d), dst, {});
+  op.run(dst.device(), dst.dtype(), d, d, value, dst.raw_data());
 }
 
 }  // namespace signet

@@ -264,7 +264,7 @@ void read_listed(const DataOptions& o, const FormatName& f, const std::vector<st
         media::require_samples(*lists[k], "data: " + where);
       relabel(&*lists[k], s->class_names, where);
     }
-  if (lists[0] && !lists[1] && wanted("val")) {
+  if (lists[0] && !lists[1] && wanted("val") && o.val_fraction > 0) {
     std::vector<int64_t> labels;
     for (const media::LabelledVideo& v : lists[0]->samples) labels.push_back(v.label);
     media::TrainValIndices parts = media::stratified_split(labels, o.val_fraction, o.seed);
@@ -366,7 +366,8 @@ Splits load_splits(const std::string& command, const DataOptions& o,
     bool optional = w != "train" && std::find(want.begin(), want.end(), "train") != want.end();
     SIGNET_CHECK(have || optional, "data: ", o.path, " (", s.format, ") has no ", w, " split");
   }
-  if (s.train && !s.val && std::find(want.begin(), want.end(), "val") != want.end()) {
+  if (s.train && !s.val && o.val_fraction > 0 &&
+      std::find(want.begin(), want.end(), "val") != want.end()) {
     // A seeded part of train becomes the validation split; the test split is never used.
     RngStream shuffle = shuffle_stream(o.seed, 0);
     std::vector<int64_t> order(static_cast<size_t>(s.train->size()));

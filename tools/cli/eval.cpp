@@ -13,11 +13,13 @@ namespace {
 
 // Prints the usage.
 void usage(std::FILE* f) {
-  std::fprintf(f,
-               "usage: signet eval RUN_DIR_or_CHECKPOINT [--data PATH] [--split test|val|train]\n"
-               "                   [--batch N] [--device cpu|cuda]\n"
-               "  RUN_DIR: its best.safetensors; a checkpoint needs config.json beside it\n"
-               "  --data   defaults to the run's data\n");
+  std::fprintf(
+      f,
+      "usage: signet eval RUN_DIR_or_CHECKPOINT [--data PATH] [--split test|val|train]\n"
+      "                   [--batch N] [--device cpu|cuda]\n"
+      "  RUN_DIR: its best.safetensors (last without validation); a checkpoint needs config.json "
+      "beside it\n"
+      "  --data   defaults to the run's data\n");
 }
 
 }  // namespace
@@ -65,6 +67,8 @@ int run_eval(int argc, char** argv) {
   std::shared_ptr<const data::Dataset> ds = split == "test"  ? s.test
                                             : split == "val" ? s.val
                                                              : s.train;
+  if (!ds)
+    throw UsageError("eval", "the run has no " + split + " split (trained with --val-fraction 0?)");
   int64_t classes = static_cast<int64_t>(run.class_names.size());
   SIGNET_CHECK(s.classes <= classes, "eval: the data has labels up to ", s.classes - 1,
                " but the model has ", classes, " classes");

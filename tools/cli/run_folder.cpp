@@ -50,7 +50,10 @@ OpenedRun open_run(const std::string& command, const std::string& path) {
     throw UsageError(command, path + " is neither a run folder nor a checkpoint file");
   std::string folder = dir ? path : fs::path(path).parent_path().string();
   if (folder.empty()) folder = ".";
-  r.checkpoint = dir ? path + "/best.safetensors" : path;
+  // A run without validation (--val-fraction 0) has no best checkpoint: its last one is measured.
+  r.checkpoint = !dir                                     ? path
+                 : fs::exists(path + "/best.safetensors") ? path + "/best.safetensors"
+                                                          : path + "/last.safetensors";
   std::string config_path = folder + "/config.json";
   SIGNET_CHECK(fs::is_regular_file(config_path), command, ": ", config_path,
                " is missing (needed to rebuild the model)");

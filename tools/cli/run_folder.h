@@ -22,7 +22,8 @@ struct OpenedRun {
 
 // The whole text of a file; an Error naming it when it cannot be read.
 std::string read_text(const std::string& path);
-// Opens a run folder (its best.safetensors) or a checkpoint file with config.json beside it.
+// Opens a run folder (its best.safetensors, or last.safetensors when it has none) or a checkpoint
+// file with config.json beside it.
 OpenedRun open_run(const std::string& command, const std::string& path);
 // Copies the model parameters of a safetensors file (checkpoint keys of the trainer ignored).
 void load_weights(models::Model& model, const std::string& path);

@@ -115,8 +115,13 @@ void validate(const RunConfig& c) {
                      "unknown schedule '" + s + "' (none, step, multistep, exp, cosine, plateau)");
   if (c.integer("epochs") < 1 || c.integer("batch") < 1 || c.number("lr") <= 0)
     throw UsageError("train", "--epochs, --batch and --lr must be positive");
-  if (c.number("val_fraction") <= 0 || c.number("val_fraction") >= 1)
-    throw UsageError("train", "--val-fraction must be in (0, 1)");
+  if (c.number("val_fraction") < 0 || c.number("val_fraction") >= 1)
+    throw UsageError("train", "--val-fraction must be in [0, 1)");
+  if (c.number("val_fraction") == 0 &&
+      (c.integer("patience") > 0 || c.text("schedule") == "plateau"))
+    throw UsageError("train",
+                     "--val-fraction 0 (no validation) leaves nothing for --patience or the "
+                     "plateau schedule to watch");
   try {
     data::make_augmentation(c.text("augment"), c.integer("frames"));
   } catch (const Error& e) {
@@ -327,18 +332,23 @@ int run_train(int argc, char** argv) {
   }
   std::printf("signet train: %s on %lld samples (validation %lld, %lld classes) -> %s\n",
               cfg.text("model").c_str(), static_cast<long long>(s.train->size()),
-              static_cast<long long>(s.val->size()), static_cast<long long>(s.classes),
+              static_cast<long long>(s.val ? s.val->size() : 0), static_cast<long long>(s.classes),
               out.c_str());
-  auto tl = loader(s.train, cfg, true), vl = loader(s.val, cfg, false);
-  trainer.fit(*tl, *vl);
+  auto tl = loader(s.train, cfg, true);
+  if (s.val)
+    trainer.fit(*tl, *loader(s.val, cfg, false));
+  else
+    trainer.fit(*tl);
   if (!s.test) {
     report_bad_frames(s);
     std::printf("no test split in %s: no test metrics\n", d.path.c_str());
     return 0;
   }
-  // The test split is measured once, on the checkpoint with the best validation loss.
-  trainer.load_checkpoint(out + "/best.safetensors");
-  std::printf("test metrics of %s/best.safetensors (epoch %lld)\n", out.c_str(),
+  // The test split is measured once: on the checkpoint with the best validation loss, or on the
+  // last epoch when there is no validation split (--val-fraction 0).
+  std::string measured = out + (s.val ? "/best.safetensors" : "/last.safetensors");
+  trainer.load_checkpoint(measured);
+  std::printf("test metrics of %s (epoch %lld)\n", measured.c_str(),
               static_cast<long long>(trainer.epoch() - 1));
   auto testl = loader(s.test, cfg, false);
   print_metrics("test", trainer.evaluate(*testl, classes), names);
