@@ -10,8 +10,20 @@
 //   LSTM fwd_bwd   3F                                       (dX, dH and both weight gradients)
 //   ConvLSTM fwd   F = T 2 N 4hid (C + hid) k^2 H W         (x-path and h-path convolutions)
 //   ConvLSTM fwd_bwd 3F                                     (data and weight gradients)
-// `signet` runs the engine's default versions (SIGNET_IMPL_lstm_gemm / lstm_cell /
-// lstm_cell_backward / conv2d... select others); SIGNET_PROFILE=1 prints each op's share.
+//   lstm_step       2 m n k per product                     (one recurrent step GEMM of L1)
+// lstm_step runs L1's two step products alone on the kernels: forward h W_hh^T (32 x 4096 x
+// 1024) and backward dG W_hh (32 x 1024 x 4096), v3_packed (repacks W every call, the old
+// per-step path) beside prepacked (W packed once outside the timing; "pack" times that packing).
+// oneDNN's vanilla LSTM runs the same input-projection and recurrent GEMMs, so F holds for it
+// too. Its t1 fwd_infer once measured 187 GFLOP/s, above the 158.8 GFLOP/s FMA ceiling: not the
+// formula but the threads: its primitives had been created at 2 threads and kept that count at
+// t1 (see onednn_lstm); they are now created per thread count, so oneDNN's t1 figures in
+// bench/RESULTS.md before 2026-12-01 09:00 UTC were (partly) 2-thread figures.
+// `signet` runs the engine's default versions (SIGNET_IMPL_lstm_gemm / lstm_step_gemm /
+// lstm_cell / lstm_cell_backward / lstm_cell_sum / conv2d... select others; e.g.
+// SIGNET_IMPL_lstm_step_gemm=v2_packed reruns the per-step repacking of W_hh that v3_prepacked
+// replaced); SIGNET_PROFILE=1 prints each op's share.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +31,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/harness.h"
@@ -27,6 +40,9 @@
 #include "engine/nn/lstm.h"
 #include "engine/ops/elementwise.h"
 #include "engine/random.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_prepacked.h"
 
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -123,11 +139,15 @@ struct OnednnLstm {
   memory diff_src, diff_dst, diff_wl, diff_wi, diff_bias;
 };
 
-// Builds (once) oneDNN's LSTM for case c on the weights of lstm_data(c).
-OnednnLstm& onednn_lstm(const LstmCase& c) {
-  static std::map<const LstmCase*, std::unique_ptr<OnednnLstm>> all;
-  auto it = all.find(&c);
+// Builds (once per thread count) oneDNN's LSTM for case c on the weights of lstm_data(c). A
+// oneDNN primitive keeps the OpenMP thread count of its creation: one made at 2 threads ran the
+// t1 cases on 2 threads (main-thread CPU time 44.7 ms vs 84 ms at OMP_NUM_THREADS=1, L1
+// fwd_infer), which is how oneDNN's t1 fwd_infer once reported 187 GFLOP/s, above the FMA ceiling.
+OnednnLstm& onednn_lstm(const LstmCase& c, int threads) {
+  static std::map<std::pair<const LstmCase*, int>, std::unique_ptr<OnednnLstm>> all;
+  auto it = all.find({&c, threads});
   if (it != all.end()) return *it->second;
+  signet::bench::set_omp_threads(threads);
   auto p = std::make_unique<OnednnLstm>();
   OnednnLstm& o = *p;
   LstmData& d = lstm_data(c);
@@ -196,7 +216,7 @@ OnednnLstm& onednn_lstm(const LstmCase& c) {
   o.diff_wl = memory(o.bwd_pd.diff_weights_layer_desc(), o.eng);
   o.diff_wi = memory(o.bwd_pd.diff_weights_iter_desc(), o.eng);
   o.diff_bias = memory(o.bwd_pd.diff_bias_desc(), o.eng);
-  return *all.emplace(&c, std::move(p)).first->second;
+  return *all.emplace(std::make_pair(&c, threads), std::move(p)).first->second;
 }
 
 // Zeroes a oneDNN buffer.
@@ -242,7 +262,7 @@ void onednn_pass(OnednnLstm& o, Dir dir) {
 
 // oneDNN's LSTM in direction dir with `threads` OpenMP threads.
 void bm_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
-  OnednnLstm& o = onednn_lstm(*c);
+  OnednnLstm& o = onednn_lstm(*c, threads);
   signet::bench::set_omp_threads(threads);
   for (auto _ : state) onednn_pass(o, dir);
   signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
@@ -288,7 +308,8 @@ void check_agreement() {
                  filter_selects(signet::bench::case_name("lstm", c.name, "fwd_bwd", "onednn", t));
     if (!selected) continue;
     LstmData& d = lstm_data(c);
-    OnednnLstm& o = onednn_lstm(c);
+    const int threads = signet::bench::thread_counts().back();
+    OnednnLstm& o = onednn_lstm(c, threads);
     d.x.zero_grad();
     d.m->zero_grad();
     Tensor y = d.m->forward(d.x).first;
@@ -362,6 +383,48 @@ void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
   signet::bench::set_flop_counters(state, (backward ? 3 : 1) * conv_lstm_forward_flops(), threads);
 }
 
+// One L1 step product: forward (W^T, n = 4H) or backward (W, n = H).
+struct StepCase {
+  const char *name, *direction;
+  int64_t m, n, k;
+  bool trans_b;
+};
+const StepCase kStepCases[] = {{"L1_32x4096x1024", "fwd", 32, 4096, 1024, true},
+                               {"L1_32x1024x4096", "bwd", 32, 1024, 4096, false}};
+
+// The step product of c with `impl` (v3_packed, prepacked or pack) on `threads` threads.
+void bm_step_gemm(benchmark::State& state, const StepCase* c, const char* impl, int threads) {
+  const signet::kernels::GemmDesc d =
+      signet::kernels::row_major_gemm(c->m, c->n, c->k, false, c->trans_b, 1.0);
+  const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
+  const Tensor a = signet::rand({c->m, c->k}), w = signet::rand({c->n * c->k});
+  Tensor out = signet::zeros({c->m, c->n});
+  Tensor packed =
+      signet::empty({static_cast<int64_t>(signet::cpu::sgemm_packed_b_floats(d, path))});
+  const size_t ws_bytes = std::max(signet::cpu::sgemm_workspace_bytes(d, threads),
+                                   signet::cpu::sgemm_prepacked_workspace_bytes(d, threads, path));
+  Tensor ws = signet::empty({static_cast<int64_t>(ws_bytes)}, signet::DType::u8);
+  const float* pa = a.data<float>();
+  const float* pw = w.data<float>();
+  float* pp = packed.data<float>();
+  float* pc = out.data<float>();
+  signet::cpu::sgemm_pack_b(d, pw, pp, threads, path);
+  const std::string kind = impl;
+  for (auto _ : state) {
+    if (kind == "v3_packed")
+      signet::cpu::sgemm_v3_packed(d, pa, pw, pc, ws.raw_data(), threads, path);
+    else if (kind == "prepacked")
+      signet::cpu::sgemm_prepacked(d, pa, pp, pc, ws.raw_data(), threads, path);
+    else
+      signet::cpu::sgemm_pack_b(d, pw, pp, threads, path);
+    benchmark::DoNotOptimize(pc);
+  }
+  if (kind == "pack")
+    signet::bench::set_bandwidth_counter(state, 2.0 * 4 * c->n * c->k);  // read W, write packed
+  else
+    signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+
 // Every case for ours and oneDNN (when found at build time), thread counts 1 and all.
 void register_rnn_cases() {
 #ifdef SIGNET_BENCH_ONEDNN
@@ -387,6 +450,11 @@ void register_rnn_cases() {
 #endif
       }
     }
+    for (const StepCase& c : kStepCases)
+      for (const char* impl : {"v3_packed", "prepacked", "pack"})
+        signet::bench::configure(benchmark::RegisterBenchmark(
+            signet::bench::case_name("lstm_step", c.name, c.direction, impl, t).c_str(),
+            bm_step_gemm, &c, impl, t));
     for (bool backward : {false, true}) {
       const std::string name = signet::bench::case_name("convlstm", "T16_B8_in64_hid64_32x32_k3",
                                                         backward ? "fwd_bwd" : "fwd", "signet", t);

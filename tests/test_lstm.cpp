@@ -2,10 +2,12 @@
 // rows), lstm_layer against a step-by-step composition, f64 gradchecks through several steps
 // (layers, directions, lengths, initial state, no bias, LSTMCell), outputs and every gradient
 // against PyTorch fixtures (tests/fixtures/lstm_*.txt from make_lstm_fixtures.py, including a
-// packed variable-length batch), parameter names and init, dropout modes and errors.
+// packed variable-length batch), parameter names and init, dropout modes and errors, and every
+// "lstm_step_gemm" version (W_hh packed once or per step) giving the same f32 layer.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -481,6 +483,40 @@ TEST(Lstm, FloatForwardAgreesWithDouble) {
   EXPECT_EQ(o32.dtype(), DType::f32);
   expect_close(o32, o64, 1e-5, "output");
   expect_close(s32.h, s64.h, 1e-5, "h_n");
+}
+
+// An f32 layer (13 rows: more than one register tile; 4H = 148: a partial sliver) with state,
+// forward and every gradient, with the "lstm_step_gemm" version `impl` forced.
+Inputs step_gemm_run(const char* impl) {
+  setenv("SIGNET_IMPL_lstm_step_gemm", impl, 1);
+  const int64_t T = 5, N = 13, I = 9, H = 37;
+  LstmWeights w = random_weights(I, H, true, 150);
+  Inputs xs = {random_f64({T, N, I}, -1, 1, 151),
+               random_f64({N, H}, -1, 1, 152),
+               random_f64({N, H}, -1, 1, 153),
+               w.w_ih,
+               w.w_hh,
+               w.b_ih,
+               w.b_hh};
+  for (Tensor& t : xs) t = t.to(DType::f32).requires_grad_();
+  size_t i = 3;
+  LstmLayerResult r = lstm_layer(xs[0], unflat(xs, i, true), xs[1], xs[2]);
+  Tensor all = joined({r.output, r.h_n, r.c_n});
+  sum(all * random_f64({T * N * H + 2 * N * H}, -1, 1, 154).to(DType::f32)).backward();
+  unsetenv("SIGNET_IMPL_lstm_step_gemm");
+  Inputs out{all.detach()};
+  for (const Tensor& t : xs) out.push_back(t.grad());
+  return out;
+}
+
+TEST(LstmStepGemm, EveryVersionGivesTheSameLayerAndGradients) {
+  const Inputs want = step_gemm_run("v1_reference");
+  for (const char* impl : {"v3_prepacked", "v2_packed"}) {
+    const Inputs got = step_gemm_run(impl);
+    for (size_t k = 0; k < want.size(); ++k)
+      expect_close(got[k].to(DType::f64), want[k].to(DType::f64), 2e-5,
+                   std::string(impl) + " value " + std::to_string(k));
+  }
 }
 
 TEST(LstmDropout, KerasInputMaskIsSharedByEveryStep) {

@@ -2,7 +2,9 @@
 // kernels/cpu/lstm_cell.h against double libm within the stated bound, the v2 fused cell forward
 // and backward against ref::lstm_cell_* on odd sizes (every supported SIMD path, with padding
 // rows) with tolerances derived from that bound, the forced "lstm_gemm" / "lstm_cell" versions
-// of an f32 LSTM agreeing with the reference ones, and lstm_cell_step (gradcheck, errors).
+// of an f32 LSTM agreeing with the reference ones, lstm_cell_step (gradcheck, errors), and the
+// two-input cell (ConvLSTM's x-path + h-path gates): bitwise the one-input cell on their sum, and
+// lstm_cell_step_sum's gradcheck.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -210,6 +212,48 @@ TEST(LstmCellV2, ForwardMatchesReferenceWithinTheActivationBound) {
   }
 }
 
+// The two-input cell is the one-input cell on the float sum gx + gh, bit for bit (act aliasing
+// gh or not), and so is its reference twin: the v2 bound above carries over.
+TEST(LstmCellV2, SumForwardEqualsForwardOnTheAddedGates) {
+  uint64_t seed = 300;
+  for (SimdPath path : paths()) {
+    for (auto [N, H] : kCellSizes) {
+      for (bool alias : {false, true}) {
+        SCOPED_TRACE(std::string(cpu::simd_path_name(path)) + " N=" + std::to_string(N) +
+                     " H=" + std::to_string(H) + (alias ? " act aliases gh" : ""));
+        CellCase k(N, H, seed += 10);
+        const kernels::LstmCellDesc d{N, H, 1};
+        const std::vector<float> gx = floats(random_f64({N, 4 * H}, -3, 3, seed + 7));
+        std::vector<float> sum(4 * N * H), gh = k.gates;
+        for (size_t e = 0; e < sum.size(); ++e) sum[e] = gx[e] + gh[e];
+        std::vector<float> act_w(4 * N * H), c_w(N * H), h_w(N * H), y_w(N * H);
+        cpu::lstm_cell_forward_v2(d, k.lengths.data(), sum.data(), k.c_prev.data(), k.h_prev.data(),
+                                  act_w.data(), c_w.data(), h_w.data(), y_w.data(), 2, path);
+        std::vector<float> act(4 * N * H), c(N * H), h(N * H), y(N * H);
+        float* act_out = alias ? gh.data() : act.data();
+        cpu::lstm_cell_forward_sum_v2(d, k.lengths.data(), gx.data(), gh.data(), k.c_prev.data(),
+                                      k.h_prev.data(), act_out, c.data(), h.data(), y.data(), 2,
+                                      path);
+        ASSERT_EQ(std::vector<float>(act_out, act_out + 4 * N * H), act_w);
+        ASSERT_EQ(c, c_w);
+        ASSERT_EQ(h, h_w);
+        ASSERT_EQ(y, y_w);
+        std::vector<float> act_r(4 * N * H), c_r(N * H), h_r(N * H), y_r(N * H);
+        ref::lstm_cell_forward<float>(d, k.lengths.data(), sum.data(), k.c_prev.data(),
+                                      k.h_prev.data(), act_r.data(), c_r.data(), h_r.data(),
+                                      y_r.data());
+        ref::lstm_cell_forward_sum<float>(d, k.lengths.data(), gx.data(), k.gates.data(),
+                                          k.c_prev.data(), k.h_prev.data(), act.data(), c.data(),
+                                          h.data(), y.data());
+        ASSERT_EQ(act, act_r);
+        ASSERT_EQ(c, c_r);
+        ASSERT_EQ(h, h_r);
+        ASSERT_EQ(y, y_r);
+      }
+    }
+  }
+}
+
 TEST(LstmCellV2, BackwardMatchesReferenceWithinTheActivationBound) {
   uint64_t seed = 500;
   for (SimdPath path : paths()) {
@@ -310,6 +354,7 @@ TEST(LstmDispatch, PackedGemmAgreesWithTheReferenceGemm) {
   // float sums of up to 4H + I = 113 products of magnitude <= 1 in different orders (measured
   // worst difference below 3e-7)
   expect_runs_close(run_lstm("v2_packed", "v1_reference"), ref, 1e-6);
+  expect_runs_close(run_lstm("v4_shared", "v1_reference"), ref, 1e-6);
 }
 
 TEST(LstmDispatch, SimdCellAgreesWithTheReferenceCell) {
@@ -353,6 +398,31 @@ TEST(LstmCellStep, GradcheckWithPaddingRowsAndEqualsLstmCell) {
   testing::expect_close(r.h, h_want, 1e-14, "h");
   testing::expect_close(r.c, c_want, 1e-14, "c");
   testing::expect_close(r.y, h_want, 1e-14, "y");
+}
+
+TEST(LstmCellStep, SumGradcheckWithPaddingRowsAndEqualsOneInputStep) {
+  const Tensor gx = random_f64({3, 20}, -2, 2, 66), gh = random_f64({3, 20}, -2, 2, 67);
+  const Tensor c_prev = random_f64({3, 5}, -1, 1, 68), h_prev = random_f64({3, 5}, -1, 1, 69);
+  const std::vector<int64_t> lengths{2, 1, 3};
+  auto all = [&](const std::vector<Tensor>& v) {
+    LstmStepResult r = lstm_cell_step_sum(v[0], v[1], v[2], v[3], lengths, 1);
+    return cat({r.y, r.h, r.c}, 0);
+  };
+  EXPECT_TRUE(testing::gradcheck(all, {gx, gh, c_prev, h_prev}));
+  auto all_active = [&](const std::vector<Tensor>& v) {  // h_prev gets no gradient (undefined)
+    LstmStepResult r = lstm_cell_step_sum(v[0], v[1], v[2], v[3]);
+    return cat({r.h, r.c}, 0);
+  };
+  EXPECT_TRUE(testing::gradcheck(all_active, {gx, gh, c_prev, h_prev}));
+  LstmStepResult want = lstm_cell_step(gx + gh, c_prev, h_prev, lengths, 1);
+  LstmStepResult got = lstm_cell_step_sum(gx, gh, c_prev, h_prev, lengths, 1);
+  testing::expect_close(got.y, want.y, 1e-15, "y");
+  testing::expect_close(got.c, want.c, 1e-15, "c");
+  testing::expect_error(
+      [&] {
+        lstm_cell_step_sum(gx, zeros({3, 16}, DType::f64), c_prev, h_prev);
+      },
+      {"lstm", "gates_h", "[3, 16]"});
 }
 
 TEST(LstmCellStep, BadShapesNameTheOp) {

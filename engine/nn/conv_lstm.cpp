@@ -101,7 +101,7 @@ Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
                                const std::vector<int64_t>& lens) const {
   int64_t T = x.size(0), N = x.size(1), C = x.size(2), H = x.size(3), W = x.size(4);
   int64_t hid = opt_.hidden_channels, pad = opt_.kernel_size / 2;
-  // Without peepholes each step's gates go through the fused LSTM cell (lstm_cell_step, a unit
+  // Without peepholes each step's gates go through the fused LSTM cell (lstm_cell_step_sum, a unit
   // per (channel, position); CPU only), whose gate order is (i, f, g, o): the parameters' rows are
   // permuted to it (differentiably) so that the convolutions produce the gates in that order.
   // Otherwise the gate math is composed of elementwise ops.
@@ -115,15 +115,17 @@ Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
   const int64_t U = hid * H * W;
   std::vector<Tensor> hs;
   for (int64_t t = 0; t < T; ++t) {
-    Tensor g = xg[t] + conv2d(h, wh, Tensor(), {1}, {pad});
+    Tensor gh = conv2d(h, wh, Tensor(), {1}, {pad});
     if (fused) {
-      LstmStepResult r =
-          lstm_cell_step(g.reshape({N, 4 * U}), c.reshape({N, U}), h.reshape({N, U}), lens, t);
+      // The x-path and h-path gates are added inside the cell kernel (no add pass per step).
+      LstmStepResult r = lstm_cell_step_sum(xg[t].reshape({N, 4 * U}), gh.reshape({N, 4 * U}),
+                                            c.reshape({N, U}), h.reshape({N, U}), lens, t);
       c = r.c.reshape({N, hid, H, W});
       h = r.h.reshape({N, hid, H, W});
       hs.push_back(r.y.reshape({N, hid, H, W}));
       continue;
     }
+    Tensor g = xg[t] + gh;
     Tensor gi = g.narrow(1, 0, hid), gf = g.narrow(1, hid, hid);
     Tensor go = g.narrow(1, 2 * hid, hid), gg = g.narrow(1, 3 * hid, hid);
     if (opt_.peephole) {

@@ -5,9 +5,10 @@
 // Parameters follow the widely used PyTorch ConvLSTM (one convolution over cat(x, h)):
 // "cell_list.{l}.conv.weight" (4 * hidden, in + hidden, k, k) and "cell_list.{l}.conv.bias";
 // W_x and W_h are its two channel slices, so the x-path is one batched convolution over all time
-// steps and each step convolves only h; without peepholes, one fused cell kernel per step does
-// the gate math (lstm_cell_step). Peepholes "cell_list.{l}.w_ci/w_cf/w_co" are per
-// channel (hidden, 1, 1), or per position (hidden, H, W) as in the paper.
+// steps and each step convolves only h; without peepholes, one fused cell kernel per step adds
+// the two paths' gates and does the gate math (lstm_cell_step_sum). Peepholes
+// "cell_list.{l}.w_ci/w_cf/w_co" are per channel (hidden, 1, 1), or per position (hidden, H, W) as
+// in the paper.
 #pragma once
 #include <vector>
 

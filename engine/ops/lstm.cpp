@@ -1,5 +1,6 @@
 #include "engine/ops/lstm.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "engine/ops/elementwise.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_prepacked.h"
 #include "kernels/cpu/lstm_cell.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/reference/gemm.h"
@@ -39,6 +41,15 @@ void gemm_v2_packed(const GemmDesc& d, const void* a, const void* b, void* c) {
   const int threads = cpu::default_threads();
   Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_workspace_bytes(d, threads))}, DType::u8);
   cpu::sgemm_v3_packed(d, static_cast<const float*>(a), static_cast<const float*>(b),
+                       static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
+// v4: the SGEMM that packs B once per block and shares it between threads (gemm.h), for the
+// sequence-long products (input projection, weight gradients, the input gradient).
+void gemm_v4_shared(const GemmDesc& d, const void* a, const void* b, void* c) {
+  const int threads = cpu::default_threads();
+  Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_v4_workspace_bytes(d, threads))}, DType::u8);
+  cpu::sgemm_v4_shared(d, static_cast<const float*>(a), static_cast<const float*>(b),
                        static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
 }
 
@@ -87,7 +98,8 @@ void gemm(Device dev, DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, b
           double beta, const void* a, const void* b, void* c) {
   static const dispatch::Op<GemmFn, GemmDesc> op{
       "lstm_gemm",
-      {{"v2_packed", Device::Type::cpu, {{DType::f32, &gemm_v2_packed}}},
+      {{"v4_shared", Device::Type::cpu, {{DType::f32, &gemm_v4_shared}}},
+       {"v2_packed", Device::Type::cpu, {{DType::f32, &gemm_v2_packed}}},
        {"v1_reference",
         Device::Type::cpu,
         {{DType::f32, &gemm_ref<float>}, {DType::f64, &gemm_ref<double>}}},
@@ -95,6 +107,110 @@ void gemm(Device dev, DType dt, int64_t m, int64_t n, int64_t k, bool trans_a, b
   const GemmDesc d = kernels::row_major_gemm(m, n, k, trans_a, trans_b, beta);
   op.run(dev, dt, d, d, a, b, c);
 }
+
+// The recurrent weight as the step GEMMs of one sequence call read it: the stored matrix, op(W)
+// packed once (v3_prepacked only) and that version's A-panel workspace.
+struct StepWeight {
+  const void* raw = nullptr;
+  const void* packed = nullptr;
+  void* workspace = nullptr;
+  int threads = 1;
+};
+using StepGemmFn = void (*)(const GemmDesc&, const void*, const StepWeight&, void*);
+using PackFn = void (*)(const GemmDesc&, const void*, void*, int);
+
+// v3: the step product on op(W) packed once per sequence call (kernels/cpu/gemm_prepacked.h).
+// Measured (bench_rnn, CPU time at t1, loaded machine, paired with v2 in the same minutes): L1
+// fwd_infer 96 ms (v2: 136-153), fwd_bwd 262-279 ms (v2: 325-370).
+void step_v3_prepacked(const GemmDesc& d, const void* a, const StepWeight& w, void* c) {
+  cpu::sgemm_prepacked(d, static_cast<const float*>(a), static_cast<const float*>(w.packed),
+                       static_cast<float*>(c), w.workspace, w.threads, cpu::active_simd_path());
+}
+
+// v2: the packed SGEMM on the stored W, which it repacks on every step (the previous default).
+void step_v2_packed(const GemmDesc& d, const void* a, const StepWeight& w, void* c) {
+  gemm_v2_packed(d, a, w.raw, c);
+}
+
+// Adapts ref::gemm<T> to the step signature.
+template <class T>
+void step_ref(const GemmDesc& d, const void* a, const StepWeight& w, void* c) {
+  gemm_ref<T>(d, a, w.raw, c);
+}
+
+// Adapts the CUDA register-tiled GEMM to the step signature.
+void step_cuda(const GemmDesc& d, const void* a, const StepWeight& w, void* c) {
+  cuda_gemm_v3_f32(d, a, w.raw, c);
+}
+
+// Packs op(W) into the micro-kernel slivers of the active SIMD path.
+void pack_v1_slivers(const GemmDesc& d, const void* w, void* packed, int threads) {
+  cpu::sgemm_pack_b(d, static_cast<const float*>(w), static_cast<float*>(packed), threads,
+                    cpu::active_simd_path());
+}
+
+// The name of the step version that reads the weight packed once per sequence call.
+constexpr const char* kPrepacked = "v3_prepacked";
+
+// What selects a step version: how many step products one packing of W would serve.
+struct StepGemmDesc {
+  int64_t steps = 0;
+};
+
+// v3_prepacked's rule: at least two steps (for one, packing all of W first and reading it back
+// costs more than v2's cache-blocked pack-as-you-go).
+bool several_steps(const StepGemmDesc& d) {
+  return d.steps >= 2;
+}
+
+// The `steps` recurrent products of one sequence call, C (m, n) += A (m, k) op(W) each: the
+// "lstm_step_gemm" version is selected once; v3_prepacked packs op(W) once here ("lstm_step_pack"
+// in the profile) instead of on every step (v2_packed repacked the 16 MiB W_hh of L1 per step).
+class StepGemm {
+ public:
+  StepGemm(Device dev, DType dt, int64_t steps, int64_t m, int64_t n, int64_t k, bool trans_b,
+           const Tensor& w)
+      : desc_(kernels::row_major_gemm(m, n, k, false, trans_b, 1.0)),
+        sel_(op().select(dev, dt, {steps})) {
+    w_.raw = w.raw_data();
+    if (*sel_.impl != kPrepacked) return;
+    static const dispatch::Op<PackFn> pack{
+        "lstm_step_pack", {{"v1_slivers", Device::Type::cpu, {{DType::f32, &pack_v1_slivers}}}}};
+    const cpu::SimdPath path = cpu::active_simd_path();
+    w_.threads = cpu::default_threads();
+    packed_ = empty({static_cast<int64_t>(cpu::sgemm_packed_b_floats(desc_, path))}, dt);
+    workspace_ =
+        empty({static_cast<int64_t>(cpu::sgemm_prepacked_workspace_bytes(desc_, w_.threads, path))},
+              DType::u8);
+    pack.run(dev, dt, {}, desc_, w_.raw, packed_.raw_data(), w_.threads);
+    w_.packed = packed_.raw_data();
+    w_.workspace = workspace_.raw_data();
+  }
+
+  // C (m, n) += A (m, k) op(W) for one step.
+  void operator()(const void* a, void* c) const {
+    dispatch::ProfileScope scope(sel_.op, sel_.impl);
+    sel_.fn(desc_, a, w_, c);
+  }
+
+ private:
+  static const dispatch::Op<StepGemmFn, StepGemmDesc>& op() {
+    static const dispatch::Op<StepGemmFn, StepGemmDesc> step{
+        "lstm_step_gemm",
+        {{kPrepacked, Device::Type::cpu, {{DType::f32, &step_v3_prepacked}}, &several_steps},
+         {"v2_packed", Device::Type::cpu, {{DType::f32, &step_v2_packed}}},
+         {"v1_reference",
+          Device::Type::cpu,
+          {{DType::f32, &step_ref<float>}, {DType::f64, &step_ref<double>}}},
+         {"v3_cuda_register", Device::Type::cuda, {{DType::f32, &step_cuda}}}}};
+    return step;
+  }
+
+  GemmDesc desc_;
+  dispatch::Selected<StepGemmFn> sel_;
+  StepWeight w_;
+  Tensor packed_, workspace_;
+};
 
 // The fused cell step through the "lstm_cell" dispatch entry.
 void cell_forward(Device dev, DType dt, const LstmCellDesc& d, const int64_t* lengths,
@@ -108,6 +224,44 @@ void cell_forward(Device dev, DType dt, const LstmCellDesc& d, const int64_t* le
         {{DType::f32, &cell_ref<float>}, {DType::f64, &cell_ref<double>}}},
        {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_lstm_cell_forward_f32}}}}};
   op.run(dev, dt, d, d, lengths, gates, c_prev, h_prev, act, c, h, y);
+}
+
+// Adapts ref::lstm_cell_forward_sum<T> to the untyped dispatch signature.
+template <class T>
+void cell_sum_ref(const LstmCellDesc& d, const int64_t* lengths, const void* gates,
+                  const void* gates2, const void* c_prev, const void* h_prev, void* act, void* c,
+                  void* h, void* y) {
+  ref::lstm_cell_forward_sum<T>(d, lengths, static_cast<const T*>(gates),
+                                static_cast<const T*>(gates2), static_cast<const T*>(c_prev),
+                                static_cast<const T*>(h_prev), static_cast<T*>(act),
+                                static_cast<T*>(c), static_cast<T*>(h), static_cast<T*>(y));
+}
+
+// v2: the fused SIMD cell reading two pre-activation sums, on the active path.
+void cell_sum_v2_simd(const LstmCellDesc& d, const int64_t* lengths, const void* gates,
+                      const void* gates2, const void* c_prev, const void* h_prev, void* act,
+                      void* c, void* h, void* y) {
+  cpu::lstm_cell_forward_sum_v2(
+      d, lengths, static_cast<const float*>(gates), static_cast<const float*>(gates2),
+      static_cast<const float*>(c_prev), static_cast<const float*>(h_prev),
+      static_cast<float*>(act), static_cast<float*>(c), static_cast<float*>(h),
+      static_cast<float*>(y), cpu::default_threads(), cpu::active_simd_path());
+}
+
+using CellSumFn = void (*)(const LstmCellDesc&, const int64_t*, const void*, const void*,
+                           const void*, const void*, void*, void*, void*, void*);
+
+// The fused cell on gates + gates2 through the "lstm_cell_sum" dispatch entry (CPU only).
+void cell_sum_forward(DType dt, const LstmCellDesc& d, const int64_t* lengths, const void* gates,
+                      const void* gates2, const void* c_prev, const void* h_prev, void* act,
+                      void* c, void* h, void* y) {
+  static const dispatch::Op<CellSumFn, LstmCellDesc> op{
+      "lstm_cell_sum",
+      {{"v2_simd", Device::Type::cpu, {{DType::f32, &cell_sum_v2_simd}}},
+       {"v1_reference",
+        Device::Type::cpu,
+        {{DType::f32, &cell_sum_ref<float>}, {DType::f64, &cell_sum_ref<double>}}}}};
+  op.run(Device::cpu(), dt, d, d, lengths, gates, gates2, c_prev, h_prev, act, c, h, y);
 }
 
 // The fused cell gradient through the "lstm_cell_backward" dispatch entry.
@@ -205,15 +359,16 @@ LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s)
   Tensor dh = g[1].defined() ? g[1].clone() : zeros({N, H}, k.dtype, k.device);
   Tensor dc = g[2].defined() ? g[2].clone() : zeros({N, H}, k.dtype, k.device);
   Tensor dy = g[0].defined() ? g[0].contiguous() : Tensor();
+  std::optional<StepGemm> step_gemm;
+  const int64_t steps = T - 1 + (k.need_h0 ? 1 : 0);
+  if (steps > 0) step_gemm.emplace(k.device, k.dtype, steps, N, H, G, false, w_hh);
   for (int64_t step = T - 1; step >= 0; --step) {
     const int64_t t = k.reverse ? T - 1 - step : step;
     const int64_t prev = k.reverse ? t + 1 : t, next = k.reverse ? t : t + 1;
     cell_backward(k.device, k.dtype, {N, H, t}, lens, at(act, t * N * G), at(cbuf, prev * N * H),
                   at(cbuf, next * N * H), dy.defined() ? at(dy, t * N * H) : nullptr, dh.raw_data(),
                   dc.raw_data(), at(dgates, t * N * G));
-    if (step > 0 || k.need_h0)
-      gemm(k.device, k.dtype, N, H, G, false, false, 1.0, at(dgates, t * N * G), w_hh.raw_data(),
-           dh.raw_data());
+    if (step > 0 || k.need_h0) (*step_gemm)(at(dgates, t * N * G), dh.raw_data());
   }
   LayerGrads out;
   if (k.need_x) {
@@ -289,12 +444,12 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     else
       fill_into(c_first, 0.0);
     Tensor y = lens ? empty({T, N, H}, k.dtype, k.device) : Tensor();
+    const StepGemm step_gemm(k.device, k.dtype, T, N, G, H, true, w_hh);
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = reverse ? T - 1 - s : s;
       const int64_t prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
       void* gates = at(act, t * N * G);
-      gemm(k.device, k.dtype, N, G, H, false, true, 1.0, at(hbuf, prev * N * H), w_hh.raw_data(),
-           gates);
+      step_gemm(at(hbuf, prev * N * H), gates);
       cell_forward(k.device, k.dtype, {N, H, t}, lens, gates, at(cbuf, prev * N * H),
                    at(hbuf, prev * N * H), gates, at(cbuf, next * N * H), at(hbuf, next * N * H),
                    lens ? at(y, t * N * H) : nullptr);
@@ -327,24 +482,28 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
   return r;
 }
 
-LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const Tensor& h_prev,
-                              const std::vector<int64_t>& lengths, int64_t step) {
-  check_defined("lstm_cell_step", gates);
-  check_dtype("lstm_cell_step", gates, {DType::f32, DType::f64});
-  SIGNET_CHECK(gates.device().type == Device::Type::cpu, "lstm_cell_step: gates ",
-               shape_str(gates.shape()), " are on ", gates.device().str(),
-               "; only cpu is supported");
-  SIGNET_CHECK(gates.dim() == 2 && gates.size(1) % 4 == 0 && gates.size(1) > 0,
-               "lstm_cell_step: gates must be (N, 4U), got ", shape_str(gates.shape()));
+namespace {
+
+// lstm_cell_step and lstm_cell_step_sum: gates2 undefined runs the one-input cell.
+LstmStepResult cell_step(const char* op, const Tensor& gates, const Tensor& gates2,
+                         const Tensor& c_prev, const Tensor& h_prev,
+                         const std::vector<int64_t>& lengths, int64_t step) {
+  check_defined(op, gates);
+  check_dtype(op, gates, {DType::f32, DType::f64});
+  SIGNET_CHECK(gates.device().type == Device::Type::cpu, op, ": gates ", shape_str(gates.shape()),
+               " are on ", gates.device().str(), "; only cpu is supported");
+  SIGNET_CHECK(gates.dim() == 2 && gates.size(1) % 4 == 0 && gates.size(1) > 0, op,
+               ": gates must be (N, 4U), got ", shape_str(gates.shape()));
   const int64_t N = gates.size(0), U = gates.size(1) / 4;
+  if (gates2.defined()) check_operand("gates_h", gates2, gates.shape(), gates);
   check_operand("c_prev", c_prev, {N, U}, gates);
   check_operand("h_prev", h_prev, {N, U}, gates);
-  SIGNET_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == N,
-               "lstm_cell_step: ", lengths.size(), " lengths for gates ", shape_str(gates.shape()));
+  SIGNET_CHECK(lengths.empty() || static_cast<int64_t>(lengths.size()) == N, op, ": ",
+               lengths.size(), " lengths for gates ", shape_str(gates.shape()));
   const DType dt = gates.dtype();
   const int64_t* lens = lengths.empty() ? nullptr : lengths.data();
   const kernels::LstmCellDesc d{N, U, step};
-  Tensor g, cp, hp, act, c, h, y;
+  Tensor g, g2, cp, hp, act, c, h, y;
   {
     NoGradGuard no_grad;
     g = gates.contiguous();
@@ -354,15 +513,29 @@ LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const T
     c = empty({N, U}, dt);
     h = empty({N, U}, dt);
     if (lens) y = empty({N, U}, dt);
-    cell_forward(Device::cpu(), dt, d, lens, g.raw_data(), cp.raw_data(), hp.raw_data(),
-                 act.raw_data(), c.raw_data(), h.raw_data(), lens ? y.raw_data() : nullptr);
+    void* yp = lens ? y.raw_data() : nullptr;
+    if (gates2.defined()) {
+      g2 = gates2.contiguous();
+      cell_sum_forward(dt, d, lens, g.raw_data(), g2.raw_data(), cp.raw_data(), hp.raw_data(),
+                       act.raw_data(), c.raw_data(), h.raw_data(), yp);
+    } else {
+      cell_forward(Device::cpu(), dt, d, lens, g.raw_data(), cp.raw_data(), hp.raw_data(),
+                   act.raw_data(), c.raw_data(), h.raw_data(), yp);
+    }
   }
   LstmStepResult r{lens ? y : h, h, c};
-  if (!autograd::needs_grad({&gates, &c_prev, &h_prev})) return r;
+  if (!autograd::needs_grad({&gates, &c_prev, &h_prev, &gates2})) return r;
+  std::vector<const Tensor*> inputs{&gates, &c_prev, &h_prev};
+  if (gates2.defined()) inputs.push_back(&gates2);
   std::vector<Tensor*> outputs{&r.h, &r.c};
   if (lens) outputs.push_back(&r.y);
-  autograd::record("LstmCellStepBackward", {&gates, &c_prev, &h_prev}, outputs, {act, cp, r.c},
-                   [d, lengths, dt](const Grads& gr, const Grads& s) {
+  const bool two = gates2.defined();
+  // h_prev's gradient bypasses the gates only on inactive rows; with none it is 0: left undefined
+  // so that autograd adds nothing (ConvLSTM saved one add of h's size per step).
+  bool bypass = false;
+  for (int64_t b = 0; b < N && lens; ++b) bypass = bypass || !kernels::lstm_row_active(d, lens, b);
+  autograd::record("LstmCellStepBackward", inputs, outputs, {act, cp, r.c},
+                   [d, lengths, dt, two, bypass](const Grads& gr, const Grads& s) {
                      const int64_t n = d.batch, u = d.hidden;
                      Tensor dh = gr[0].defined() ? gr[0].contiguous().clone() : zeros({n, u}, dt);
                      Tensor dc = gr[1].defined() ? gr[1].contiguous().clone() : zeros({n, u}, dt);
@@ -372,10 +545,25 @@ LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const T
                                    s[0].raw_data(), s[1].raw_data(), s[2].raw_data(),
                                    dy.defined() ? dy.raw_data() : nullptr, dh.raw_data(),
                                    dc.raw_data(), dgates.raw_data());
-                     return Grads{dgates, dc, dh};
+                     const Tensor dh_prev = bypass ? dh : Tensor();
+                     if (two) return Grads{dgates, dc, dh_prev, dgates};
+                     return Grads{dgates, dc, dh_prev};
                    },
                    {false, false, true});
   return r;
+}
+
+}  // namespace
+
+LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const Tensor& h_prev,
+                              const std::vector<int64_t>& lengths, int64_t step) {
+  return cell_step("lstm_cell_step", gates, Tensor(), c_prev, h_prev, lengths, step);
+}
+
+LstmStepResult lstm_cell_step_sum(const Tensor& gates_x, const Tensor& gates_h,
+                                  const Tensor& c_prev, const Tensor& h_prev,
+                                  const std::vector<int64_t>& lengths, int64_t step) {
+  return cell_step("lstm_cell_step_sum", gates_x, gates_h, c_prev, h_prev, lengths, step);
 }
 
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const LstmWeights& w, const Tensor& h,

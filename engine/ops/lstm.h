@@ -42,6 +42,12 @@ struct LstmStepResult {
 LstmStepResult lstm_cell_step(const Tensor& gates, const Tensor& c_prev, const Tensor& h_prev,
                               const std::vector<int64_t>& lengths = {}, int64_t step = 0);
 
+// lstm_cell_step on the pre-activations gates_x + gates_h, added inside the fused cell kernel (no
+// separate add pass); both get the gradient of the sum. CPU only.
+LstmStepResult lstm_cell_step_sum(const Tensor& gates_x, const Tensor& gates_h,
+                                  const Tensor& c_prev, const Tensor& h_prev,
+                                  const std::vector<int64_t>& lengths = {}, int64_t step = 0);
+
 // One step of torch.nn.LSTMCell: x (N, I), h and c (N, H, zeros when undefined) -> (h', c').
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const LstmWeights& w,
                                     const Tensor& h = Tensor(), const Tensor& c = Tensor());

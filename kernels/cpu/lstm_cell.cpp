@@ -64,11 +64,12 @@ float tanh1(float x) {
 }
 
 // Forward of one active row on the portable path.
-void row_forward_portable(int64_t H, const float* a, const float* cp, float* s, float* c, float* h,
-                          float* y) {
+void row_forward_portable(int64_t H, const float* a, const float* a2, const float* cp, float* s,
+                          float* c, float* h, float* y) {
+  auto pre = [&](int64_t k) { return a2 ? a[k] + a2[k] : a[k]; };
   for (int64_t j = 0; j < H; ++j) {
-    const float i = sigmoid1(a[j]), f = sigmoid1(a[H + j]);
-    const float g = tanh1(a[2 * H + j]), o = sigmoid1(a[3 * H + j]);
+    const float i = sigmoid1(pre(j)), f = sigmoid1(pre(H + j));
+    const float g = tanh1(pre(2 * H + j)), o = sigmoid1(pre(3 * H + j));
     s[j] = i;
     s[H + j] = f;
     s[2 * H + j] = g;
@@ -150,15 +151,21 @@ inline __mmask16 tail_mask(int64_t H, int64_t j) {
                     : static_cast<__mmask16>((1u << static_cast<unsigned>(left)) - 1u);
 }
 
+// Pre-activations k..k+15 (lanes m): a[k] + a2[k], or a[k] when a2 is null.
+SIGNET_AVX512 inline __m512 load_pre(__mmask16 m, const float* a, const float* a2, int64_t k) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, a + k);
+  return a2 ? _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, a2 + k)) : v;
+}
+
 // Forward of one active row in 16-unit vectors.
-SIGNET_AVX512 void row_forward_avx512(int64_t H, const float* a, const float* cp, float* s,
-                                      float* c, float* h, float* y) {
+SIGNET_AVX512 void row_forward_avx512(int64_t H, const float* a, const float* a2, const float* cp,
+                                      float* s, float* c, float* h, float* y) {
   for (int64_t j = 0; j < H; j += 16) {
     const __mmask16 m = tail_mask(H, j);
-    const __m512 i = sigmoid16(_mm512_maskz_loadu_ps(m, a + j));
-    const __m512 f = sigmoid16(_mm512_maskz_loadu_ps(m, a + H + j));
-    const __m512 g = tanh16(_mm512_maskz_loadu_ps(m, a + 2 * H + j));
-    const __m512 o = sigmoid16(_mm512_maskz_loadu_ps(m, a + 3 * H + j));
+    const __m512 i = sigmoid16(load_pre(m, a, a2, j));
+    const __m512 f = sigmoid16(load_pre(m, a, a2, H + j));
+    const __m512 g = tanh16(load_pre(m, a, a2, 2 * H + j));
+    const __m512 o = sigmoid16(load_pre(m, a, a2, 3 * H + j));
     _mm512_mask_storeu_ps(s + j, m, i);
     _mm512_mask_storeu_ps(s + H + j, m, f);
     _mm512_mask_storeu_ps(s + 2 * H + j, m, g);
@@ -240,10 +247,18 @@ void lstm_tanh(const float* x, float* y, int64_t n, SimdPath path) {
 void lstm_cell_forward_v2(const LstmCellDesc& d, const int64_t* lengths, const float* gates,
                           const float* c_prev, const float* h_prev, float* act, float* c, float* h,
                           float* y, int threads, SimdPath path) {
+  lstm_cell_forward_sum_v2(d, lengths, gates, nullptr, c_prev, h_prev, act, c, h, y, threads, path);
+}
+
+void lstm_cell_forward_sum_v2(const LstmCellDesc& d, const int64_t* lengths, const float* gates,
+                              const float* gates2, const float* c_prev, const float* h_prev,
+                              float* act, float* c, float* h, float* y, int threads,
+                              SimdPath path) {
   const int64_t H = d.hidden;
   parallel_ranges(d.batch, cell_threads(d, threads), [&](int, int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       const float* a = gates + b * 4 * H;
+      const float* a2 = gates2 ? gates2 + b * 4 * H : nullptr;
       float* s = act + b * 4 * H;
       const float* cp = c_prev + b * H;
       float* cb = c + b * H;
@@ -258,11 +273,11 @@ void lstm_cell_forward_v2(const LstmCellDesc& d, const int64_t* lengths, const f
       }
 #if defined(__x86_64__)
       if (path == SimdPath::avx512) {
-        row_forward_avx512(H, a, cp, s, cb, hb, yb);
+        row_forward_avx512(H, a, a2, cp, s, cb, hb, yb);
         continue;
       }
 #endif
-      row_forward_portable(H, a, cp, s, cb, hb, yb);
+      row_forward_portable(H, a, a2, cp, s, cb, hb, yb);
     }
   });
 }

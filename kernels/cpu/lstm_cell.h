@@ -41,6 +41,14 @@ void lstm_cell_forward_v2(const kernels::LstmCellDesc& d, const int64_t* lengths
                           const float* gates, const float* c_prev, const float* h_prev, float* act,
                           float* c, float* h, float* y, int threads, SimdPath path);
 
+// v2 on the pre-activations gates + gates2 (two (N, 4H) sums, added in the kernel: ConvLSTM's
+// x-path and h-path convolutions, no separate add pass); gates2 null is lstm_cell_forward_v2.
+// act may alias gates or gates2.
+void lstm_cell_forward_sum_v2(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                              const float* gates, const float* gates2, const float* c_prev,
+                              const float* h_prev, float* act, float* c, float* h, float* y,
+                              int threads, SimdPath path);
+
 // v2: ref::lstm_cell_backward<float> with the approximate tanh(c), on up to `threads` threads.
 void lstm_cell_backward_v2(const kernels::LstmCellDesc& d, const int64_t* lengths, const float* act,
                            const float* c_prev, const float* c, const float* dy, float* dh,

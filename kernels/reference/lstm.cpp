@@ -62,6 +62,20 @@ void lstm_cell_backward(const LstmCellDesc& d, const int64_t* lengths, const T* 
   }
 }
 
+template <class T>
+void lstm_cell_forward_sum(const LstmCellDesc& d, const int64_t* lengths, const T* gates,
+                           const T* gates2, const T* c_prev, const T* h_prev, T* act, T* c, T* h,
+                           T* y) {
+  for (int64_t k = 0; k < d.batch * 4 * d.hidden; ++k) act[k] = gates[k] + gates2[k];
+  lstm_cell_forward(d, lengths, act, c_prev, h_prev, act, c, h, y);
+}
+
+template void lstm_cell_forward_sum<float>(const LstmCellDesc&, const int64_t*, const float*,
+                                           const float*, const float*, const float*, float*, float*,
+                                           float*, float*);
+template void lstm_cell_forward_sum<double>(const LstmCellDesc&, const int64_t*, const double*,
+                                            const double*, const double*, const double*, double*,
+                                            double*, double*, double*);
 template void lstm_cell_forward<float>(const LstmCellDesc&, const int64_t*, const float*,
                                        const float*, const float*, float*, float*, float*, float*);
 template void lstm_cell_forward<double>(const LstmCellDesc&, const int64_t*, const double*,

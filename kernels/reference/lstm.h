@@ -15,6 +15,13 @@ template <class T>
 void lstm_cell_forward(const kernels::LstmCellDesc& d, const int64_t* lengths, const T* gates,
                        const T* c_prev, const T* h_prev, T* act, T* c, T* h, T* y);
 
+// lstm_cell_forward on the pre-activations gates + gates2, first added into act (which may alias
+// gates or gates2): the twin of the fused two-input cell.
+template <class T>
+void lstm_cell_forward_sum(const kernels::LstmCellDesc& d, const int64_t* lengths, const T* gates,
+                           const T* gates2, const T* c_prev, const T* h_prev, T* act, T* c, T* h,
+                           T* y);
+
 // Gradient of one step. On entry dh and dc (N, H) hold the gradients of this step's h (from
 // later steps and h_n, without dy) and c; dy (N, H, may be null) is the gradient of y. On exit
 // dgates (N, 4H) holds the gradients of the pre-activations, dc that of c_prev, and dh the

@@ -1,0 +1,38 @@
+// Pack-once / multiply-many SGEMM for products that reuse one B operand many times (the LSTM's
+// recurrent step: h W_hh^T forward and dG W_hh backward, once per time step on the same W_hh).
+// sgemm_v3_packed (gemm.h) repacks B on every call; here op(B) is packed once by sgemm_pack_b
+// into the KC x NR slivers of the path's micro-kernel (gemm_microkernels.h) and every later
+// sgemm_prepacked call only packs its (small) A. Packing uses the packed SGEMM's helpers
+// (gemm_pack.h: a transposed B goes through 16 x 16 AVX-512 transposes). Layout of the packed B,
+// for k-block p (rows [p KC, p KC + kc) of op(B), kc = min(KC, k - p KC)) and sliver s (columns [s
+// NR, s NR + NR), zero-padded past n): kc x NR floats, row-major, at offset p KC n_pad + s NR kc,
+// where n_pad = n rounded up to NR. Measured on the L1 recurrent step (32 x 4096 x 1024, W^T,
+// AVX-512, 1 thread, thread CPU time, loaded machine): 2.6-3.0 ms per product (v3: 4.1 ms); one
+// pack: bench_rnn lstm_step/.../pack (bench/RESULTS.md). Streaming the 16 MiB packed B costs ~15%:
+// 90-100 GFLOP/s there against 113 GFLOP/s on a 4 MiB one (n = k = 1024). Kernels never allocate
+// and never throw; shapes are checked by the caller.
+#pragma once
+#include <cstddef>
+
+#include "kernels/common/gemm_desc.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace signet::cpu {
+
+// Floats of the packed op(B) of d (its k, n) on `path`.
+size_t sgemm_packed_b_floats(const kernels::GemmDesc& d, SimdPath path);
+
+// Packs op(B) of d (k, n, trans_b, ldb; one batch item) into `packed`
+// (sgemm_packed_b_floats(d, path) floats, 64-byte aligned) on up to `threads` threads.
+void sgemm_pack_b(const kernels::GemmDesc& d, const float* b, float* packed, int threads,
+                  SimdPath path);
+
+// Bytes of scratch sgemm_prepacked needs for d on up to `threads` threads (the packed A panels).
+size_t sgemm_prepacked_workspace_bytes(const kernels::GemmDesc& d, int threads, SimdPath path);
+
+// C = alpha op(A) op(B) + beta C (one batch item; m, k, trans_a, lda, ldc, alpha, beta of d) with
+// op(B) from sgemm_pack_b(d-with-the-same-k-and-n, ..., path), on up to `threads` threads.
+void sgemm_prepacked(const kernels::GemmDesc& d, const float* a, const float* packed_b, float* c,
+                     void* workspace, int threads, SimdPath path);
+
+}  // namespace signet::cpu
