@@ -3,6 +3,7 @@
 // damaged cache file is rebuilt with a warning. Videos are written in the test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/require_video.h"
 #include "tools/media/clip_cache.h"
@@ -22,6 +24,7 @@ namespace fs = std::filesystem;
 using namespace signet::media;
 using signet::DType;
 using signet::Tensor;
+using signet::testing::expect_error;
 using signet::testing::read_bytes;
 using signet::testing::TempDir;
 using signet::testing::write_bytes;
@@ -239,13 +242,111 @@ TEST(ClipCache, FileRoundTripsEntriesAndRefusesOtherSettings) {
   const ClipCacheContents none = read_clip_cache(dir.file("absent.cache"), settings);
   EXPECT_FALSE(none.usable);
   EXPECT_EQ(none.reason, "");
-  // Version 2 in the header: refused, not misread.
+  // Another version in the header (1: before lengths; 3: a later build): refused, not misread.
+  const std::string bytes = read_bytes(path);
+  for (char version : {1, 3}) {
+    std::string other_version = bytes;
+    other_version[8] = version;
+    write_bytes(path, other_version);
+    const ClipCacheContents refused_version = read_clip_cache(path, settings);
+    EXPECT_FALSE(refused_version.usable);
+    EXPECT_NE(refused_version.reason.find("format version " + std::to_string(version) +
+                                          ", this build writes 2"),
+              std::string::npos)
+        << refused_version.reason;
+  }
+}
+
+TEST(ClipCache, FileRoundTripsLengthsAndRefusesBadOnes) {
+  TempDir dir("signet-clipcache");
+  const std::string path = dir.file("lengths.cache");
+  ClipCacheSettings settings;
+  settings.frames = 4;
+  settings.padding = ShortClipPadding::zeros;
+  std::vector<ClipCacheEntry> entries(3);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].path = "clip" + std::to_string(i) + ".avi";
+    entries[i].clip = signet::full({4, 1, 1, 1}, 9.0, DType::u8);
+  }
+  entries[0].length = 2;
+  entries[1].length = 4;
+  write_clip_cache(path, settings, entries);
+  const ClipCacheContents back = read_clip_cache(path, settings);
+  ASSERT_TRUE(back.usable) << back.reason;
+  ASSERT_EQ(back.entries.size(), 3u);
+  EXPECT_EQ(back.entries[0].length, 2);
+  EXPECT_EQ(back.entries[1].length, 4);
+  EXPECT_EQ(back.entries[2].length, -1);
+  for (int64_t bad : {int64_t(0), int64_t(5), int64_t(-2)}) {
+    entries[0].length = bad;
+    const std::string said = "has length " + std::to_string(bad);
+    expect_error([&] { write_clip_cache(path, settings, entries); }, {"clip0.avi", said.c_str()});
+  }
+  entries[0].length = 2;
+  // A damaged length in the file (entry 0's, after its path, range, stamp and label) is refused.
   std::string bytes = read_bytes(path);
-  bytes[8] = 2;
+  const size_t header = 8 + 4 + 4 + 8 + 3 + 8;
+  const size_t at = header + 4 + entries[0].path.size() + 5 * 8;
+  int64_t length = 0;
+  std::memcpy(&length, bytes.data() + at, 8);
+  ASSERT_EQ(length, 2);
+  length = 5;
+  std::memcpy(bytes.data() + at, &length, 8);
   write_bytes(path, bytes);
-  const ClipCacheContents newer = read_clip_cache(path, settings);
-  EXPECT_FALSE(newer.usable);
-  EXPECT_NE(newer.reason.find("format version 2"), std::string::npos) << newer.reason;
+  const ClipCacheContents damaged = read_clip_cache(path, settings);
+  EXPECT_FALSE(damaged.usable);
+  EXPECT_NE(damaged.reason.find("clip length 5"), std::string::npos) << damaged.reason;
+}
+
+TEST(ClipCache, ZerosPaddingGivesLengthsThatACacheHitKeeps) {
+  REQUIRE_VIDEO();
+  TempDir dir("signet-clipcache");
+  const std::vector<LabelledVideo> videos = three_videos(dir);  // 10, 6 and 12 frames
+  ClipOptions options = cached_options(dir);
+  options.frames = 8;
+  options.padding = ShortClipPadding::zeros;
+  const ClipDataset first(videos, options);
+  EXPECT_EQ(first.decoded(), 3);
+  ASSERT_EQ(first.size(), 3);
+  EXPECT_EQ(first.get(0).length, 8);
+  EXPECT_EQ(first.get(1).length, 6);
+  EXPECT_EQ(first.get(2).length, 8);
+  // The short clip: its 6 real frames (grey 60 + 10 t, never 0), then 2 zero frames.
+  const Tensor short_clip = first.get(1).input;
+  ASSERT_EQ(short_clip.shape(), (signet::Shape{8, 3, 8, 8}));
+  const std::vector<float> v = short_clip.contiguous().to_vector<float>();
+  const size_t frame = 3 * 8 * 8;
+  for (size_t t = 0; t < 8; ++t) {
+    const auto [lo, hi] = std::minmax_element(v.begin() + t * frame, v.begin() + (t + 1) * frame);
+    if (t < 6) {
+      EXPECT_GT(*lo, 0.15f) << "frame " << t;
+    } else {
+      EXPECT_EQ(*lo, 0.0f) << "frame " << t;
+      EXPECT_EQ(*hi, 0.0f) << "frame " << t;
+    }
+  }
+  // A cache hit (the videos can no longer be decoded) gives the same lengths and clips.
+  for (const LabelledVideo& video : videos) scramble_keeping_stamp(video.path);
+  const ClipDataset second(videos, options);
+  EXPECT_EQ(second.decoded(), 0);
+  ASSERT_EQ(second.size(), 3);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(second.get(i).length, first.get(i).length) << i;
+  EXPECT_EQ(contents(second), contents(first));
+}
+
+TEST(ClipCache, OtherPaddingsReportNoLength) {
+  REQUIRE_VIDEO();
+  TempDir dir("signet-clipcache");
+  const std::vector<LabelledVideo> videos = three_videos(dir);
+  ClipOptions options = cached_options(dir);
+  options.frames = 8;
+  for (ShortClipPadding pad :
+       {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last, ShortClipPadding::stretch}) {
+    options.padding = pad;
+    const ClipDataset ds(videos, options);
+    for (int64_t i = 0; i < ds.size(); ++i)
+      EXPECT_EQ(ds.get(i).length, -1) << short_clip_padding_name(pad) << " " << i;
+  }
 }
 
 }  // namespace

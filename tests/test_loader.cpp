@@ -1,11 +1,14 @@
 // Loader: the same batches for 0, 1 and 4 threads (transform included), every sample once
-// an epoch, epochs shuffled differently, the same seed the same order, errors carried over.
+// an epoch, epochs shuffled differently, the same seed the same order, errors carried over,
+// sequence lengths stacked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/data/loader.h"
@@ -37,6 +40,19 @@ class CountingDataset : public signet::data::Dataset {
 
  private:
   int64_t n_, bad_, odd_;
+};
+
+// Sample i: input (4, 2) f32 filled with i, label 0, length lengths[i] (-1: all steps valid).
+class LengthDataset : public signet::data::Dataset {
+ public:
+  explicit LengthDataset(std::vector<int64_t> lengths) : lengths_(std::move(lengths)) {}
+  int64_t size() const override { return int64_t(lengths_.size()); }
+  Sample get(int64_t i) const override {
+    return {signet::full({4, 2}, double(i)), 0, lengths_[size_t(i)]};
+  }
+
+ private:
+  std::vector<int64_t> lengths_;
 };
 
 // Adds uniform noise drawn from the augmentation stream.
@@ -186,6 +202,22 @@ TEST(Loader, RestartingOrDroppingMidEpochIsClean) {
   EXPECT_EQ(full[0].indices, b.indices);
   loader.start_epoch(1);
   ASSERT_TRUE(loader.next(b));
+}
+
+TEST(Loader, LengthsAreStackedWithMinusOneAsTheFullLength) {
+  LoaderOptions o = options(2);
+  o.shuffle = false;
+  o.batch_size = 3;
+  Loader loader(std::make_shared<LengthDataset>(std::vector<int64_t>{2, -1, 4, -1, -1, -1}), o);
+  const std::vector<Batch> batches = epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 2u);
+  ASSERT_TRUE(batches[0].lengths.defined());
+  EXPECT_EQ(batches[0].lengths.to_vector<int64_t>(), (std::vector<int64_t>{2, 4, 4}));
+  EXPECT_FALSE(batches[1].lengths.defined());  // no sample of the batch reported a length
+  Loader bad(std::make_shared<LengthDataset>(std::vector<int64_t>{1, 5}), o);
+  bad.start_epoch(0);
+  Batch b;
+  expect_error([&] { bad.next(b); }, {"sample 1 has length 5", "4 steps"});
 }
 
 }  // namespace

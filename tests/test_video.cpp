@@ -189,8 +189,8 @@ TEST(Video, WriterRefusesBadArgumentsNamingTheFile) {
 }
 
 TEST(FrameSampling, UniformSpreadsOverLongClips) {
-  for (ShortClipPadding pad :
-       {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last, ShortClipPadding::stretch}) {
+  for (ShortClipPadding pad : {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last,
+                               ShortClipPadding::stretch, ShortClipPadding::zeros}) {
     EXPECT_EQ(sample_frame_indices(40, 5, FrameSampling::uniform, pad),
               (std::vector<int64_t>{0, 10, 20, 29, 39}));
     EXPECT_EQ(sample_frame_indices(4, 4, FrameSampling::uniform, pad),
@@ -211,7 +211,31 @@ TEST(FrameSampling, ShortClipsArePaddedByTheChosenRule) {
               (std::vector<int64_t>{0, 1, 1, 2, 2}));
     EXPECT_EQ(sample_frame_indices(1, 3, rule, ShortClipPadding::loop_reverse, &rng),
               (std::vector<int64_t>{0, 0, 0}));
+    EXPECT_EQ(sample_frame_indices(3, 8, rule, ShortClipPadding::zeros, &rng),
+              (std::vector<int64_t>{0, 1, 2, -1, -1, -1, -1, -1}));
   }
+}
+
+TEST(FrameSampling, OnlyZerosPaddingReportsALength) {
+  EXPECT_EQ(sampled_length(3, 8, ShortClipPadding::zeros), 3);
+  EXPECT_EQ(sampled_length(8, 8, ShortClipPadding::zeros), 8);
+  EXPECT_EQ(sampled_length(40, 8, ShortClipPadding::zeros), 8);
+  for (ShortClipPadding pad :
+       {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last, ShortClipPadding::stretch}) {
+    EXPECT_EQ(sampled_length(3, 8, pad), -1);
+    EXPECT_EQ(sampled_length(40, 8, pad), -1);
+  }
+}
+
+TEST(FrameSampling, TakeFramesZeroFillsIndexMinusOne) {
+  std::vector<uint8_t> pixels(3 * 2 * 2);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(10 + i);
+  const Tensor clip = signet::from_vector(pixels, {3, 2, 2});
+  const Tensor out = take_frames(clip, {2, -1, 0, -1});
+  ASSERT_EQ(out.shape(), (signet::Shape{4, 2, 2}));
+  EXPECT_EQ(out.to_vector<uint8_t>(),
+            (std::vector<uint8_t>{18, 19, 20, 21, 0, 0, 0, 0, 10, 11, 12, 13, 0, 0, 0, 0}));
+  expect_error([&] { take_frames(clip, {0, -2}); }, {"index -2", "outside the clip's 3 frames"});
 }
 
 TEST(FrameSampling, RandomSegmentIsContiguousSeededAndVaried) {
@@ -244,6 +268,10 @@ TEST(FrameSampling, BadArgumentsAreErrors) {
       {"random stream"});
   expect_error([] { parse_frame_sampling("middle"); }, {"middle", "uniform, random_segment"});
   EXPECT_EQ(parse_short_clip_padding("loop_reverse"), ShortClipPadding::loop_reverse);
+  EXPECT_EQ(parse_short_clip_padding("zeros"), ShortClipPadding::zeros);
+  EXPECT_STREQ(short_clip_padding_name(ShortClipPadding::zeros), "zeros");
+  expect_error([] { parse_short_clip_padding("black"); },
+               {"black", "loop_reverse, repeat_last, stretch, zeros"});
   EXPECT_EQ(parse_frame_sampling("random_segment"), FrameSampling::random_segment);
 }
 
@@ -269,6 +297,14 @@ TEST(FrameSampling, DecodedShortAndLongClipsSampleToFixedLength) {
   const std::vector<int> numbers = frame_numbers(take_frames(long_clip, idx));
   EXPECT_EQ(numbers, range(int(idx.front()), int(idx.front()) + 7));
   expect_error([&] { take_frames(long_clip, {40}); }, {"outside the clip's 40 frames"});
+  const Tensor zero_padded =
+      take_frames(short_clip, sample_frame_indices(short_clip.size(0), 10, FrameSampling::uniform,
+                                                   ShortClipPadding::zeros));
+  ASSERT_EQ(zero_padded.shape(), (signet::Shape{10, 24, 32, 3}));
+  EXPECT_EQ(take_frames(zero_padded, {0, 1, 2, 3, 4, 5}).to_vector<uint8_t>(),
+            short_clip.to_vector<uint8_t>());
+  const std::vector<uint8_t> tail = take_frames(zero_padded, {6, 7, 8, 9}).to_vector<uint8_t>();
+  EXPECT_EQ(tail, std::vector<uint8_t>(tail.size(), 0));
 }
 
 }  // namespace

@@ -224,6 +224,7 @@ std::shared_ptr<const data::Dataset> listed_dataset(const media::LabelledList& l
   co.frames = o.frames;
   co.size = static_cast<int>(o.size);
   co.cache_path = clip_cache_path(o, format, split);
+  co.padding = o.padding;
   return std::make_shared<media::ClipDataset>(list.samples, co);
 }
 
@@ -353,6 +354,7 @@ Splits load_splits(const std::string& command, const DataOptions& o,
     co.frames = o.frames;
     co.size = static_cast<int>(o.size);
     co.cache_path = clip_cache_path(o, s.format, name);
+    co.padding = o.padding;
     return std::make_shared<media::ClipDataset>(files, co);
   };
   if (s.format == "npy") s.class_names = read_class_names(o.path);

@@ -49,6 +49,8 @@ struct DataOptions {
   uint64_t seed = 1;
   // Videos: folder of decoded-clip caches, one file per format and split ("" decodes every run).
   std::string cache_dir;
+  // Videos: how clips shorter than `frames` are filled (zeros: the samples carry their length).
+  media::ShortClipPadding padding = media::ShortClipPadding::loop_reverse;
 };
 
 // The splits of a source; val and test may be null when the source has none.

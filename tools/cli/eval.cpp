@@ -61,6 +61,7 @@ int run_eval(int argc, char** argv) {
   d.size = run.config.integer("size");
   d.val_fraction = run.config.number("val_fraction");
   d.seed = static_cast<uint64_t>(run.config.integer("seed"));
+  d.padding = padding_of("eval", run.config);
   std::vector<std::string> want = {split};
   if (split == "val") want = {"train", "val"};  // a carved validation part needs train
   Splits s = load_splits("eval", d, want);

@@ -63,6 +63,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"val_fraction", K::number, "0.1",
        "part of train used for validation when no val split (0: none; test on the last epoch)"},
       {"cache", K::text, "\"\"", "video: folder of decoded-clip caches (one file per split)"},
+      {"padding", K::text, "\"loop_reverse\"",
+       "video: short clips filled by loop_reverse, repeat_last, stretch or zeros (zero frames; "
+       "the samples carry their real length)"},
       {"augment", K::text, "\"\"",
        "training augmentation, any of time,crop,rotate,color,flip (none by default)"},
       {"epochs", K::integer, "10", "epochs"},
@@ -236,6 +239,14 @@ void check_model_name(const std::string& command, const std::string& name) {
     known += std::string(known.empty() ? "" : ", ") + e.name;
   }
   throw UsageError(command, "unknown model '" + name + "' (known: " + known + ")");
+}
+
+media::ShortClipPadding padding_of(const std::string& command, const RunConfig& config) {
+  try {
+    return media::parse_short_clip_padding(config.text("padding"));
+  } catch (const Error& e) {
+    throw UsageError(command, std::string("--padding: ") + e.what());
+  }
 }
 
 Device parse_device(const std::string& command, const std::string& text) {

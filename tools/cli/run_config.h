@@ -10,6 +10,7 @@
 #include "engine/ops/loss.h"
 #include "models/model.h"
 #include "tools/cli/args.h"
+#include "tools/media/video_reader.h"
 
 namespace signet::cli {
 
@@ -61,6 +62,9 @@ void check_model_name(const std::string& command, const std::string& name);
 // The device named by text ("cpu", "cuda", "cuda:i"). cuda needs a GPU, or SIGNET_CUDA_BACKEND=simt
 // to run the CUDA kernels on the host; otherwise a one-line UsageError saying so.
 Device parse_device(const std::string& command, const std::string& text);
+// The short-clip padding of the configuration's "padding" key; a UsageError naming --padding
+// for an unknown name.
+media::ShortClipPadding padding_of(const std::string& command, const RunConfig& config);
 // The comma-separated numbers of text (empty text: none); UsageError naming flag otherwise.
 std::vector<double> parse_list(const std::string& command, const std::string& flag,
                                const std::string& text);

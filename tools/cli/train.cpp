@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "engine/data/augment.h"
 #include "engine/io/json.h"
@@ -101,6 +102,14 @@ std::vector<models::GroupRule> group_rules(const RunConfig& c) {
   return rules;
 }
 
+// True when the comma-separated list holds `item`.
+bool has_item(const std::string& list, const std::string& item) {
+  std::stringstream in(list);
+  for (std::string part; std::getline(in, part, ',');)
+    if (part == item) return true;
+  return false;
+}
+
 // Checks the names and ranges of the configuration before any work.
 void validate(const RunConfig& c) {
   if (c.text("data").empty()) throw UsageError("train", "--data is required");
@@ -127,6 +136,11 @@ void validate(const RunConfig& c) {
   } catch (const Error& e) {
     throw UsageError("train", std::string("--augment: ") + e.what());
   }
+  media::ShortClipPadding pad = padding_of("train", c);
+  if (pad == media::ShortClipPadding::zeros && has_item(c.text("augment"), "time"))
+    throw UsageError("train",
+                     "--augment time resamples the frames and would move the zero padding of "
+                     "--padding zeros; use another padding or drop time");
   std::string m = c.text("model");
   if (c.integer("tbptt") < 0) throw UsageError("train", "--tbptt must be 0 (off) or positive");
   if (c.integer("tbptt") > 0 && m != "feature_lstm" && m != "cnn_lstm" && m != "convlstm")
@@ -274,6 +288,7 @@ int run_train(int argc, char** argv) {
   d.val_fraction = cfg.number("val_fraction");
   d.seed = static_cast<uint64_t>(cfg.integer("seed"));
   d.cache_dir = cfg.text("cache");
+  d.padding = padding_of("train", cfg);
   Splits s = load_splits("train", d, {"train", "val", "test"});
   int64_t classes = cfg.integer("new_classes") > 0 ? cfg.integer("new_classes") : s.classes;
   std::vector<std::string> names = complete_names(s.class_names, classes);

@@ -117,6 +117,7 @@ ClipCacheContents read_checked(std::ifstream& in, uint64_t file_size,
     e.stamp.size = r.value<uint64_t>();
     e.stamp.mtime_ns = r.value<int64_t>();
     e.label = r.value<int64_t>();
+    e.length = r.value<int64_t>();
     e.error = r.text();
     Shape shape(4);
     for (int64_t& d : shape) d = r.value<int64_t>();
@@ -128,6 +129,8 @@ ClipCacheContents read_checked(std::ifstream& in, uint64_t file_size,
       if (n > file_size) throw Damaged{"truncated (a clip is larger than the file)"};
     }
     if (e.error.empty() && n == 0) throw Damaged{"malformed index (an empty clip)"};
+    if (e.length != -1 && (!e.error.empty() || e.length < 1 || e.length > shape[0]))
+      throw Damaged{"malformed index (clip length " + std::to_string(e.length) + ")"};
     shapes.push_back(shape);
     out.entries.push_back(std::move(e));
   }
@@ -205,6 +208,10 @@ void write_clip_cache(const std::string& path, const ClipCacheSettings& settings
                                       e.clip.dtype() == DType::u8 && e.clip.numel() > 0),
                  "write_clip_cache: ", path, ": the clip of ", e.path,
                  " must be a non-empty u8 (T, H, W, C) tensor");
+  for (const ClipCacheEntry& e : entries)
+    SIGNET_CHECK(e.length == -1 || (e.error.empty() && e.length >= 1 && e.length <= e.clip.size(0)),
+                 "write_clip_cache: ", path, ": the clip of ", e.path, " has length ", e.length,
+                 " (-1, or 1 .. its frames for a decoded clip)");
   io::write_file_atomically(path, [&](std::ostream& out) {
     out.write(kMagic, 8);
     put(out, kClipCacheVersion);
@@ -222,6 +229,7 @@ void write_clip_cache(const std::string& path, const ClipCacheSettings& settings
       put(out, uint64_t(e.stamp.size));
       put(out, int64_t(e.stamp.mtime_ns));
       put(out, int64_t(e.label));
+      put(out, int64_t(e.length));
       put_text(out, e.error);
       for (int d = 0; d < 4; ++d) put(out, int64_t(e.error.empty() ? e.clip.size(d) : 0));
       put(out, offset);

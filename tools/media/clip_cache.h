@@ -4,8 +4,9 @@
 // Layout (little-endian, written to a unique temporary and renamed into place):
 //   "SGNCLIPS" | u32 format version | settings: i32 size, i64 frames, u8 color, u8 sampling,
 //   u8 padding | u64 entry count | per entry: u32 + path bytes, i64 frame_start, i64 frame_end,
-//   u64 file size, i64 mtime (ns), i64 label, u32 + error bytes, i64 T, H, W, C (0 when the
-//   file was skipped), u64 data offset | the clips' bytes back to back | "SGNCEND\0"
+//   u64 file size, i64 mtime (ns), i64 label, i64 length (real frames before zero padding,
+//   -1: all), u32 + error bytes, i64 T, H, W, C (0 when the file was skipped), u64 data offset
+//   | the clips' bytes back to back | "SGNCEND\0"
 // An entry records the source's size and modification time: a source that changed is decoded
 // again. An entry with an error remembers why the file was skipped, so a bad file is not
 // decoded again either.
@@ -19,8 +20,9 @@
 
 namespace signet::media {
 
-// Version of the layout above; a cache of another version is rebuilt.
-constexpr uint32_t kClipCacheVersion = 1;
+// Version of the layout above; a cache of another version is rebuilt. 2: entries record the
+// clip's length.
+constexpr uint32_t kClipCacheVersion = 2;
 
 // What produced the cached clips; a cache made with other settings is rebuilt.
 struct ClipCacheSettings {
@@ -49,8 +51,9 @@ struct ClipCacheEntry {
   int64_t frame_end = -1;
   FileStamp stamp;
   int64_t label = 0;
-  std::string error;  // non-empty: the file could not be decoded, for this reason
-  Tensor clip;        // u8 (T, H, W, C) when error is empty
+  int64_t length = -1;  // real frames before zero padding (data::Sample::length); -1: all
+  std::string error;    // non-empty: the file could not be decoded, for this reason
+  Tensor clip;          // u8 (T, H, W, C) when error is empty
 };
 
 // What read_clip_cache found.

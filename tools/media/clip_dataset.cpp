@@ -17,7 +17,7 @@ namespace {
 // A cached entry is found by the file and the frame range it was decoded from.
 using EntryKey = std::tuple<std::string, int64_t, int64_t>;
 
-// Decodes one video to its sampled u8 clip; the error message when it cannot.
+// Decodes one video to its sampled u8 clip and its real length; the error message when it cannot.
 void decode_entry(const LabelledVideo& video, const ClipOptions& options, ClipCacheEntry* entry) {
   try {
     VideoReadOptions ro;
@@ -28,6 +28,7 @@ void decode_entry(const LabelledVideo& video, const ClipOptions& options, ClipCa
     Tensor all = read_video(video.path, ro);
     entry->clip = take_frames(
         all, sample_frame_indices(all.size(0), options.frames, options.sampling, options.padding));
+    entry->length = sampled_length(all.size(0), options.frames, options.padding);
   } catch (const std::exception& e) {
     entry->error = e.what();
     entry->clip = Tensor();
@@ -51,6 +52,7 @@ std::vector<char> fill_from_cache(const std::vector<LabelledVideo>& videos,
         e.stamp.mtime_ns != it->second->stamp.mtime_ns)
       continue;
     e.clip = it->second->clip;
+    e.length = it->second->length;
     e.error = it->second->error;
     filled[i] = 1;
   }
@@ -121,6 +123,7 @@ ClipDataset::ClipDataset(const std::vector<LabelledVideo>& videos, const ClipOpt
       continue;
     }
     clips_.push_back(entries[i].clip);
+    lengths_.push_back(entries[i].length);
     labels_.push_back(videos[i].label);
     paths_.push_back(videos[i].path);
   }
@@ -130,7 +133,8 @@ ClipDataset::ClipDataset(const std::vector<LabelledVideo>& videos, const ClipOpt
 }
 
 data::Sample ClipDataset::get(int64_t i) const {
-  return {clip_to_float(clips_[static_cast<size_t>(i)]), labels_[static_cast<size_t>(i)]};
+  return {clip_to_float(clips_[static_cast<size_t>(i)]), labels_[static_cast<size_t>(i)],
+          lengths_[static_cast<size_t>(i)]};
 }
 
 }  // namespace signet::media

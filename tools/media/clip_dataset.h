@@ -1,5 +1,6 @@
 // ClipDataset: labelled video files decoded once into memory and served as float clips
-// (T, C, H, W) in [0, 1], sampled to T frames. With a cache path the decoded u8 clips are
+// (T, C, H, W) in [0, 1], sampled to T frames (under zeros padding a short clip's sample
+// reports its real frames as data::Sample::length). With a cache path the decoded u8 clips are
 // kept on disk (tools/media/clip_cache.h) and a later run reads them instead of decoding.
 // Unreadable, truncated, empty or frameless files are skipped with one warning each (naming
 // the file and the reason), counted and summarised; no usable clip is an error.
@@ -28,6 +29,7 @@ struct ClipOptions {
   // Decode-time sampling: uniform only (a clip is decoded once; training's random segment is
   // data::TemporalJitter on the decoded clip, which may be decoded longer than the model's T).
   FrameSampling sampling = FrameSampling::uniform;
+  // Short clips: zeros pads with zero frames and sets Sample::length; the others report -1.
   ShortClipPadding padding = ShortClipPadding::loop_reverse;
   // Decoded-clip cache file ("" = none). One file per list of videos (one per split).
   std::string cache_path;
@@ -53,7 +55,8 @@ class ClipDataset : public data::Dataset {
   const std::string& path(int64_t i) const { return paths_[static_cast<size_t>(i)]; }
 
  private:
-  std::vector<Tensor> clips_;  // u8 (T, H, W, C)
+  std::vector<Tensor> clips_;     // u8 (T, H, W, C)
+  std::vector<int64_t> lengths_;  // Sample::length of each clip
   std::vector<int64_t> labels_;
   std::vector<std::string> paths_;
   std::vector<SkippedFile> skipped_files_;

@@ -250,7 +250,7 @@ const char* frame_sampling_name(FrameSampling rule) {
   return rule == FrameSampling::uniform ? "uniform" : "random_segment";
 }
 
-// "loop_reverse", "repeat_last" or "stretch".
+// "loop_reverse", "repeat_last", "stretch" or "zeros".
 const char* short_clip_padding_name(ShortClipPadding pad) {
   switch (pad) {
     case ShortClipPadding::loop_reverse:
@@ -259,6 +259,8 @@ const char* short_clip_padding_name(ShortClipPadding pad) {
       return "repeat_last";
     case ShortClipPadding::stretch:
       return "stretch";
+    case ShortClipPadding::zeros:
+      return "zeros";
   }
   return "?";
 }
@@ -272,11 +274,11 @@ FrameSampling parse_frame_sampling(const std::string& name) {
 
 // The padding with that name.
 ShortClipPadding parse_short_clip_padding(const std::string& name) {
-  for (ShortClipPadding p :
-       {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last, ShortClipPadding::stretch})
+  for (ShortClipPadding p : {ShortClipPadding::loop_reverse, ShortClipPadding::repeat_last,
+                             ShortClipPadding::stretch, ShortClipPadding::zeros})
     if (name == short_clip_padding_name(p)) return p;
   SIGNET_FAIL("unknown short-clip padding '", name,
-              "' (known: loop_reverse, repeat_last, stretch)");
+              "' (known: loop_reverse, repeat_last, stretch, zeros)");
 }
 
 namespace {
@@ -308,7 +310,9 @@ std::vector<int64_t> sample_frame_indices(int64_t available, int64_t frames, Fra
   if (pad == ShortClipPadding::stretch) return evenly_spread(available, frames);
   std::vector<int64_t> idx(static_cast<size_t>(frames));
   for (int64_t i = 0; i < frames; ++i) {
-    if (pad == ShortClipPadding::repeat_last) {
+    if (pad == ShortClipPadding::zeros) {
+      idx[size_t(i)] = i < available ? i : -1;
+    } else if (pad == ShortClipPadding::repeat_last) {
       idx[size_t(i)] = std::min(i, available - 1);
     } else {
       const int64_t m = i % (2 * available);
@@ -318,7 +322,12 @@ std::vector<int64_t> sample_frame_indices(int64_t available, int64_t frames, Fra
   return idx;
 }
 
-// Copies the selected leading-dimension slices into a new tensor.
+// Real frames of a sampled clip: only zeros padding leaves some of them out.
+int64_t sampled_length(int64_t available, int64_t frames, ShortClipPadding pad) {
+  return pad == ShortClipPadding::zeros ? std::min(available, frames) : -1;
+}
+
+// Copies the selected leading-dimension slices into a new tensor; -1 zero-fills a slice.
 Tensor take_frames(const Tensor& clip, const std::vector<int64_t>& indices) {
   SIGNET_CHECK(clip.dim() >= 1 && clip.dtype() == DType::u8,
                "take_frames: needs a u8 (T, ...) clip");
@@ -330,8 +339,12 @@ Tensor take_frames(const Tensor& clip, const std::vector<int64_t>& indices) {
   shape[0] = int64_t(indices.size());
   Tensor out = empty(shape, DType::u8);
   for (size_t i = 0; i < indices.size(); ++i) {
-    SIGNET_CHECK(indices[i] >= 0 && indices[i] < t, "take_frames: index ", indices[i],
-                 " is outside the clip's ", t, " frames");
+    SIGNET_CHECK(indices[i] >= -1 && indices[i] < t, "take_frames: index ", indices[i],
+                 " is outside the clip's ", t, " frames (-1: a zero frame)");
+    if (indices[i] == -1) {
+      std::memset(out.data<uint8_t>() + i * frame_bytes, 0, frame_bytes);
+      continue;
+    }
     std::memcpy(out.data<uint8_t>() + i * frame_bytes,
                 src.data<uint8_t>() + indices[i] * frame_bytes, frame_bytes);
   }

@@ -54,6 +54,7 @@ enum class ShortClipPadding {
   loop_reverse,  // the clip, then the clip reversed, then forward again, ...
   repeat_last,   // the clip, then its last frame repeated
   stretch,       // frames spread evenly over the length, some repeated
+  zeros,         // the clip, then zero frames (index -1); the real length goes with the clip
 };
 
 // Names as used on command lines and in manifests ("uniform", "loop_reverse", ...).
@@ -65,11 +66,17 @@ ShortClipPadding parse_short_clip_padding(const std::string& name);
 
 // Exactly `frames` indices into 0 .. available-1. A clip at least `frames` long is sampled
 // by `rule` (random_segment draws its start from rng: one counter); a shorter one is the
-// whole clip padded by `pad` for either rule.
+// whole clip padded by `pad` for either rule (zeros pads with -1: a zero frame).
 std::vector<int64_t> sample_frame_indices(int64_t available, int64_t frames, FrameSampling rule,
                                           ShortClipPadding pad, RngStream* rng = nullptr);
 
-// The frames of a (T, ...) tensor at `indices`, as a new contiguous (indices.size(), ...) tensor.
+// The number of real (not zero-padding) frames among the `frames` that sample_frame_indices
+// picks from a clip of `available`: min(available, frames) under zeros padding, else -1 (all
+// frames real), as data::Sample::length takes it.
+int64_t sampled_length(int64_t available, int64_t frames, ShortClipPadding pad);
+
+// The frames of a (T, ...) tensor at `indices`, as a new contiguous (indices.size(), ...) tensor;
+// index -1 gives a zero frame.
 Tensor take_frames(const Tensor& clip, const std::vector<int64_t>& indices);
 
 }  // namespace signet::media
