@@ -1,21 +1,23 @@
 // Convolution on the cuda device: Signet's implicit-GEMM versions (signet::cuda::conv_v2_igemm_*
-// forward, backward-data, backward-weights; conv_v3_igemm_tf32_forward_f32 on tf32 tensor cores;
-// conv_first_layer_forward_f32 where C/groups * taps <= 256) beside cuDNN on the same device
-// buffers in the same run, on the CPU conv cases A-E (bench_conv.cpp: kernel 3, padding 1,
-// stride 1) and their batch-64 versions. No bias on either side. cuDNN through the legacy API
-// (deprecated in cuDNN 9, still present): the fastest algorithm that
-// cudnnFindConvolution{Forward,BackwardData,BackwardFilter}Algorithm reports for the case, with
-// the workspace it asks for, in two math modes:
+// on fp32 FMA, conv_v3_igemm_tf32_* on tf32 and conv_v4_igemm_bf16_* on bf16 tensor cores, each
+// forward, backward-data and backward-weights; conv_first_layer_forward_f32 where C/groups * taps
+// <= 256) beside cuDNN on the same device buffers in the same run, on the CPU conv cases A-E
+// (bench_conv.cpp: kernel 3, padding 1, stride 1) and their batch-64 versions. No bias on either
+// side. cuDNN through the legacy API (deprecated in cuDNN 9, still present): the fastest algorithm
+// that cudnnFindConvolution{Forward,BackwardData,BackwardFilter}Algorithm reports for the case,
+// with the workspace it asks for, in two math modes:
 //   cudnn_fp32  CUDNN_FMA_MATH: fp32 FMA only, the peer of our fp32 versions.
-//   cudnn_tf32  CUDNN_TENSOR_OP_MATH: tf32 tensor cores allowed, the peer of v3_igemm_tf32.
+//   cudnn_tf32  CUDNN_TENSOR_OP_MATH: tf32 tensor cores allowed, the peer of v3_igemm_tf32 and
+//               the nearest one of v4_igemm_bf16 (cuDNN has no bf16 math on fp32 tensors).
 // Each iteration is timed with CUDA events around the call (manual time); impl names carry t1.
 // Counters: GFLOP/s and TFLOP/s = 2 N K C/groups taps P / time (taps = kD kH kW, P = output
 // positions; the same count for every pass); peak_frac = that over the device's fp32 peak (tf32
-// for cudnn_tf32 and v3_igemm_tf32) from bench/cuda_bench.h; vs_cudnn = the peer's time / ours
-// (the peer timed once per case and pass with 10 calls between events); max_rel_diff =
-// max |ours - cudnn_fp32| / (1 + |cudnn_fp32|), a check that the version computed the pass;
-// algo = cuDNN's algorithm number. First-layer backward-data (A, E) is never needed in training
-// and is not registered. Without a CUDA device the program says so in one line and exits 0.
+// for cudnn_tf32 and v3_igemm_tf32, bf16 for v4_igemm_bf16) from bench/cuda_bench.h; vs_cudnn = the
+// peer's time / ours (the peer timed once per case and pass with 10 calls between events);
+// max_rel_diff = max |ours - cudnn_fp32| / (1 + |cudnn_fp32|), a check that the version computed
+// the pass; algo = cuDNN's algorithm number. First-layer backward-data (A, E) is never needed in
+// training and is not registered. Without a CUDA device the program says so in one line and
+// exits 0.
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
@@ -275,52 +277,76 @@ void set_counters(benchmark::State& state, const ConvCase& c, CudaMath math) {
   signet::bench::set_cuda_flop_counters(state, conv_flops(conv_desc_of(c)), math);
 }
 
-// Signet's versions: the pass they compute, whether they run on tf32 tensor cores, whether they
-// only take first layers, and the call on a case's buffers.
+// Signet's versions: the pass they compute, the arithmetic they run on, whether they only take
+// first layers, and the call on a case's buffers.
 struct Version {
   const char* impl;
   int pass;
-  bool tf32, first_layer;
+  CudaMath math;
+  bool first_layer;
   cudaError_t (*run)(ConvData&);
 };
 const Version kVersions[] = {
-    {"signet_v2_igemm", kFwd, false, false,
+    {"signet_v2_igemm", kFwd, CudaMath::kFp32, false,
      [](ConvData& g) {
        return signet::cuda::conv_v2_igemm_forward_f32(g.d, g.x.ptr, g.w.ptr, nullptr, g.y.ptr);
      }},
-    {"signet_v3_igemm_tf32", kFwd, true, false,
+    {"signet_v3_igemm_tf32", kFwd, CudaMath::kTf32, false,
      [](ConvData& g) {
        return signet::cuda::conv_v3_igemm_tf32_forward_f32(g.d, g.x.ptr, g.w.ptr, nullptr, g.y.ptr);
      }},
-    {"signet_first_layer", kFwd, false, true,
+    {"signet_v4_igemm_bf16", kFwd, CudaMath::kBf16, false,
+     [](ConvData& g) {
+       return signet::cuda::conv_v4_igemm_bf16_forward_f32(g.d, g.x.ptr, g.w.ptr, nullptr, g.y.ptr);
+     }},
+    {"signet_first_layer", kFwd, CudaMath::kFp32, true,
      [](ConvData& g) {
        return signet::cuda::conv_first_layer_forward_f32(g.d, g.x.ptr, g.w.ptr, nullptr, g.y.ptr);
      }},
-    {"signet_v2_igemm", kBwdData, false, false,
+    {"signet_v2_igemm", kBwdData, CudaMath::kFp32, false,
      [](ConvData& g) {
        return signet::cuda::conv_v2_igemm_backward_data_f32(g.d, g.dy.ptr, g.w.ptr, g.dx.ptr);
      }},
-    {"signet_v2_igemm", kBwdWeights, false, false,
+    {"signet_v3_igemm_tf32", kBwdData, CudaMath::kTf32, false,
+     [](ConvData& g) {
+       return signet::cuda::conv_v3_igemm_tf32_backward_data_f32(g.d, g.dy.ptr, g.w.ptr, g.dx.ptr);
+     }},
+    {"signet_v4_igemm_bf16", kBwdData, CudaMath::kBf16, false,
+     [](ConvData& g) {
+       return signet::cuda::conv_v4_igemm_bf16_backward_data_f32(g.d, g.dy.ptr, g.w.ptr, g.dx.ptr);
+     }},
+    {"signet_v2_igemm", kBwdWeights, CudaMath::kFp32, false,
      [](ConvData& g) {
        return signet::cuda::conv_v2_igemm_backward_weights_f32(g.d, g.x.ptr, g.dy.ptr, g.dw.ptr,
                                                                nullptr, g.workspace.ptr);
      }},
+    {"signet_v3_igemm_tf32", kBwdWeights, CudaMath::kTf32, false,
+     [](ConvData& g) {
+       return signet::cuda::conv_v3_igemm_tf32_backward_weights_f32(
+           g.d, g.x.ptr, g.dy.ptr, g.dw.ptr, nullptr, g.workspace.ptr);
+     }},
+    {"signet_v4_igemm_bf16", kBwdWeights, CudaMath::kBf16, false,
+     [](ConvData& g) {
+       return signet::cuda::conv_v4_igemm_bf16_backward_weights_f32(
+           g.d, g.x.ptr, g.dy.ptr, g.dw.ptr, nullptr, g.workspace.ptr);
+     }},
 };
 
 // One of Signet's versions on case c, with max_rel_diff (against cudnn_fp32) and vs_cudnn
-// (cuDNN's time / ours: cudnn_fp32 for the fp32 versions, cudnn_tf32 for the tf32 one).
+// (cuDNN's time / ours: cudnn_fp32 for the fp32 versions, cudnn_tf32 for the tensor-core ones:
+// cuDNN has no bf16 math on fp32 tensors, so tf32 is the bf16 versions' nearest peer).
 void bm_signet(benchmark::State& state, const ConvCase* c, const Version* v) {
   ConvData& g = data_for(*c);
   const double ours = timed(state, [&] {
     const cudaError_t e = v->run(g);
     return e == cudaSuccess ? std::string() : std::string(cudaGetErrorName(e));
   });
-  set_counters(state, *c, v->tf32 ? CudaMath::kTf32 : CudaMath::kFp32);
+  set_counters(state, *c, v->math);
   static std::map<std::pair<const ConvCase*, const Version*>, double> diffs;  // once per pair
   const auto known = diffs.find({c, v});
   state.counters["max_rel_diff"] =
       known != diffs.end() ? known->second : diffs[{c, v}] = diff_from_cudnn(*c, v->pass);
-  const double theirs = cudnn_seconds(*c, v->pass, v->tf32);
+  const double theirs = cudnn_seconds(*c, v->pass, v->math != CudaMath::kFp32);
   if (ours > 0 && theirs > 0) state.counters["vs_cudnn"] = theirs / ours;
 }
 

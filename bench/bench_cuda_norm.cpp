@@ -1,5 +1,6 @@
 // Batch norm and dropout on the cuda device: Signet's kernels (signet::cuda::batch_norm_*_f32,
-// v1 channel-block; signet::cuda::dropout_forward_f32) beside cuDNN's (the legacy
+// v1 channel-block and v2 split, 7 blocks a channel here; signet::cuda::dropout_forward_f32)
+// beside cuDNN's (the legacy
 // cudnnBatchNormalizationForwardTraining / cudnnBatchNormalizationBackward in spatial mode;
 // cudnnDropoutForward / cudnnDropoutBackward) on the same device buffers in the same run, on the
 // CPU norm cases (bench_batchnorm.cpp, bench_norm.cpp). Each iteration is timed with CUDA events
@@ -91,13 +92,19 @@ BnData& bn_data() {
   return d;
 }
 
-// Signet's training forward (and with `backward` the fused backward) on the case.
-void bm_bn_signet(benchmark::State& state, bool backward) {
-  BnData& b = bn_data();
+// The batch norm case's descriptor.
+BatchNormDesc bn_desc() {
   BatchNormDesc d;
   d.n = kN;
   d.c = kC;
   d.inner = int64_t{kH} * kW;
+  return d;
+}
+
+// Signet's v1 training forward (and with `backward` the fused backward) on the case.
+void bm_bn_signet(benchmark::State& state, bool backward) {
+  BnData& b = bn_data();
+  const BatchNormDesc d = bn_desc();
   timed(state, [&] {
     cudaError_t e = signet::cuda::batch_norm_forward_train_f32(
         d, b.x.ptr, b.weight.ptr, b.bias.ptr, b.y.ptr, b.mean.ptr, b.var.ptr, b.invstd.ptr);
@@ -105,6 +112,24 @@ void bm_bn_signet(benchmark::State& state, bool backward) {
       e = signet::cuda::batch_norm_backward_f32(d, b.x.ptr, b.dy.ptr, b.mean.ptr, b.invstd.ptr,
                                                 b.weight.ptr, true, b.dx.ptr, b.dweight.ptr,
                                                 b.dbias.ptr);
+    return cuda_status(e);
+  });
+  set_counters(state, (backward ? 5.0 : 2.0) * double(kBnTotal) * sizeof(float));
+}
+
+// Signet's v2 (several blocks per channel) on the case, bytes counted as for v1.
+void bm_bn_signet_v2(benchmark::State& state, bool backward) {
+  BnData& b = bn_data();
+  const BatchNormDesc d = bn_desc();
+  static DeviceBuffer ws{int64_t(signet::cuda::batch_norm_workspace_bytes(d) / sizeof(float)),
+                         0.0f};
+  timed(state, [&] {
+    cudaError_t e = signet::cuda::batch_norm_v2_split_forward_train_f32(
+        d, b.x.ptr, b.weight.ptr, b.bias.ptr, b.y.ptr, b.mean.ptr, b.var.ptr, b.invstd.ptr, ws.ptr);
+    if (e == cudaSuccess && backward)
+      e = signet::cuda::batch_norm_v2_split_backward_f32(d, b.x.ptr, b.dy.ptr, b.mean.ptr,
+                                                         b.invstd.ptr, b.weight.ptr, true, b.dx.ptr,
+                                                         b.dweight.ptr, b.dbias.ptr, ws.ptr);
     return cuda_status(e);
   });
   set_counters(state, (backward ? 5.0 : 2.0) * double(kBnTotal) * sizeof(float));
@@ -207,7 +232,8 @@ void add(const std::string& op, const std::string& cas, bool backward, const std
 // Every case, ours beside cuDNN's.
 void register_cuda_norm_cases() {
   for (bool backward : {false, true}) {
-    add("batchnorm", "2d_32x64x56x56_train", backward, "signet_cuda", bm_bn_signet);
+    add("batchnorm", "2d_32x64x56x56_train", backward, "signet_cuda_v1", bm_bn_signet);
+    add("batchnorm", "2d_32x64x56x56_train", backward, "signet_cuda_v2_split", bm_bn_signet_v2);
     add("batchnorm", "2d_32x64x56x56_train", backward, "cudnn", bm_bn_cudnn);
     add("dropout", "32M_p0.5", backward, "signet_cuda", bm_dropout_signet);
     add("dropout", "32M_p0.5", backward, "cudnn", bm_dropout_cudnn);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/cuda_device.h"
+#include "engine/cuda_stream.h"
 #include "engine/error.h"
 
 namespace signet {
@@ -12,22 +13,35 @@ namespace {
 constexpr size_t kSmallLimit = size_t(1) << 20;  // 1 MiB
 constexpr size_t kSmallStep = 512;
 constexpr size_t kLargeStep = size_t(2) << 20;  // 2 MiB
-constexpr int kMaxDevices = 64;
 
 }  // namespace
 
-CudaAllocator& CudaAllocator::instance(int device) {
+std::unique_ptr<CudaAllocator>* CudaAllocator::registry() {
   // Deliberately leaked, as the CPU allocator: static tensors may be freed after it.
-  static std::mutex mutex;
   static std::unique_ptr<CudaAllocator>* const all =
       new std::unique_ptr<CudaAllocator>[kMaxDevices];
-  std::lock_guard<std::mutex> lock(mutex);
+  return all;
+}
+
+std::mutex& CudaAllocator::registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+CudaAllocator& CudaAllocator::instance(int device) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::unique_ptr<CudaAllocator>* const all = registry();
   if (device >= 0 && device < kMaxDevices && all[device]) return *all[device];
   cuda_use_device(device, "CudaAllocator");
   SIGNET_CHECK(device < kMaxDevices, "CudaAllocator: device cuda:", device, " beyond the ",
                kMaxDevices, " supported");
   all[device].reset(new CudaAllocator(device));
   return *all[device];
+}
+
+const CudaAllocator* CudaAllocator::existing(int device) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  return device >= 0 && device < kMaxDevices ? registry()[device].get() : nullptr;
 }
 
 size_t CudaAllocator::size_class(size_t nbytes) {
@@ -38,10 +52,11 @@ size_t CudaAllocator::size_class(size_t nbytes) {
 
 void* CudaAllocator::allocate(size_t nbytes) {
   const size_t cls = size_class(nbytes);
+  const uint64_t stream = cuda_current_stream(device_).id();
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.allocations;
   void* p = nullptr;
-  auto it = cache_.find(cls);
+  auto it = cache_.find({stream, cls});
   if (it != cache_.end() && !it->second.empty()) {
     p = it->second.back();
     it->second.pop_back();
@@ -60,7 +75,7 @@ void* CudaAllocator::allocate(size_t nbytes) {
     ++stats_.device_mallocs;
     stats_.reserved_bytes += cls;
   }
-  live_.emplace(p, cls);
+  live_.emplace(p, Block{cls, stream});
   stats_.allocated_bytes += cls;
   if (stats_.allocated_bytes > stats_.peak_allocated_bytes)
     stats_.peak_allocated_bytes = stats_.allocated_bytes;
@@ -73,10 +88,22 @@ void CudaAllocator::deallocate(void* p, size_t nbytes) {
   auto it = live_.find(p);
   SIGNET_CHECK(it != live_.end(), "CudaAllocator: freeing a block of ", nbytes,
                " bytes that this allocator did not hand out");
-  const size_t cls = it->second;
+  const Block block = it->second;
   live_.erase(it);
-  stats_.allocated_bytes -= cls;
-  cache_[cls].push_back(p);
+  stats_.allocated_bytes -= block.size_class;
+  const uint64_t stream = forgotten_streams_.count(block.stream) ? 0 : block.stream;
+  cache_[{stream, block.size_class}].push_back(p);
+}
+
+void CudaAllocator::forget_stream(uint64_t stream_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  forgotten_streams_.insert(stream_id);
+  for (auto it = cache_.lower_bound({stream_id, 0});
+       it != cache_.end() && it->first.first == stream_id;) {
+    auto& into = cache_[{0, it->first.second}];
+    into.insert(into.end(), it->second.begin(), it->second.end());
+    it = cache_.erase(it);
+  }
 }
 
 void CudaAllocator::empty_cache() {
@@ -86,10 +113,10 @@ void CudaAllocator::empty_cache() {
 
 void CudaAllocator::release_cached_locked() {
   const GpuBackend& b = cuda_backend();
-  for (auto& [cls, blocks] : cache_) {
+  for (auto& [key, blocks] : cache_) {
     for (void* p : blocks) {
       b.free(p);
-      stats_.reserved_bytes -= cls;
+      stats_.reserved_bytes -= key.second;
     }
     blocks.clear();
   }

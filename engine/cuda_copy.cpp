@@ -1,6 +1,7 @@
 #include "engine/cuda_copy.h"
 
 #include "engine/cuda_device.h"
+#include "engine/cuda_target_check.h"
 #include "engine/error.h"
 #include "engine/ops/elementwise.h"
 #include "engine/tensor.h"
@@ -8,7 +9,9 @@
 namespace signet {
 
 // The cpu side is made contiguous in the destination's shape and dtype first, the bytes cross
-// in one blocking copy, and a strided destination is filled from a contiguous device staging.
+// in one copy that waits for the current stream, and a strided destination is filled from a
+// contiguous device staging. A copy to the host then reports any bad loss target the device
+// found (engine/cuda_target_check.h).
 void copy_across_devices(const Tensor& dst, const Tensor& src) {
   SIGNET_CHECK(dst.device().is_cpu() != src.device().is_cpu(), "copy: ", src.device().str(), " -> ",
                dst.device().str(), " is not a cpu <-> cuda copy");
@@ -32,6 +35,7 @@ void copy_across_devices(const Tensor& dst, const Tensor& src) {
   if (src_bytes > 0)
     cuda_check(cuda_backend().memcpy_d2h(host.raw_data(), dev.raw_data(), src_bytes),
                "copy from cuda");
+  cuda_report_class_target_errors();
   copy_into(dst, host);
 }
 

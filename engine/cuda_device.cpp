@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "engine/cuda_stream.h"
 #include "engine/error.h"
 
 namespace signet {
@@ -99,6 +100,7 @@ void cuda_use_device(int index, const char* what) {
                count, " device", count == 1 ? "" : "s", ", backend ", cuda_backend_name(), ")");
   cuda_check(b.set_device(index), what);
   current_device = index;
+  cuda_apply_current_stream(index);
 }
 
 int cuda_current_device() {

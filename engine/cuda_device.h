@@ -21,7 +21,8 @@ std::string resolve_cuda_backend(const char* request);
 const std::string& cuda_backend_name();
 // Throws signet::Error "<what>: <backend status>" when status is not success.
 void cuda_check(int status, const char* what);
-// Checks that device names a cuda device the backend has, and makes it current.
+// Checks that device names a cuda device the backend has, and makes it (and this thread's current
+// stream on it) current.
 void cuda_use_device(int index, const char* what);
 // The device cuda_use_device last made current on this thread (0 before any).
 int cuda_current_device();

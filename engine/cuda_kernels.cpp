@@ -130,6 +130,20 @@ void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void
              "cuda gemm kernel (v4_tf32)");
 }
 
+void cuda_gemm_v5_bf16_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c) {
+  cuda_check(cuda_backend().gemm_v5_bf16_f32(d, static_cast<const float*>(a),
+                                             static_cast<const float*>(b), static_cast<float*>(c)),
+             "cuda gemm kernel (v5_bf16)");
+}
+
+void cuda_gemm_v6_bf16_ldmatrix_f32(const kernels::GemmDesc& d, const void* a, const void* b,
+                                    void* c) {
+  cuda_check(
+      cuda_backend().gemm_v6_bf16_ldmatrix_f32(
+          d, static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(c)),
+      "cuda gemm kernel (v6_bf16_ldmatrix)");
+}
+
 void cuda_lstm_cell_forward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
                                 const void* gates, const void* c_prev, const void* h_prev,
                                 void* act, void* c, void* h, void* y) {
@@ -148,6 +162,32 @@ void cuda_lstm_cell_backward_f32(const kernels::LstmCellDesc& d, const int64_t* 
   cuda_check(cuda_backend().lstm_cell_backward_f32(d, lengths, f(act), f(c_prev), f(c), f(dy),
                                                    m(dh), m(dc), m(dgates)),
              "cuda lstm cell backward kernel");
+}
+
+void cuda_convlstm_forward_f32(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                               const void* x, const void* w_x, const void* w_h, const void* bias,
+                               const kernels::ConvLstmPeepholes& peep, const float* h0,
+                               const float* c0, const kernels::ConvLstmBuffers& out,
+                               void* workspace) {
+  auto f = [](const void* p) { return static_cast<const float*>(p); };
+  cuda_check(cuda_backend().convlstm_forward_f32(d, lengths, f(x), f(w_x), f(w_h), f(bias), peep,
+                                                 h0, c0, out, workspace),
+             "cuda convlstm forward kernels");
+}
+
+void cuda_convlstm_backward_f32(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                                const void* x, const void* w_x, const void* w_h,
+                                const kernels::ConvLstmPeepholes& peep,
+                                const kernels::ConvLstmBuffers& fwd, const void* dy,
+                                const kernels::ConvLstmGrads& g, void* workspace) {
+  auto f = [](const void* p) { return static_cast<const float*>(p); };
+  cuda_check(cuda_backend().convlstm_backward_f32(d, lengths, f(x), f(w_x), f(w_h), peep, fwd,
+                                                  f(dy), g, workspace),
+             "cuda convlstm backward kernels");
+}
+
+size_t cuda_convlstm_workspace_bytes(const kernels::ConvLstmDesc& d) {
+  return cuda_backend().convlstm_workspace_bytes(d);
 }
 
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,
@@ -203,6 +243,13 @@ void cuda_bce_with_logits_backward_f32(int64_t n, const void* x, const void* y, 
           static_cast<const float*>(w), static_cast<const float*>(pw), static_cast<const float*>(m),
           static_cast<const float*>(dloss), static_cast<float*>(dx)),
       "cuda binary_cross_entropy_with_logits backward kernel");
+}
+
+void cuda_mask_targets_i64(int64_t n, const int64_t* target, const void* keep, int64_t ignore_index,
+                           int64_t* out) {
+  cuda_check(cuda_backend().mask_targets_i64(n, target, static_cast<const float*>(keep),
+                                             ignore_index, out),
+             "cuda mask targets kernel");
 }
 
 void cuda_sgd_step_f32(const kernels::SgdDesc& d, void* param, const void* grad, void* buf) {

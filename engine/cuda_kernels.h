@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "engine/dtype.h"
+#include "kernels/common/convlstm_desc.h"
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/common/lstm_cell.h"
@@ -52,6 +53,10 @@ void cuda_gemm_f32(const kernels::GemmDesc& d, const void* a, const void* b, voi
 // The register-tiled GEMM (v3) and the tf32 tensor-core GEMM (v4).
 void cuda_gemm_v3_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
 void cuda_gemm_v4_tf32_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
+// The bf16 tensor-core GEMMs (v5; v6 with its fragments through ldmatrix).
+void cuda_gemm_v5_bf16_f32(const kernels::GemmDesc& d, const void* a, const void* b, void* c);
+void cuda_gemm_v6_bf16_ldmatrix_f32(const kernels::GemmDesc& d, const void* a, const void* b,
+                                    void* c);
 // The fused LSTM cell forward and backward (lengths: a device pointer or null).
 void cuda_lstm_cell_forward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
                                 const void* gates, const void* c_prev, const void* h_prev,
@@ -59,6 +64,19 @@ void cuda_lstm_cell_forward_f32(const kernels::LstmCellDesc& d, const int64_t* l
 void cuda_lstm_cell_backward_f32(const kernels::LstmCellDesc& d, const int64_t* lengths,
                                  const void* act, const void* c_prev, const void* c, const void* dy,
                                  void* dh, void* dc, void* dgates);
+// The fused ConvLSTM layer forward and backward (lengths: a device pointer or null), and the
+// device workspace bytes both take.
+void cuda_convlstm_forward_f32(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                               const void* x, const void* w_x, const void* w_h, const void* bias,
+                               const kernels::ConvLstmPeepholes& peep, const float* h0,
+                               const float* c0, const kernels::ConvLstmBuffers& out,
+                               void* workspace);
+void cuda_convlstm_backward_f32(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                                const void* x, const void* w_x, const void* w_h,
+                                const kernels::ConvLstmPeepholes& peep,
+                                const kernels::ConvLstmBuffers& fwd, const void* dy,
+                                const kernels::ConvLstmGrads& g, void* workspace);
+size_t cuda_convlstm_workspace_bytes(const kernels::ConvLstmDesc& d);
 
 // Negative log-likelihood forward on f32 device pointers (target: device i64; weight may be null).
 void cuda_nll_forward_f32(const kernels::NllDesc& d, const void* logp, const int64_t* target,
@@ -80,6 +98,10 @@ void cuda_bce_with_logits_forward_f32(int64_t n, const void* x, const void* y, c
 // Its backward: dx from the logits and dloss on f32 device pointers.
 void cuda_bce_with_logits_backward_f32(int64_t n, const void* x, const void* y, const void* w,
                                        const void* pw, const void* m, const void* dloss, void* dx);
+// out = target where keep (f32, target's n elements) is nonzero, else ignore_index; device
+// pointers.
+void cuda_mask_targets_i64(int64_t n, const int64_t* target, const void* keep, int64_t ignore_index,
+                           int64_t* out);
 // Fused SGD step on f32 device pointers.
 void cuda_sgd_step_f32(const kernels::SgdDesc& d, void* param, const void* grad, void* buf);
 // Fused Adam / AdamW step on f32 device pointers.

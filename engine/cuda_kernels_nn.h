@@ -1,6 +1,6 @@
 // The cuda implementations of the nn ops registered in the dispatch (dropout, pooling, batch
-// norm, the simple convolution): adapters from the untyped dispatch signatures to the chosen
-// backend's nn kernels (kernels/cuda/nn_backend.h), each checking the launch. Pointers are f32
+// norm, convolution): adapters from the untyped dispatch signatures to the chosen backend's
+// kernels (the one table of kernels/cuda/backend.h), each checking the launch. Pointers are f32
 // device pointers.
 #pragma once
 #include <cstdint>
@@ -40,6 +40,14 @@ void cuda_batch_norm_backward_f32(const kernels::BatchNormDesc& d, const void* x
                                   const void* mean, const void* invstd, const void* w,
                                   bool training, void* dx, void* dw, void* db);
 
+// Batch norm v2 (several blocks per channel, kernels/cuda/batch_norm.h): training forward and
+// fused backward as the v1 ones above, with a device workspace allocated on the current device.
+void cuda_batch_norm_v2_train_f32(const kernels::BatchNormDesc& d, const void* x, const void* w,
+                                  const void* b, void* y, void* mean, void* var, void* invstd);
+void cuda_batch_norm_v2_backward_f32(const kernels::BatchNormDesc& d, const void* x, const void* dy,
+                                     const void* mean, const void* invstd, const void* w,
+                                     bool training, void* dx, void* dw, void* db);
+
 // Convolution forward (the simple v1_naive kernel until issue #11).
 void cuda_conv_forward_f32(const kernels::ConvDesc& d, const void* x, const void* w, const void* b,
                            void* y);
@@ -47,6 +55,8 @@ void cuda_conv_forward_f32(const kernels::ConvDesc& d, const void* x, const void
 void cuda_conv_backward_data_f32(const kernels::ConvDesc& d, const void* dy, const void* w,
                                  void* dx);
 // Convolution backward-weights and bias (v1_naive; db may be null).
+void cuda_conv_backward_weights_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
+                                    void* dw, void* db);
 // The implicit-GEMM convolution (v2): forward, backward-data, backward-weights (its workspace
 // allocated on the current device).
 void cuda_conv_forward_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* w,
@@ -55,7 +65,19 @@ void cuda_conv_backward_data_igemm_f32(const kernels::ConvDesc& d, const void* d
                                        void* dx);
 void cuda_conv_backward_weights_igemm_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
                                           void* dw, void* db);
-void cuda_conv_backward_weights_f32(const kernels::ConvDesc& d, const void* x, const void* dy,
-                                    void* dw, void* db);
+// The implicit-GEMM convolution on tensor cores: v3 on tf32 (Bf16 false) or v4 on bf16.
+template <bool Bf16>
+void cuda_conv_forward_igemm_mma_f32(const kernels::ConvDesc& d, const void* x, const void* w,
+                                     const void* b, void* y);
+template <bool Bf16>
+void cuda_conv_backward_data_igemm_mma_f32(const kernels::ConvDesc& d, const void* dy,
+                                           const void* w, void* dx);
+template <bool Bf16>
+void cuda_conv_backward_weights_igemm_mma_f32(const kernels::ConvDesc& d, const void* x,
+                                              const void* dy, void* dw, void* db);
+// The small-C first-layer forward, and whether it takes d.
+void cuda_conv_forward_first_layer_f32(const kernels::ConvDesc& d, const void* x, const void* w,
+                                       const void* b, void* y);
+bool cuda_conv_first_layer_applies(const kernels::ConvDesc& d);
 
 }  // namespace signet

@@ -1,5 +1,6 @@
 #include "engine/runtime_info.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -39,6 +40,18 @@ cpu::SimdPath checked_simd_path() {
   return requested;
 }
 
+// "512 B", "4.0 KiB", "1.5 MiB", "2.0 GiB".
+std::string format_bytes(size_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = double(bytes) / 1024;
+  int unit = 0;
+  for (; value >= 1024 && unit < 3; ++unit) value /= 1024;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
+
 }  // namespace
 
 // Gathers build facts from compile definitions and run-time facts from the machine.
@@ -59,7 +72,24 @@ RuntimeInfo runtime_info() {
   for (int i = 0; i < info.cuda_devices; ++i)
     info.cuda_device_names.push_back(cuda::device_name(i));
 #endif
+  for (int i = 0; i < CudaAllocator::kMaxDevices; ++i)
+    if (const CudaAllocator* a = CudaAllocator::existing(i))
+      info.cuda_memory.push_back({i, a->stats()});
   return info;
+}
+
+std::string describe_cuda_memory(const CudaAllocatorStats& s) {
+  return "allocated " + format_bytes(s.allocated_bytes) + ", reserved " +
+         format_bytes(s.reserved_bytes) + " (" +
+         format_bytes(s.reserved_bytes - s.allocated_bytes) + " cached), peak " +
+         format_bytes(s.peak_allocated_bytes) + ", " + std::to_string(s.allocations) +
+         " allocation" + (s.allocations == 1 ? "" : "s") + " (" + std::to_string(s.cache_hits) +
+         " cache hit" + (s.cache_hits == 1 ? "" : "s") + ")";
+}
+
+void reset_cuda_peak_memory() {
+  for (int i = 0; i < CudaAllocator::kMaxDevices; ++i)
+    if (CudaAllocator::existing(i)) CudaAllocator::instance(i).reset_peak();
 }
 
 }  // namespace signet

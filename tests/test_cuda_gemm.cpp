@@ -1,8 +1,9 @@
 // The CUDA GEMM ladder (v1 naive, v2 shared tiles, v3 register tiles, v4 tf32 and v5 bf16 tensor
-// cores) in the host SIMT mode, each against the CPU reference (ref::gemm in double) on odd shapes
-// with remainders in m, n and k, every transpose pair, beta zero and not, padded leading
-// dimensions and strided batches. The tensor-core versions are compared with a reference whose
-// inputs were first rounded the way the hardware rounds them (cvt.rna.tf32 / bf16 nearest-even).
+// cores, v6 bf16 through ldmatrix) in the host SIMT mode, each against the CPU reference (ref::gemm
+// in double) on odd shapes with remainders in m, n and k, every transpose pair, beta zero and not,
+// padded leading dimensions and strided batches. The tensor-core versions are compared with a
+// reference whose inputs were first rounded the way the hardware rounds them (cvt.rna.tf32 / bf16
+// nearest-even).
 #define SIGNET_CUDA_SIMT 1
 
 #include <gtest/gtest.h>
@@ -15,15 +16,11 @@
 #include <vector>
 
 #include "kernels/common/bf16.h"
-#include "kernels/common/conv_desc.h"
 #include "kernels/common/gemm_desc.h"
-#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/gemm_naive.h"
 #include "kernels/cuda/gemm_tensor_core.h"
 #include "kernels/cuda/gemm_tiled.h"
-#include "kernels/reference/conv.h"
 #include "kernels/reference/gemm.h"
-#include "tests/support/conv_shapes.h"
 #include "tests/support/fixtures.h"
 #include "tests/test_simt_buffer.h"
 
@@ -31,7 +28,6 @@ namespace signet::cuda {
 namespace {
 
 using kernels::GemmDesc;
-using testing::conv_desc;
 using testing::uniform_floats;
 using Version = cudaError_t (*)(const GemmDesc&, const float*, const float*, float*);
 
@@ -49,6 +45,7 @@ const Rung kRungs[] = {
     {"v3_register", gemm_v3_register_f32, Rounding::kNone},
     {"v4_tf32", gemm_v4_tf32_f32, Rounding::kTf32},
     {"v5_bf16", gemm_v5_bf16_f32, Rounding::kBf16},
+    {"v6_bf16_ldmatrix", gemm_v6_bf16_ldmatrix_f32, Rounding::kBf16},
 };
 
 // x rounded as the tensor-core version feeds it to mma: tf32 keeps 10 mantissa bits, rounding
@@ -229,51 +226,6 @@ TEST(CudaGemm, TensorCoreVersionsRoundTheirInputs) {
     EXPECT_GT(o.bad, 0) << rung.name;
     EXPECT_GT(o.worst_ratio, 10.0) << rung.name;
   }
-}
-
-// conv_v2_igemm_forward_f32 against ref::conv_forward in double: 2-D with stride 2 and padding,
-// groups with dilation and uneven padding, 3-D, more than one 128-block in filters and output
-// columns, with and without bias; each element within the fp32 bound of tolerance() over its
-// C/groups * taps products (plus the bias add), and every element of y written.
-TEST(CudaConvIgemm, ForwardMatchesReference) {
-  const kernels::ConvDesc cases[] = {
-      conv_desc(2, 2, 3, 5, 1, {1, 9, 11}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}),
-      conv_desc(2, 1, 4, 6, 2, {1, 7, 8}, {1, 3, 2}, {1, 1, 1}, {0, 2, 0}, {1, 2, 1}),
-      conv_desc(3, 1, 2, 3, 1, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {1, 1, 0}, {1, 1, 1}),
-      conv_desc(2, 3, 5, 130, 1, {1, 12, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
-  };
-  uint32_t seed = 500;
-  for (const kernels::ConvDesc& d : cases)
-    for (bool with_bias : {true, false}) {
-      const int64_t taps = kernels::conv_kernel_volume(d), depth = d.c / d.groups * taps;
-      const size_t nx = size_t(d.n * d.c * kernels::conv_in_volume(d));
-      const size_t nw = size_t(d.k * depth), ny = size_t(d.n * d.k * kernels::conv_out_volume(d));
-      const std::vector<float> x = uniform_floats(nx, seed++), w = uniform_floats(nw, seed++),
-                               bias = uniform_floats(size_t(d.k), seed++);
-      DeviceBuffer<float> dx(x), dw(w), dbias(bias),
-          dy(std::vector<float>(ny, std::numeric_limits<float>::quiet_NaN()));
-      EXPECT_EQ(conv_v2_igemm_forward_f32(d, dx.get(), dw.get(), with_bias ? dbias.get() : nullptr,
-                                          dy.get()),
-                cudaSuccess);
-      EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << last_error_detail();
-      const std::vector<float> got = dy.read();
-
-      std::vector<double> rx(x.begin(), x.end()), rw(w.begin(), w.end()),
-          rb(bias.begin(), bias.end()), want(ny), mag(ny);
-      ref::conv_forward<double>(d, rx.data(), rw.data(), with_bias ? rb.data() : nullptr,
-                                want.data());
-      for (double& v : rx) v = std::fabs(v);
-      for (double& v : rw) v = std::fabs(v);
-      for (double& v : rb) v = std::fabs(v);
-      ref::conv_forward<double>(d, rx.data(), rw.data(), with_bias ? rb.data() : nullptr,
-                                mag.data());
-      int64_t bad = 0;
-      for (size_t i = 0; i < ny; ++i)
-        if (!(std::fabs(got[i] - want[i]) <= tolerance(depth, mag[i])) && bad++ == 0)
-          ADD_FAILURE() << "dims " << d.dims << " groups " << d.groups << " k " << d.k << " bias "
-                        << with_bias << ": y[" << i << "] = " << got[i] << ", want " << want[i];
-      EXPECT_EQ(bad, 0);
-    }
 }
 
 }  // namespace

@@ -7,12 +7,16 @@
 // summed: 2e-5 absolute on the O(1) means and gradients, 2e-4 on sums of ~100 terms.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include "engine/cuda_device.h"
 #include "engine/ops.h"
 #include "engine/ops/loss.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/simt/cuda_api.h"
 #include "tests/support/cuda_compare.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
@@ -142,6 +146,26 @@ TEST(CudaLoss, SequenceCrossEntropyWithStepWeightsAndLengthsMatchesCpu) {
       2e-5, "sequence_cross_entropy");
 }
 
+// Targets past a sequence's length are never read as classes (here out of range), on the device
+// as on the cpu: a kernel sets them to ignore_index.
+TEST(CudaLoss, PaddedTargetsAreIgnoredOnTheDevice) {
+  const int64_t steps = 5, batch = 3, classes = 4;
+  const Tensor x = random_cpu({steps, batch, classes}, 15, 2.0);
+  std::vector<int64_t> t = targets({steps, batch}, classes, 16).to_vector<int64_t>();
+  t[3 * batch + 1] = 99;  // sample 1 has 2 steps
+  t[4 * batch + 2] = -7;  // sample 2 has 4 steps
+  const Tensor tg = from_vector(t, {steps, batch});
+  const Tensor lengths = from_vector(std::vector<int64_t>{5, 2, 4}, {batch});
+  expect_loss_matches(
+      x,
+      [&](const Tensor& v) {
+        SequenceLossOptions o;
+        o.lengths = lengths.to(v.device());
+        return sequence_cross_entropy(v, tg.to(v.device()), o);
+      },
+      2e-5, "sequence_cross_entropy with out-of-range padding");
+}
+
 TEST(CudaLoss, BceWithLogitsMatchesCpu) {
   const Tensor x = random_cpu({4, 3, 5}, 14, 6.0);
   const Tensor y = (random_cpu({4, 3, 5}, 15) + 1.0) * 0.5;
@@ -176,11 +200,48 @@ TEST(CudaLoss, ErrorsNameBothDevicesAndBadTargets) {
         cross_entropy(x, from_vector(std::vector<int64_t>{0, 1}));
       },
       {"cross_entropy", "input on cuda:0", "target on cpu"});
-  expect_error(
-      [&] {
-        cross_entropy(x, from_vector(std::vector<int64_t>{0, 3}).to(kGpu));
-      },
-      {"cross_entropy", "target 3", "out of range"});
+}
+
+// A bad class index on the device is found by a kernel and reported at the next read from the
+// device, with the CPU's message; until then the loss runs on without a host round trip, and the
+// bad element's loss is NaN.
+TEST(CudaLoss, BadTargetsAreReportedAtTheNextRead) {
+  const Tensor x = random_cpu({4, 3}, 18).to(kGpu);
+  for (const char* op : {"cross_entropy", "nll_loss", "focal_loss"}) {
+    const Tensor tg = from_vector(std::vector<int64_t>{0, 2, -100, 3}).to(kGpu);
+    ClassLossOptions none;
+    none.reduction = Reduction::none;
+    Tensor loss;
+    const std::string name = op;
+    if (name == "cross_entropy") loss = cross_entropy(x, tg, none);
+    if (name == "nll_loss") loss = nll_loss(log_softmax(x, 1), tg, none);
+    if (name == "focal_loss") loss = focal_loss(x, tg, FocalLossOptions{});
+    const std::string head = name + ": target 3 at position [3] is out of range for 3 classes";
+    expect_error([&] { loss.cpu(); },
+                 {head.c_str(), "found on cuda:0", "next read from the device"});
+    if (name == "focal_loss") continue;  // reduced: the NaN is in the mean
+    const std::vector<float> values = loss.cpu().to_vector<float>();  // reported once
+    EXPECT_FALSE(std::isnan(values[0])) << op;
+    EXPECT_EQ(values[2], 0.0f) << op;
+    EXPECT_TRUE(std::isnan(values[3])) << op;
+  }
+}
+
+// In the host SIMT backend queued work runs only when something waits for it: a loss call that
+// read its targets on the host would run the earlier queued in-place multiply.
+TEST(CudaLoss, ClassLossesDoNotWaitForTheDevice) {
+  if (cuda_backend_name() != "simt") GTEST_SKIP() << "queue laziness is the simt backend's";
+  Tensor marker = full({4}, 1.0, DType::f32, kGpu);
+  ASSERT_EQ(marker.cpu().to_vector<float>()[0], 1.0f);
+  const Tensor x = random_cpu({4, 3}, 19).to(kGpu);
+  const Tensor tg = from_vector(std::vector<int64_t>{0, 2, 1, 1}).to(kGpu);
+  marker.mul_(3.0);
+  Tensor loss = cross_entropy(x, tg);
+  float seen = 0.0f;
+  ASSERT_EQ(simt::peek_device_memory(&seen, marker.raw_data(), sizeof seen), simt::cudaSuccess);
+  EXPECT_EQ(seen, 1.0f) << "the loss call synchronised with the device";
+  EXPECT_FALSE(std::isnan(loss.cpu().item()));
+  EXPECT_EQ(marker.cpu().to_vector<float>()[0], 3.0f);
 }
 
 }  // namespace

@@ -1,17 +1,23 @@
 // nn::LSTM on the cuda device (the packed-free v3 register GEMM and the fused cell kernel through
 // the lstm dispatch entries) against the same module on the cpu: two layers, bidirectional,
-// with and without per-sample lengths. Tolerances: outputs 2e-5 and gradients 1e-4 absolute on
-// O(1) data: both sides are f32, but the cpu cell uses activations within 2^-21 relative and its
-// GEMMs sum in another order; the gradients add up T * N = 12 such terms per weight through a
-// recurrence of 4 steps (measured gaps are below a quarter of these bounds).
+// with and without per-sample lengths, and both dropout modes drawn from the same dropout stream
+// (the masks must be the cpu's bit for bit: the dropped inputs get exactly zero gradient on both).
+// Tolerances: outputs 2e-5 and gradients 1e-4 absolute on O(1) data: both sides are f32, but the
+// cpu cell uses activations within 2^-21 relative and its GEMMs sum in another order; the
+// gradients add up T * N = 12 such terms per weight through a recurrence of 4 steps (measured gaps
+// are below a quarter of these bounds). With dropout p the kept values are scaled by 1 / (1 - p)
+// <= 2.5 (p = 0.6), so the bounds are scaled by 2.5.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
 #include "engine/nn/lstm.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "engine/tensor.h"
 #include "tests/support/cuda_compare.h"
 #include "tests/support/fixtures.h"
@@ -24,56 +30,86 @@ using testing::expect_close;
 using testing::random_cpu;
 
 // What one forward and backward of the module gave: outputs and every gradient, on the cpu.
-struct Run {
+struct LstmRun {
   Tensor y, h, c, dx;
   std::vector<std::pair<std::string, Tensor>> dparams;
 };
 
-// Runs m on x (moved to device) with lengths (undefined: none), backward of a fixed random
-// weighting of output, h_n and c_n; everything returned on the cpu.
-Run run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& lengths, Device device) {
+// Runs m on x (moved to device) with lengths (undefined: none) and the dropout stream of step 0
+// of seed, backward of a fixed random weighting of output, h_n and c_n; everything returned on
+// the cpu.
+LstmRun run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& lengths, Device device,
+                 uint64_t seed = 0) {
   m.zero_grad();
   m.to(device);
   Tensor xd = x.to(device).detach();
   xd.requires_grad_();
-  auto [y, st] = m.forward(xd, {}, lengths.defined() ? lengths.to(device) : Tensor());
+  RngStream rng = dropout_stream(seed, 0);
+  auto [y, st] = m.forward(xd, {}, lengths.defined() ? lengths.to(device) : Tensor(), &rng);
   const Tensor gy = random_cpu(y.shape(), 7).to(device),
                gh = random_cpu(st.h.shape(), 8).to(device),
                gc = random_cpu(st.c.shape(), 9).to(device);
   add(add(sum(mul(y, gy)), sum(mul(st.h, gh))), sum(mul(st.c, gc))).backward();
-  Run r{y.cpu(), st.h.cpu(), st.c.cpu(), xd.grad().cpu(), {}};
+  LstmRun r{y.cpu(), st.h.cpu(), st.c.cpu(), xd.grad().cpu(), {}};
   for (const auto& [name, p] : m.named_parameters()) r.dparams.push_back({name, p.grad().cpu()});
   return r;
 }
 
-// The cuda run of a fresh module against the cpu run of the same weights.
-void compare(const Tensor& lengths, const std::string& what) {
+// Two layers, bidirectional, input 5, hidden 7, with the given dropout probabilities.
+nn::LstmOptions two_layers(double dropout = 0, double input_dropout = 0) {
   nn::LstmOptions opt;
   opt.input_size = 5;
   opt.hidden_size = 7;
   opt.num_layers = 2;
   opt.bidirectional = true;
-  nn::LSTM m(opt);
+  opt.dropout = dropout;
+  opt.input_dropout = input_dropout;
+  return opt;
+}
+
+// The cuda run of m against the cpu run of the same weights and dropout seed on a fixed x
+// (4, 3, 5), within tol (outputs) and 5 tol (gradients); returns both runs.
+std::pair<LstmRun, LstmRun> compare(nn::LSTM& m, const Tensor& lengths, const std::string& what,
+                                    double tol = 2e-5, uint64_t seed = 0) {
   const Tensor x = random_cpu({4, 3, 5}, 3);
-  const Run want = run_lstm(m, x, lengths, Device::cpu());
-  const Run got = run_lstm(m, x, lengths, Device::cuda(0));
-  expect_close(got.y, want.y, 2e-5, what + " output");
-  expect_close(got.h, want.h, 2e-5, what + " h_n");
-  expect_close(got.c, want.c, 2e-5, what + " c_n");
-  expect_close(got.dx, want.dx, 1e-4, what + " dx");
-  ASSERT_EQ(got.dparams.size(), want.dparams.size());
-  for (size_t i = 0; i < got.dparams.size(); ++i)
-    expect_close(got.dparams[i].second, want.dparams[i].second, 1e-4,
+  const LstmRun want = run_lstm(m, x, lengths, Device::cpu(), seed);
+  const LstmRun got = run_lstm(m, x, lengths, Device::cuda(0), seed);
+  expect_close(got.y, want.y, tol, what + " output");
+  expect_close(got.h, want.h, tol, what + " h_n");
+  expect_close(got.c, want.c, tol, what + " c_n");
+  expect_close(got.dx, want.dx, 5 * tol, what + " dx");
+  EXPECT_EQ(got.dparams.size(), want.dparams.size());
+  for (size_t i = 0; i < got.dparams.size() && i < want.dparams.size(); ++i)
+    expect_close(got.dparams[i].second, want.dparams[i].second, 5 * tol,
                  what + " d" + got.dparams[i].first);
+  return {want, got};
+}
+
+// The positions of exact zeros in t.
+std::vector<bool> zeros_of(const Tensor& t) {
+  std::vector<bool> z;
+  for (float v : t.contiguous().to_vector<float>()) z.push_back(v == 0.0f);
+  return z;
+}
+
+// The largest |a - b| over two cpu f32 tensors of one shape.
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const std::vector<float> x = a.contiguous().to_vector<float>(),
+                           y = b.contiguous().to_vector<float>();
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::abs(double(x[i]) - y[i]));
+  return m;
 }
 
 TEST(CudaLstmOp, TwoLayerBidirectionalMatchesCpu) {
-  compare(Tensor(), "full length");
+  nn::LSTM m(two_layers());
+  compare(m, Tensor(), "full length");
 }
 
 TEST(CudaLstmOp, VariableLengthsMatchCpuAndPaddingStaysZero) {
   const Tensor lengths = from_vector(std::vector<int64_t>{4, 2, 3}, {3});
-  compare(lengths, "lengths 4,2,3");
+  nn::LSTM two(two_layers());
+  compare(two, lengths, "lengths 4,2,3");
   nn::LstmOptions opt;
   opt.input_size = 5;
   opt.hidden_size = 7;
@@ -84,6 +120,47 @@ TEST(CudaLstmOp, VariableLengthsMatchCpuAndPaddingStaysZero) {
   for (int64_t t = 2; t < 4; ++t)
     for (int64_t j = 0; j < 7; ++j)
       EXPECT_EQ(v[size_t((t * 3 + 1) * 7 + j)], 0.0f) << t << " " << j;
+}
+
+TEST(CudaLstmOp, DropoutBetweenLayersDrawsTheCpuMask) {
+  const Tensor lengths = from_vector(std::vector<int64_t>{4, 2, 3}, {3});
+  nn::LSTM m(two_layers(0.6));
+  for (uint64_t seed : {1u, 2u}) {
+    const LstmRun cpu = compare(m, lengths, "dropout 0.6", 5e-5, seed).first;
+    // Positive control: the mask acts (evaluation mode, no dropout, gives another output).
+    m.train(false);
+    const LstmRun plain = run_lstm(m, random_cpu({4, 3, 5}, 3), lengths, Device::cpu());
+    m.train(true);
+    EXPECT_GT(max_abs_diff(cpu.y, plain.y), 1e-3) << "seed " << seed;
+  }
+}
+
+TEST(CudaLstmOp, KerasInputDropoutDrawsTheCpuMaskSharedByEveryStep) {
+  const Tensor lengths = from_vector(std::vector<int64_t>{4, 1, 3}, {3});
+  nn::LSTM m(two_layers(0, 0.5));
+  const auto [cpu, cuda] = compare(m, lengths, "input dropout 0.5", 4e-5, 3);
+  // Dropped inputs get exactly zero gradient, on the same (n, i) on both devices, and at every
+  // step where the sample still runs (samples 0 and 2 at step 2; x is (T 4, N 3, I 5)).
+  const std::vector<bool> want = zeros_of(cpu.dx), got = zeros_of(cuda.dx);
+  EXPECT_EQ(got, want);
+  int dropped = 0;
+  for (size_t j = 0; j < 15; ++j) dropped += want[j];
+  for (size_t n : {0u, 2u})
+    for (size_t i = 0; i < 5; ++i)
+      EXPECT_EQ(want[(2 * 3 + n) * 5 + i], want[n * 5 + i]) << "n " << n << " i " << i;
+  EXPECT_GT(dropped, 0);
+  EXPECT_LT(dropped, 15);
+}
+
+TEST(CudaLstmOp, DropoutStreamAdvancesAsOnTheCpu) {
+  nn::LSTM m(two_layers(0.3, 0.2));
+  const Tensor x = random_cpu({4, 3, 5}, 5);
+  RngStream a = dropout_stream(9, 4), b = dropout_stream(9, 4);
+  m.forward(x, {}, Tensor(), &a);
+  m.to(Device::cuda(0));
+  m.forward(x.cuda(), {}, Tensor(), &b);
+  EXPECT_EQ(b.offset, a.offset);
+  EXPECT_GT(a.offset, dropout_stream(9, 4).offset);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cuda_device.h"
 #include "engine/cuda_kernels_nn.h"
 #include "engine/ops.h"
 #include "engine/ops/conv.h"
@@ -235,12 +236,26 @@ TEST(CudaPool, GatherBackwardEqualsReferenceBitForBit) {
 
 constexpr double kNormTol = 1e-5;
 
-// Training forward, running statistics and the backward of x, weight and bias on x's shape.
-void compare_batch_norm_train(const Shape& shape, bool affine, unsigned seed) {
-  const std::string what = "batch norm " + shape_str(shape) + (affine ? " affine" : "");
+// Makes SIGNET_IMPL_batch_norm_train and SIGNET_IMPL_batch_norm_backward name version ("" unsets).
+void force_batch_norm(const std::string& version) {
+  for (const char* var : {"SIGNET_IMPL_batch_norm_train", "SIGNET_IMPL_batch_norm_backward"}) {
+    if (version.empty())
+      unsetenv(var);
+    else
+      setenv(var, version.c_str(), 1);
+  }
+}
+
+// Training forward, running statistics and the backward of x, weight and bias on x's shape; the
+// cuda side runs cuda_version when one is named.
+void compare_batch_norm_train(const Shape& shape, bool affine, unsigned seed,
+                              const std::string& cuda_version = "") {
+  const std::string what =
+      "batch norm " + shape_str(shape) + (affine ? " affine " : " ") + cuda_version;
   const int64_t c = shape[1];
   const Tensor x = random_cpu(shape, seed) * 3.0 + 0.5;
   const Tensor w0 = random_cpu({c}, seed + 1) + 1.5, b0 = random_cpu({c}, seed + 2);
+  const Tensor g = random_cpu(shape, seed + 3);
   Tensor xc = x.detach(), xd = x.cuda(), wc = w0.detach(), wd = w0.cuda(), bc = b0.detach(),
          bd = b0.cuda();
   for (Tensor* t : {&xc, &xd, &wc, &wd, &bc, &bd}) t->requires_grad_();
@@ -248,14 +263,15 @@ void compare_batch_norm_train(const Shape& shape, bool affine, unsigned seed) {
   Tensor rmd = rmc.cuda(), rvd = rvc.cuda();
   const Tensor yc =
       batch_norm(xc, rmc, rvc, affine ? wc : Tensor(), affine ? bc : Tensor(), true, 0.1, 1e-5);
+  sum(mul(yc, g)).backward();
+  force_batch_norm(cuda_version);
   const Tensor yd =
       batch_norm(xd, rmd, rvd, affine ? wd : Tensor(), affine ? bd : Tensor(), true, 0.1, 1e-5);
+  sum(mul(yd, g.cuda())).backward();
+  force_batch_norm("");
   expect_device_close(yd, yc.detach(), kNormTol, what + " y");
   expect_device_close(rmd, rmc, kNormTol, what + " running_mean");
   expect_device_close(rvd, rvc, kNormTol, what + " running_var");
-  const Tensor g = random_cpu(shape, seed + 3);
-  sum(mul(yc, g)).backward();
-  sum(mul(yd, g.cuda())).backward();
   expect_device_close(xd.grad(), xc.grad(), kNormTol, what + " dx");
   if (!affine) return;
   expect_device_close(wd.grad(), wc.grad(), kNormTol * 10, what + " dweight");  // sums of M terms
@@ -268,6 +284,46 @@ TEST(CudaBatchNorm, TrainingForwardBackwardMatchCpu) {
   compare_batch_norm_train({3, 5, 9, 7}, true, 13);     // BatchNorm2d
   compare_batch_norm_train({2, 3, 3, 5, 7}, true, 14);  // BatchNorm3d
   compare_batch_norm_train({2, 3, 700}, true, 15);      // more elements than threads a block
+}
+
+// v2_cuda_split: long channels pick it by rule (slices that end inside a row on the row path,
+// and the flattened path of (N, C)); forced, it also runs short channels as one slice; v1 forced
+// on a long channel for comparison.
+TEST(CudaBatchNorm, SplitVersionMatchesCpu) {
+  kernels::BatchNormDesc d;
+  d.n = 3, d.c = 2, d.inner = 5471;
+  EXPECT_EQ(cuda_backend().batch_norm_splits(d), 2);
+  d.n = 16390, d.inner = 1;
+  EXPECT_EQ(cuda_backend().batch_norm_splits(d), 2);
+  d.n = 7, d.inner = 5;
+  EXPECT_EQ(cuda_backend().batch_norm_splits(d), 1);
+  compare_batch_norm_train({3, 1, 5471}, true, 31);  // 2 slices of 8207: one ends inside row 1
+  compare_batch_norm_train({16390, 1}, true, 32);    // 2 slices, flattened (inner 1)
+  compare_batch_norm_train({3, 5, 9, 7}, true, 34, "v2_cuda_split");
+  compare_batch_norm_train({7, 5}, false, 35, "v2_cuda_split");
+}
+
+// v2's slice partials are merged in a fixed order (no atomics): a rerun repeats bit for bit.
+TEST(CudaBatchNorm, SplitVersionRepeatsBitForBit) {
+  const Tensor x = random_cpu({2, 1, 8300}, 41).cuda(), g = random_cpu({2, 1, 8300}, 42).cuda();
+  std::vector<float> first;
+  for (int run = 0; run < 2; ++run) {
+    Tensor xd = x.detach(), wd = ones({1}).cuda();
+    xd.requires_grad_();
+    wd.requires_grad_();
+    Tensor rm = zeros({1}).cuda(), rv = ones({1}).cuda();
+    const Tensor y = batch_norm(xd, rm, rv, wd, Tensor(), true, 0.1, 1e-5);
+    sum(mul(y, g)).backward();
+    std::vector<float> all = y.cpu().to_vector<float>();
+    for (const Tensor& t : {xd.grad(), wd.grad(), rm, rv}) {
+      const std::vector<float> v = t.cpu().to_vector<float>();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    if (run == 0)
+      first = all;
+    else
+      EXPECT_EQ(std::memcmp(all.data(), first.data(), all.size() * sizeof(float)), 0);
+  }
 }
 
 TEST(CudaBatchNorm, EvalForwardBackwardMatchCpu) {

@@ -10,6 +10,7 @@
 #include "engine/nn/batch_norm.h"
 #include "engine/nn/linear.h"
 #include "engine/ops.h"
+#include "engine/runtime_info.h"
 #include "engine/tensor.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
@@ -132,6 +133,38 @@ TEST(CudaAllocator, ReusesFreedBlocksAndCounts) {
   EXPECT_EQ(emptied.reserved_bytes, emptied.allocated_bytes);
   a.reset_peak();
   EXPECT_EQ(a.stats().peak_allocated_bytes, a.stats().allocated_bytes);
+}
+
+TEST(CudaAllocator, StatisticsReachRuntimeInfoAndPeakResets) {
+  CudaAllocatorStats s;
+  s.allocated_bytes = 4096;
+  s.reserved_bytes = 3 << 20;
+  s.peak_allocated_bytes = 1536;
+  s.allocations = 1;
+  s.cache_hits = 2;
+  EXPECT_EQ(describe_cuda_memory(s),
+            "allocated 4.0 KiB, reserved 3.0 MiB (3.0 MiB cached), peak 1.5 KiB, 1 allocation (2 "
+            "cache hits)");
+  s.allocated_bytes = 512;
+  s.allocations = 7;
+  s.cache_hits = 1;
+  EXPECT_EQ(describe_cuda_memory(s),
+            "allocated 512 B, reserved 3.0 MiB (3.0 MiB cached), peak 1.5 KiB, 7 allocations (1 "
+            "cache hit)");
+
+  Tensor kept = empty({1000}, DType::f32, Device::cuda(0));
+  { Tensor big = empty({100000}, DType::f32, Device::cuda(0)); }
+  const CudaAllocatorStats now = CudaAllocator::instance(0).stats();
+  const RuntimeInfo info = runtime_info();
+  ASSERT_EQ(info.cuda_memory.size(), 1u);
+  EXPECT_EQ(info.cuda_memory[0].device, 0);
+  EXPECT_EQ(info.cuda_memory[0].stats.allocated_bytes, now.allocated_bytes);
+  EXPECT_EQ(info.cuda_memory[0].stats.reserved_bytes, now.reserved_bytes);
+  EXPECT_EQ(info.cuda_memory[0].stats.allocations, now.allocations);
+  EXPECT_EQ(info.cuda_memory[0].stats.cache_hits, now.cache_hits);
+  EXPECT_GE(now.peak_allocated_bytes, now.allocated_bytes + 400000);
+  reset_cuda_peak_memory();
+  EXPECT_EQ(CudaAllocator::instance(0).stats().peak_allocated_bytes, now.allocated_bytes);
 }
 
 TEST(CudaModule, ToMovesParametersBuffersAndGradsInPlace) {

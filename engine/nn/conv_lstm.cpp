@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/nn/trace.h"
 #include "engine/ops/conv.h"
+#include "engine/ops/conv_lstm.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
 #include "engine/ops/lstm.h"
@@ -101,6 +102,25 @@ Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
                                const std::vector<int64_t>& lens) const {
   int64_t T = x.size(0), N = x.size(1), C = x.size(2), H = x.size(3), W = x.size(4);
   int64_t hid = opt_.hidden_channels, pad = opt_.kernel_size / 2;
+  // On a cuda device the layer is one node on the fused kernels (engine/ops/conv_lstm.h: the h-path
+  // convolution with the gate math in its epilogue), its weights in gate order (i, f, g, o).
+  if (x.device().type == Device::Type::cuda && x.dtype() == DType::f32) {
+    const Tensor w = to_ifgo(weight_[l], hid);
+    ConvLstmLayerWeights lw{
+        w.narrow(1, 0, C), w.narrow(1, C, hid), to_ifgo(bias_[l], hid), Tensor(), Tensor(),
+        Tensor()};
+    if (opt_.peephole) {
+      lw.ci = w_ci_[l];
+      lw.cf = w_cf_[l];
+      lw.co = w_co_[l];
+    }
+    // The initial state may come from the cpu (zeros made by forward).
+    ConvLstmLayerResult r = conv_lstm_layer(x, lw, h.to(x.device()), c.to(x.device()),
+                                            lens.empty() ? Tensor() : from_vector(lens));
+    h = r.h_n;
+    c = r.c_n;
+    return r.output;
+  }
   // Without peepholes each step's gates go through the fused LSTM cell (lstm_cell_step_sum, a unit
   // per (channel, position); CPU only), whose gate order is (i, f, g, o): the parameters' rows are
   // permuted to it (differentiably) so that the convolutions produce the gates in that order.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/nn/trace.h"
+#include "engine/ops/dropout.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/join.h"
 
@@ -28,14 +29,10 @@ LstmWeights init_weights(int64_t in, int64_t hidden, bool bias, DType dtype) {
   return w;
 }
 
-// An inverted-dropout mask: 0 where the uniform u < p, 1 / (1 - p) elsewhere.
-Tensor dropout_mask(const Shape& shape, double p, DType dtype, RngStream& rng) {
-  Tensor u = rand(shape, DType::f32, &rng);
-  const float* pu = u.data<float>();
-  std::vector<double> m(static_cast<size_t>(u.numel()));
-  const double keep = p < 1 ? 1.0 / (1.0 - p) : 0.0;
-  for (size_t i = 0; i < m.size(); ++i) m[i] = static_cast<double>(pu[i]) < p ? 0.0 : keep;
-  return from_vector(m, shape).to(dtype);
+// An inverted-dropout mask on x's device (0 or 1 / (1 - p)) from the dropout op's Philox rule,
+// so the cpu and cuda draw the same mask from the same stream.
+Tensor dropout_mask(const Shape& shape, double p, const Tensor& x, RngStream& rng) {
+  return dropout(ones(shape, x.dtype(), x.device()), p, true, rng);
 }
 
 // Refuses a dropout probability outside [0, 1], naming the option.
@@ -63,14 +60,14 @@ std::pair<Tensor, LstmState> lstm(const LstmOptions& opt, const std::vector<Lstm
                "LSTM: ", weights.size(), " weight sets for ", opt.num_layers, " layers and ", dirs,
                " directions");
   Tensor seq = opt.batch_first ? x.transpose(0, 1) : x;
-  const int64_t T = seq.size(0), N = seq.size(1);
+  const int64_t N = seq.size(1);
   const Shape state_shape{opt.num_layers * dirs, N, H};
   if (state.h.defined()) check_state("h0", state.h, state_shape);
   if (state.c.defined()) check_state("c0", state.c, state_shape);
   std::vector<Tensor> hs, cs;
   for (int64_t l = 0; l < opt.num_layers; ++l) {
     if (training && opt.input_dropout > 0)
-      seq = mul(seq, dropout_mask({1, N, seq.size(2)}, opt.input_dropout, seq.dtype(), rng));
+      seq = mul(seq, dropout_mask({1, N, seq.size(2)}, opt.input_dropout, seq, rng));
     std::vector<Tensor> outs;
     for (int64_t d = 0; d < dirs; ++d) {
       const int64_t k = l * dirs + d;
@@ -83,7 +80,7 @@ std::pair<Tensor, LstmState> lstm(const LstmOptions& opt, const std::vector<Lstm
     }
     seq = dirs == 1 ? outs[0] : cat(outs, 2);
     if (training && opt.dropout > 0 && l + 1 < opt.num_layers)
-      seq = mul(seq, dropout_mask({T, N, dirs * H}, opt.dropout, seq.dtype(), rng));
+      seq = dropout(seq, opt.dropout, true, rng);
   }
   Tensor out = opt.batch_first ? seq.transpose(0, 1) : seq;
   return {out, {stack(hs, 0), stack(cs, 0)}};

@@ -30,7 +30,7 @@ std::vector<int64_t> check_args(const Tensor& x, int64_t k1, int64_t k2, const T
                shape_str(x.shape()));
   if (!lengths.defined()) return {};
   check_dtype("truncated_bptt lengths", lengths, {DType::i64});
-  return lengths.contiguous().to_vector<int64_t>();
+  return lengths.cpu().contiguous().to_vector<int64_t>();
 }
 
 }  // namespace
@@ -97,7 +97,7 @@ LstmState truncated_bptt(const RecurrentForward& forward, const Tensor& x, int64
   std::vector<int64_t> lens;
   if (lengths.defined()) {
     check_dtype("truncated_bptt lengths", lengths, {DType::i64});
-    lens = lengths.contiguous().to_vector<int64_t>();
+    lens = lengths.cpu().contiguous().to_vector<int64_t>();
   }
   LstmState s = state;
   for (int64_t start = 0, index = 0; start < T; start += k, ++index) {

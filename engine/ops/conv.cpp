@@ -286,9 +286,16 @@ bool im2col_fits(const ConvDesc& d) {
   return d.k / d.groups >= 4;
 }
 
-// The cuda v1_naive twin runs only when forced: v2_igemm covers every shape it does.
+// The cuda v1_naive twin runs only when forced: v2_igemm covers every shape it does. So do the
+// tensor-core versions (v3_igemm_tf32, v4_igemm_bf16), which round their inputs.
 bool never(const ConvDesc&) {
   return false;
+}
+
+// The cuda first-layer forward takes first layers: at most 4 channels a group (1 or 3 in images
+// and clips) within its limit on C/groups * taps.
+bool first_layer_fits(const ConvDesc& d) {
+  return d.c / d.groups <= 4 && cuda_conv_first_layer_applies(d);
 }
 
 // The forward and both backward registry entries of conv2d or conv3d.
@@ -308,7 +315,19 @@ ConvOps conv_ops(const std::string& name) {
         {"v1_reference",
          Device::Type::cpu,
          {{DType::f32, &forward_ref<float>}, {DType::f64, &forward_ref<double>}}},
+        {"first_layer",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_forward_first_layer_f32}},
+         &first_layer_fits},
         {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_igemm_f32}}},
+        {"v3_igemm_tf32",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_forward_igemm_mma_f32<false>}},
+         &never},
+        {"v4_igemm_bf16",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_forward_igemm_mma_f32<true>}},
+         &never},
         {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_forward_f32}}, &never}}},
       {name + "_backward_data",
        {{"v3_direct", Device::Type::cpu, {{DType::f32, &data_v3}}, &v3_data_fits},
@@ -317,6 +336,14 @@ ConvOps conv_ops(const std::string& name) {
          Device::Type::cpu,
          {{DType::f32, &data_ref<float>}, {DType::f64, &data_ref<double>}}},
         {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_igemm_f32}}},
+        {"v3_igemm_tf32",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_backward_data_igemm_mma_f32<false>}},
+         &never},
+        {"v4_igemm_bf16",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_backward_data_igemm_mma_f32<true>}},
+         &never},
         {"v1_naive", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_data_f32}}, &never}}},
       {name + "_backward_weights",
        {{"v3_direct", Device::Type::cpu, {{DType::f32, &weights_v3}}, &v3_weights_fits},
@@ -325,6 +352,14 @@ ConvOps conv_ops(const std::string& name) {
          Device::Type::cpu,
          {{DType::f32, &weights_ref<float>}, {DType::f64, &weights_ref<double>}}},
         {"v2_igemm", Device::Type::cuda, {{DType::f32, &cuda_conv_backward_weights_igemm_f32}}},
+        {"v3_igemm_tf32",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_backward_weights_igemm_mma_f32<false>}},
+         &never},
+        {"v4_igemm_bf16",
+         Device::Type::cuda,
+         {{DType::f32, &cuda_conv_backward_weights_igemm_mma_f32<true>}},
+         &never},
         {"v1_naive",
          Device::Type::cuda,
          {{DType::f32, &cuda_conv_backward_weights_f32}},

@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cuda_kernels.h"
+#include "engine/cuda_target_check.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -54,7 +55,9 @@ std::string index_str(const Shape& shape, int64_t at) {
 }
 
 // Checks dtypes, shapes, weight and every target of an (N, C, d...) problem before any kernel
-// runs (targets on a device are copied to the host for it); returns its descriptor.
+// runs; returns its descriptor. Targets on a cuda device are checked by a kernel instead, without
+// a host round trip, and a bad one is reported at the next read from the device
+// (engine/cuda_target_check.h).
 NllDesc check_class_problem(const char* op, const Tensor& input, const Tensor& target,
                             const ClassLossOptions& opt) {
   check_defined(op, input);
@@ -80,17 +83,25 @@ NllDesc check_class_problem(const char* op, const Tensor& input, const Tensor& t
     SIGNET_CHECK(opt.weight.device() == input.device(), op, ": input on ", input.device().str(),
                  " but weight on ", opt.weight.device().str());
   }
-  std::vector<int64_t> t = target.cpu().to_vector<int64_t>();
-  for (size_t i = 0; i < t.size(); ++i)
-    SIGNET_CHECK(t[i] == opt.ignore_index || (t[i] >= 0 && t[i] < c), op, ": target ", t[i],
-                 " at position ", index_str(target.shape(), static_cast<int64_t>(i)),
-                 " is out of range for ", c, " classes (valid: 0..", c - 1, " or ignore_index ",
-                 opt.ignore_index, ")");
   NllDesc d;
   d.n = input.size(0);
   d.c = c;
   d.inner = shape_numel(Shape(input.shape().begin() + 2, input.shape().end()));
   d.ignore_index = opt.ignore_index;
+  const int64_t ignore = opt.ignore_index;
+  auto message = [op, shape = target.shape(), c, ignore](int64_t at, int64_t t) {
+    return std::string(op) + ": target " + std::to_string(t) + " at position " +
+           index_str(shape, at) + " is out of range for " + std::to_string(c) +
+           " classes (valid: 0.." + std::to_string(c - 1) + " or ignore_index " +
+           std::to_string(ignore) + ")";
+  };
+  if (!target.device().is_cpu()) {
+    cuda_check_class_targets(d, target, message);
+    return d;
+  }
+  std::vector<int64_t> t = target.to_vector<int64_t>();
+  for (size_t i = 0; i < t.size(); ++i)
+    SIGNET_CHECK(t[i] == ignore || (t[i] >= 0 && t[i] < c), message(int64_t(i), t[i]));
   return d;
 }
 
@@ -191,7 +202,8 @@ Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths
 }
 
 // The target with masked-out elements set to ignore_index (so they are neither checked nor
-// counted) and the padding weights (undefined when there is no padding).
+// counted; on a cuda device by a kernel) and the padding weights (undefined when there is no
+// padding).
 std::pair<Tensor, Tensor> pad_target(const char* op, const Tensor& input, const Tensor& target,
                                      const Tensor& lengths, const Tensor& mask,
                                      int64_t ignore_index) {
@@ -202,6 +214,19 @@ std::pair<Tensor, Tensor> pad_target(const char* op, const Tensor& input, const 
   SIGNET_CHECK(target.dtype() == DType::i64, op, ": target must hold class indices (i64), got ",
                dtype_name(target.dtype()), " ", shape_str(target.shape()));
   Tensor pad = padding_weights(op, target.shape(), lengths, mask, input.dtype(), input.device());
+  if (!target.device().is_cpu()) {  // on the device: the targets are not read on the host
+    using MaskFn = void (*)(int64_t, const int64_t*, const void*, int64_t, int64_t*);
+    static const dispatch::Op<MaskFn> mask_op{
+        "mask_targets", {{"v1_cuda", Device::Type::cuda, {{DType::i64, &cuda_mask_targets_i64}}}}};
+    SIGNET_CHECK(pad.dtype() == DType::f32, op, ": on ", target.device().str(),
+                 " the input must be f32, got ", dtype_name(pad.dtype()));
+    const Tensor keep = pad.expand(target.shape()).contiguous(), tg = target.contiguous();
+    Tensor out = empty(target.shape(), DType::i64, target.device());
+    mask_op.run(target.device(), DType::i64, {}, tg.numel(),
+                static_cast<const int64_t*>(tg.raw_data()), keep.raw_data(), ignore_index,
+                static_cast<int64_t*>(out.raw_data()));
+    return {out, pad};
+  }
   std::vector<double> w =
       pad.cpu().expand(target.shape()).contiguous().to(DType::f64).to_vector<double>();
   std::vector<int64_t> t = target.cpu().contiguous().to_vector<int64_t>();

@@ -122,6 +122,12 @@ Tensor product(const Tensor& a, const Tensor& b) {
        {"v3_cuda_register", Device::Type::cuda, {{DType::f32, &cuda_gemm_v3_f32}}},
        // tf32 tensor cores: inputs rounded to 10 mantissa bits, so only when forced.
        {"v4_cuda_tf32", Device::Type::cuda, {{DType::f32, &cuda_gemm_v4_tf32_f32}}, &never},
+       // bf16 tensor cores (v6: fragments through ldmatrix): 7 mantissa bits, only when forced.
+       {"v5_cuda_bf16", Device::Type::cuda, {{DType::f32, &cuda_gemm_v5_bf16_f32}}, &never},
+       {"v6_cuda_bf16_ldmatrix",
+        Device::Type::cuda,
+        {{DType::f32, &cuda_gemm_v6_bf16_ldmatrix_f32}},
+        &never},
        // One thread per element of C: the twin the faster versions are checked against.
        {"v1_cuda_naive", Device::Type::cuda, {{DType::f32, &cuda_gemm_f32}}, &never}}};
   NoGradGuard no_grad;

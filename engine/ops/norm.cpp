@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/cuda_device.h"
 #include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
@@ -127,34 +128,46 @@ void ln_backward_v2(const LayerNormDesc& d, const void* x, const void* dy, const
                               cpu::default_threads());
 }
 
-// The registry entry of a batch norm kernel: v2 on f32, the reference on f32 and f64, cuda on f32.
+// v2_cuda_split's rule: a channel long enough for several blocks (kernels/cuda/batch_norm.h).
+bool split_applies(const BatchNormDesc& d) {
+  return cuda_backend().batch_norm_splits(d) > 1;
+}
+
+// The registry entry of a batch norm kernel: v2 on f32, the reference on f32 and f64, cuda on
+// f32 (the split v2 first where it applies, when there is one).
 template <class Fn>
-dispatch::Op<Fn> bn_op(const char* name, Fn v2, Fn ref_f32, Fn ref_f64, Fn cuda_f32) {
-  return {name,
-          {{"v2_channel_fused", Device::Type::cpu, {{DType::f32, v2}}},
-           {"v1_reference", Device::Type::cpu, {{DType::f32, ref_f32}, {DType::f64, ref_f64}}},
-           {"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}}}}};
+dispatch::Op<Fn, BatchNormDesc> bn_op(const char* name, Fn v2, Fn ref_f32, Fn ref_f64, Fn cuda_f32,
+                                      Fn cuda_split_f32 = nullptr) {
+  std::vector<dispatch::Impl<Fn, BatchNormDesc>> impls = {
+      {"v2_channel_fused", Device::Type::cpu, {{DType::f32, v2}}},
+      {"v1_reference", Device::Type::cpu, {{DType::f32, ref_f32}, {DType::f64, ref_f64}}}};
+  if (cuda_split_f32)
+    impls.push_back(
+        {"v2_cuda_split", Device::Type::cuda, {{DType::f32, cuda_split_f32}}, &split_applies});
+  impls.push_back({"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}}});
+  return {name, impls};
 }
 
 // The training forward op.
-const dispatch::Op<TrainFn>& train_op() {
-  static const auto op = bn_op<TrainFn>("batch_norm_train", &train_v2, &train_ref<float>,
-                                        &train_ref<double>, &cuda_batch_norm_train_f32);
+const dispatch::Op<TrainFn, BatchNormDesc>& train_op() {
+  static const auto op =
+      bn_op<TrainFn>("batch_norm_train", &train_v2, &train_ref<float>, &train_ref<double>,
+                     &cuda_batch_norm_train_f32, &cuda_batch_norm_v2_train_f32);
   return op;
 }
 
 // The evaluation forward op.
-const dispatch::Op<EvalFn>& eval_op() {
+const dispatch::Op<EvalFn, BatchNormDesc>& eval_op() {
   static const auto op = bn_op<EvalFn>("batch_norm_eval", &eval_v2, &eval_ref<float>,
                                        &eval_ref<double>, &cuda_batch_norm_eval_f32);
   return op;
 }
 
 // The backward op (training and evaluation).
-const dispatch::Op<BackwardFn>& backward_op() {
-  static const auto op =
-      bn_op<BackwardFn>("batch_norm_backward", &backward_v2, &backward_ref<float>,
-                        &backward_ref<double>, &cuda_batch_norm_backward_f32);
+const dispatch::Op<BackwardFn, BatchNormDesc>& backward_op() {
+  static const auto op = bn_op<BackwardFn>(
+      "batch_norm_backward", &backward_v2, &backward_ref<float>, &backward_ref<double>,
+      &cuda_batch_norm_backward_f32, &cuda_batch_norm_v2_backward_f32);
   return op;
 }
 
@@ -221,7 +234,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     SIGNET_CHECK(count > 1, name, ": expected more than 1 value per channel when training, got x ",
                  shape_str(x.shape()));
     Tensor var = empty(cshape, x.dtype(), x.device());
-    train_op().run(x.device(), x.dtype(), {}, d, xc.raw_data(), ptr_or_null(weight),
+    train_op().run(x.device(), x.dtype(), d, d, xc.raw_data(), ptr_or_null(weight),
                    ptr_or_null(bias), y.raw_data(), mean.raw_data(), var.raw_data(),
                    invstd.raw_data());
     if (running_mean.defined()) {
@@ -234,7 +247,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     SIGNET_CHECK(running_mean.defined(), name,
                  ": evaluation needs running_mean and running_var (x shape ", shape_str(x.shape()),
                  ")");
-    eval_op().run(x.device(), x.dtype(), {}, d, xc.raw_data(), running_mean.raw_data(),
+    eval_op().run(x.device(), x.dtype(), d, d, xc.raw_data(), running_mean.raw_data(),
                   running_var.raw_data(), ptr_or_null(weight), ptr_or_null(bias), y.raw_data());
     mean = running_mean.clone();
     if (x.device().is_cpu()) {
@@ -263,7 +276,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
           Tensor dx = want_x ? empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
           Tensor dw = want_w ? empty({d.c}, xs.dtype(), xs.device()) : Tensor();
           Tensor db = want_b ? empty({d.c}, xs.dtype(), xs.device()) : Tensor();
-          backward_op().run(xs.device(), xs.dtype(), {}, d, xs.raw_data(), go.raw_data(),
+          backward_op().run(xs.device(), xs.dtype(), d, d, xs.raw_data(), go.raw_data(),
                             s[1].raw_data(), s[2].raw_data(), has_w ? s[3].raw_data() : nullptr,
                             training, want_x ? dx.raw_data() : nullptr,
                             want_w ? dw.raw_data() : nullptr, want_b ? db.raw_data() : nullptr);

@@ -1,9 +1,15 @@
 #include "kernels/cuda/cuda_compat.h"
 
 #include "kernels/cuda/backend.h"
+#include "kernels/cuda/batch_norm.h"
 #include "kernels/cuda/cast.h"
 #include "kernels/cuda/clip.h"
+#include "kernels/cuda/conv_first_layer.h"
+#include "kernels/cuda/conv_igemm.h"
+#include "kernels/cuda/conv_naive.h"
+#include "kernels/cuda/convlstm_fused.h"
 #include "kernels/cuda/device_query.h"
+#include "kernels/cuda/dropout.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm_naive.h"
 #include "kernels/cuda/gemm_tensor_core.h"
@@ -11,11 +17,21 @@
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/lstm_cell.h"
 #include "kernels/cuda/optim.h"
+#include "kernels/cuda/pool.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
+
+// A launcher returning cudaError_t seen as the table's int-returning function.
+template <auto Launcher>
+struct AsStatus;
+template <class R, class... A, R (*Launcher)(A...)>
+struct AsStatus<Launcher> {
+  static int call(A... args) { return int(Launcher(args...)); }
+};
 
 // Total global memory of device i; 0 when it cannot be read.
 size_t device_memory(int device) {
@@ -33,53 +49,30 @@ std::string describe(int status) {
   return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
 }
 
-int set_device(int device) {
-  return cudaSetDevice(device);
+// A copy on the current stream that returns once the stream has done it.
+cudaError_t copy_and_wait(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  const cudaError_t e = cudaMemcpyAsync(dst, src, bytes, kind, current_stream());
+  return e != cudaSuccess ? e : cudaStreamSynchronize(current_stream());
 }
-int synchronize() {
-  return cudaDeviceSynchronize();
+
+// The table's stream and event functions: untyped handles to and from the runtime's.
+cudaStream_t as_stream(void* s) {
+  return static_cast<cudaStream_t>(s);
 }
-int device_malloc(void** ptr, size_t bytes) {
-  return cudaMalloc(ptr, bytes);
+cudaEvent_t as_event(void* e) {
+  return static_cast<cudaEvent_t>(e);
 }
-int device_free(void* ptr) {
-  return cudaFree(ptr);
+int stream_create(void** out) {
+  cudaStream_t s = nullptr;
+  const cudaError_t e = cudaStreamCreateWithFlags(&s, cudaStreamDefault);
+  *out = s;
+  return e;
 }
-int copy_h2d(void* dst, const void* src, size_t bytes) {
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
-}
-int copy_d2h(void* dst, const void* src, size_t bytes) {
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
-}
-int copy_d2d(void* dst, const void* src, size_t bytes) {
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
-}
-int device_memset(void* ptr, int value, size_t bytes) {
-  return cudaMemset(ptr, value, bytes);
-}
-int unary(kernels::UnaryOp op, kernels::ElementwiseParams p, const kernels::StridedDesc& d,
-          const float* a, float* out) {
-  return unary_f32(op, p, d, a, out);
-}
-int binary(kernels::BinaryOp op, kernels::ElementwiseParams p, const kernels::StridedDesc& d,
-           const float* a, const float* b, float* out) {
-  return binary_f32(op, p, d, a, b, out);
-}
-int fill(const kernels::StridedDesc& d, float value, float* out) {
-  return fill_f32(d, value, out);
-}
-int reduce_sum(const kernels::ReduceDesc& d, const float* in, float* out) {
-  return reduce_sum_f32(d, in, out);
-}
-int softmax_forward(const kernels::SoftmaxDesc& d, const float* x, float* y, bool log) {
-  return softmax_forward_f32(d, x, y, log);
-}
-int softmax_backward(const kernels::SoftmaxDesc& d, const float* y, const float* dy, float* dx,
-                     bool log) {
-  return softmax_backward_f32(d, y, dy, dx, log);
-}
-int gemm(const kernels::GemmDesc& d, const float* a, const float* b, float* c) {
-  return gemm_v1_naive_f32(d, a, b, c);
+int event_create(void** out) {
+  cudaEvent_t ev = nullptr;
+  const cudaError_t e = cudaEventCreate(&ev);
+  *out = ev;
+  return e;
 }
 
 // This build's table, one named assignment per field (a field left out stays null).
@@ -88,106 +81,108 @@ GpuBackend make_table() {
   t.device_count = &device_count;
   t.device_name = &device_name;
   t.device_memory = &device_memory;
-  t.set_device = &set_device;
-  t.synchronize = &synchronize;
+  t.set_device = [](int device) -> int { return cudaSetDevice(device); };
+  t.synchronize = []() -> int { return cudaDeviceSynchronize(); };
   t.describe = &describe;
-  t.malloc = &device_malloc;
-  t.free = &device_free;
-  t.memcpy_h2d = &copy_h2d;
-  t.memcpy_d2h = &copy_d2h;
-  t.memcpy_d2d = &copy_d2d;
-  t.memset = &device_memset;
-  t.unary_f32 = &unary;
-  t.binary_f32 = &binary;
-  t.fill_f32 = &fill;
-  t.reduce_sum_f32 = &reduce_sum;
-  t.softmax_forward_f32 = &softmax_forward;
-  t.softmax_backward_f32 = &softmax_backward;
-  t.gemm_f32 = &gemm;
-  t.gemm_v3_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b, float* c) -> int {
-    return gemm_v3_register_f32(d, a, b, c);
+  t.malloc = [](void** ptr, size_t bytes) -> int { return cudaMalloc(ptr, bytes); };
+  t.free = [](void* ptr) -> int { return cudaFree(ptr); };
+  t.memcpy_h2d = [](void* dst, const void* src, size_t bytes) -> int {
+    return copy_and_wait(dst, src, bytes, cudaMemcpyHostToDevice);
   };
-  t.lstm_cell_forward_f32 = [](const kernels::LstmCellDesc& d, const int64_t* lengths,
-                               const float* gates, const float* c_prev, const float* h_prev,
-                               float* act, float* c, float* h, float* y) -> int {
-    return lstm_cell_forward_f32(d, lengths, gates, c_prev, h_prev, act, c, h, y);
+  t.memcpy_d2h = [](void* dst, const void* src, size_t bytes) -> int {
+    return copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToHost);
   };
-  t.lstm_cell_backward_f32 = [](const kernels::LstmCellDesc& d, const int64_t* lengths,
-                                const float* act, const float* c_prev, const float* c,
-                                const float* dy, float* dh, float* dc, float* dgates) -> int {
-    return lstm_cell_backward_f32(d, lengths, act, c_prev, c, dy, dh, dc, dgates);
+  t.memcpy_d2d = [](void* dst, const void* src, size_t bytes) -> int {
+    return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream());
   };
-  t.gemm_v4_tf32_f32 = [](const kernels::GemmDesc& d, const float* a, const float* b,
-                          float* c) -> int { return gemm_v4_tf32_f32(d, a, b, c); };
-  t.reduce_extremum_f32 = [](const kernels::ReduceDesc& d, const float* in, float* out,
-                             int64_t* arg, bool is_max) -> int {
-    return reduce_extremum_f32(d, in, out, arg, is_max);
+  t.memset = [](void* ptr, int value, size_t bytes) -> int {
+    return cudaMemsetAsync(ptr, value, bytes, current_stream());
   };
-  t.scatter_to_arg_f32 = [](const kernels::ReduceDesc& d, const float* g, const int64_t* arg,
-                            float* gi) -> int { return scatter_to_arg_f32(d, g, arg, gi); };
-  t.binary_scalar_f32 = [](kernels::BinaryOp op, kernels::ElementwiseParams p,
-                           const kernels::StridedDesc& d, const float* a, float s,
-                           bool scalar_first, float* out) -> int {
-    return binary_scalar_f32(op, p, d, a, s, scalar_first, out);
+  t.stream_create = &stream_create;
+  t.stream_destroy = [](void* s) -> int { return cudaStreamDestroy(as_stream(s)); };
+  t.stream_synchronize = [](void* s) -> int { return cudaStreamSynchronize(as_stream(s)); };
+  t.set_stream = [](void* s) -> int {
+    set_current_stream(as_stream(s));
+    return cudaSuccess;
   };
-  t.cast_f32_from_u8 = [](const kernels::StridedDesc& d, const uint8_t* in, float* out) -> int {
-    return cast_f32_from_u8(d, in, out);
+  t.event_create = &event_create;
+  t.event_destroy = [](void* e) -> int { return cudaEventDestroy(as_event(e)); };
+  t.event_record = [](void* e, void* s) -> int {
+    return cudaEventRecord(as_event(e), as_stream(s));
   };
-  t.cast_f32_from_i64 = [](const kernels::StridedDesc& d, const int64_t* in, float* out) -> int {
-    return cast_f32_from_i64(d, in, out);
+  t.stream_wait_event = [](void* s, void* e) -> int {
+    return cudaStreamWaitEvent(as_stream(s), as_event(e), 0);
   };
-  t.copy_i64 = [](const kernels::StridedDesc& d, const int64_t* in, int64_t* out) -> int {
-    return copy_i64(d, in, out);
-  };
-  t.copy_u8 = [](const kernels::StridedDesc& d, const uint8_t* in, uint8_t* out) -> int {
-    return copy_u8(d, in, out);
-  };
-  t.nll_forward_f32 = [](const kernels::NllDesc& d, const float* logp, const int64_t* target,
-                         const float* weight, float* loss, float* wsum) -> int {
-    return nll_forward_f32(d, logp, target, weight, loss, wsum);
-  };
-  t.nll_backward_f32 = [](const kernels::NllDesc& d, const int64_t* target, const float* weight,
-                          const float* dloss, float* dlogp) -> int {
-    return nll_backward_f32(d, target, weight, dloss, dlogp);
-  };
-  t.cross_entropy_forward_f32 = [](const kernels::NllDesc& d, float eps, const float* x,
-                                   const int64_t* target, const float* weight, float* loss,
-                                   float* wsum) -> int {
-    return cross_entropy_forward_f32(d, eps, x, target, weight, loss, wsum);
-  };
-  t.cross_entropy_backward_f32 = [](const kernels::NllDesc& d, float eps, const float* x,
-                                    const int64_t* target, const float* weight, const float* dloss,
-                                    float* dx) -> int {
-    return cross_entropy_backward_f32(d, eps, x, target, weight, dloss, dx);
-  };
-  t.bce_with_logits_forward_f32 = [](int64_t n, const float* x, const float* y, const float* w,
-                                     const float* pw, const float* m, float* loss) -> int {
-    return bce_with_logits_forward_f32(n, x, y, w, pw, m, loss);
-  };
-  t.bce_with_logits_backward_f32 = [](int64_t n, const float* x, const float* y, const float* w,
-                                      const float* pw, const float* m, const float* dloss,
-                                      float* dx) -> int {
-    return bce_with_logits_backward_f32(n, x, y, w, pw, m, dloss, dx);
-  };
-  t.sgd_step_f32 = [](const kernels::SgdDesc& d, float* p, const float* g, float* buf) -> int {
-    return sgd_step_f32(d, p, g, buf);
-  };
-  t.adam_step_f32 = [](const kernels::AdamDesc& d, float* p, const float* g, float* m, float* v,
-                       float* vmax) -> int { return adam_step_f32(d, p, g, m, v, vmax); };
-  t.rmsprop_step_f32 = [](const kernels::RmspropDesc& d, float* p, const float* g, float* sq,
-                          float* avg,
-                          float* buf) -> int { return rmsprop_step_f32(d, p, g, sq, avg, buf); };
+  t.event_synchronize = [](void* e) -> int { return cudaEventSynchronize(as_event(e)); };
+  t.unary_f32 = &AsStatus<&unary_f32>::call;
+  t.binary_f32 = &AsStatus<&binary_f32>::call;
+  t.fill_f32 = &AsStatus<&fill_f32>::call;
+  t.reduce_sum_f32 = &AsStatus<&reduce_sum_f32>::call;
+  t.softmax_forward_f32 = &AsStatus<&softmax_forward_f32>::call;
+  t.softmax_backward_f32 = &AsStatus<&softmax_backward_f32>::call;
+  t.gemm_f32 = &AsStatus<&gemm_v1_naive_f32>::call;
+  t.gemm_v3_f32 = &AsStatus<&gemm_v3_register_f32>::call;
+  t.gemm_v4_tf32_f32 = &AsStatus<&gemm_v4_tf32_f32>::call;
+  t.lstm_cell_forward_f32 = &AsStatus<&lstm_cell_forward_f32>::call;
+  t.lstm_cell_backward_f32 = &AsStatus<&lstm_cell_backward_f32>::call;
+  t.reduce_extremum_f32 = &AsStatus<&reduce_extremum_f32>::call;
+  t.scatter_to_arg_f32 = &AsStatus<&scatter_to_arg_f32>::call;
+  t.binary_scalar_f32 = &AsStatus<&binary_scalar_f32>::call;
+  t.cast_f32_from_u8 = &AsStatus<&cast_f32_from_u8>::call;
+  t.cast_f32_from_i64 = &AsStatus<&cast_f32_from_i64>::call;
+  t.copy_i64 = &AsStatus<&copy_i64>::call;
+  t.copy_u8 = &AsStatus<&copy_u8>::call;
+  t.class_target_check = &AsStatus<&class_target_check>::call;
+  t.nll_forward_f32 = &AsStatus<&nll_forward_f32>::call;
+  t.nll_backward_f32 = &AsStatus<&nll_backward_f32>::call;
+  t.cross_entropy_forward_f32 = &AsStatus<&cross_entropy_forward_f32>::call;
+  t.cross_entropy_backward_f32 = &AsStatus<&cross_entropy_backward_f32>::call;
+  t.bce_with_logits_forward_f32 = &AsStatus<&bce_with_logits_forward_f32>::call;
+  t.bce_with_logits_backward_f32 = &AsStatus<&bce_with_logits_backward_f32>::call;
+  t.sgd_step_f32 = &AsStatus<&sgd_step_f32>::call;
+  t.adam_step_f32 = &AsStatus<&adam_step_f32>::call;
+  t.rmsprop_step_f32 = &AsStatus<&rmsprop_step_f32>::call;
   t.clip_partial_count = &clip_partial_count;
-  t.clip_partial_sumsq_f32 = [](const float* g, int64_t n, double* partials) -> int {
-    return clip_partial_sumsq_f32(g, n, partials);
-  };
-  t.clip_norm_scale = [](const double* partials, int64_t count, double max_norm,
-                         double* out) -> int {
-    return clip_norm_scale(partials, count, max_norm, out);
-  };
-  t.clip_scale_f32 = [](float* g, int64_t n, const double* scale) -> int {
-    return clip_scale_f32(g, n, scale);
-  };
+  t.clip_partial_sumsq_f32 = &AsStatus<&clip_partial_sumsq_f32>::call;
+  t.clip_norm_scale = &AsStatus<&clip_norm_scale>::call;
+  t.clip_scale_f32 = &AsStatus<&clip_scale_f32>::call;
+  t.dropout_f32 = &AsStatus<&dropout_forward_f32>::call;
+  t.max_pool_forward_f32 = &AsStatus<&max_pool_forward_f32>::call;
+  t.max_pool_backward_f32 = &AsStatus<&max_pool_backward_f32>::call;
+  t.avg_pool_forward_f32 = &AsStatus<&avg_pool_forward_f32>::call;
+  t.avg_pool_backward_f32 = &AsStatus<&avg_pool_backward_f32>::call;
+  t.adaptive_avg_pool_forward_f32 = &AsStatus<&adaptive_avg_pool_forward_f32>::call;
+  t.adaptive_avg_pool_backward_f32 = &AsStatus<&adaptive_avg_pool_backward_f32>::call;
+  t.batch_norm_train_f32 = &AsStatus<&batch_norm_forward_train_f32>::call;
+  t.batch_norm_eval_f32 = &AsStatus<&batch_norm_forward_eval_f32>::call;
+  t.batch_norm_backward_f32 = &AsStatus<&batch_norm_backward_f32>::call;
+  t.conv_forward_f32 = &AsStatus<&conv_v1_naive_forward_f32>::call;
+  t.conv_backward_data_f32 = &AsStatus<&conv_v1_naive_backward_data_f32>::call;
+  t.conv_backward_weights_f32 = &AsStatus<&conv_v1_naive_backward_weights_f32>::call;
+  t.conv_igemm_forward_f32 = &AsStatus<&conv_v2_igemm_forward_f32>::call;
+  t.conv_igemm_backward_data_f32 = &AsStatus<&conv_v2_igemm_backward_data_f32>::call;
+  t.conv_igemm_backward_weights_f32 = &AsStatus<&conv_v2_igemm_backward_weights_f32>::call;
+  t.conv_igemm_workspace_bytes = &conv_igemm_workspace_bytes;
+  t.batch_norm_v2_train_f32 = &AsStatus<&batch_norm_v2_split_forward_train_f32>::call;
+  t.batch_norm_v2_backward_f32 = &AsStatus<&batch_norm_v2_split_backward_f32>::call;
+  t.batch_norm_workspace_bytes = &batch_norm_workspace_bytes;
+  t.batch_norm_splits = &batch_norm_splits;
+  t.mask_targets_i64 = &AsStatus<&mask_targets_i64>::call;
+  t.gemm_v5_bf16_f32 = &AsStatus<&gemm_v5_bf16_f32>::call;
+  t.gemm_v6_bf16_ldmatrix_f32 = &AsStatus<&gemm_v6_bf16_ldmatrix_f32>::call;
+  t.conv_igemm_tf32_forward_f32 = &AsStatus<&conv_v3_igemm_tf32_forward_f32>::call;
+  t.conv_igemm_tf32_backward_data_f32 = &AsStatus<&conv_v3_igemm_tf32_backward_data_f32>::call;
+  t.conv_igemm_tf32_backward_weights_f32 =
+      &AsStatus<&conv_v3_igemm_tf32_backward_weights_f32>::call;
+  t.conv_igemm_bf16_forward_f32 = &AsStatus<&conv_v4_igemm_bf16_forward_f32>::call;
+  t.conv_igemm_bf16_backward_data_f32 = &AsStatus<&conv_v4_igemm_bf16_backward_data_f32>::call;
+  t.conv_igemm_bf16_backward_weights_f32 =
+      &AsStatus<&conv_v4_igemm_bf16_backward_weights_f32>::call;
+  t.conv_first_layer_forward_f32 = &AsStatus<&conv_first_layer_forward_f32>::call;
+  t.conv_first_layer_applies = &conv_first_layer_applies;
+  t.convlstm_forward_f32 = &AsStatus<&convlstm_v3_fused_forward_f32>::call;
+  t.convlstm_backward_f32 = &AsStatus<&convlstm_v3_fused_backward_f32>::call;
+  t.convlstm_workspace_bytes = &convlstm_seq_workspace_bytes;
   return t;
 }
 

@@ -1,19 +1,24 @@
-// The table of device functions the engine's cuda device calls: memory, copies, device queries
-// and the kernel launchers. kernels/cuda/backend.cu builds one table per library (nvcc:
+// The one table of device functions the engine's cuda device calls: devices, memory, copies,
+// streams and every kernel launcher. kernels/cuda/backend.cu builds one table per library (nvcc:
 // signet::cuda::backend(), host SIMT: signet::simt_cuda::backend()). A new kernel plugs in as one
-// field here and one assignment in backend.cu. This header needs neither the CUDA toolkit nor the
-// simt runtime; statuses are CUDA error numbers (0 is success). All work runs on the default
-// stream.
+// field appended here and one assignment in backend.cu. This header needs neither the CUDA toolkit
+// nor the simt runtime; statuses are CUDA error numbers (0 is success). Launches and copies run on
+// the stream set_stream made current for the calling host thread (kernels/cuda/stream.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "kernels/common/conv_desc.h"
+#include "kernels/common/convlstm_desc.h"
+#include "kernels/common/dropout_desc.h"
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/common/lstm_cell.h"
 #include "kernels/common/nll_desc.h"
+#include "kernels/common/norm_desc.h"
 #include "kernels/common/optim_desc.h"
+#include "kernels/common/pool_desc.h"
 #include "kernels/common/reduce_desc.h"
 #include "kernels/common/softmax_desc.h"
 #include "kernels/common/strided.h"
@@ -30,13 +35,28 @@ struct GpuBackend {
   // "cudaErrorLaunchFailure: unspecified launch failure" and any detail the backend keeps.
   std::string (*describe)(int status);
 
-  // Memory (blocking copies; a copy from the device waits for queued kernels).
+  // Memory. Copies and memset run on the current stream; memcpy_h2d and memcpy_d2h return once
+  // that stream has finished them, so the host buffer may be reused or read.
   int (*malloc)(void** ptr, size_t bytes);
   int (*free)(void* ptr);
   int (*memcpy_h2d)(void* dst, const void* src, size_t bytes);
   int (*memcpy_d2h)(void* dst, const void* src, size_t bytes);
   int (*memcpy_d2d)(void* dst, const void* src, size_t bytes);
   int (*memset)(void* ptr, int value, size_t bytes);
+
+  // Streams and events: handles are the backend's cudaStream_t / cudaEvent_t, null is the
+  // default stream. New streams are blocking: they order with work on the default stream.
+  int (*stream_create)(void** stream);
+  int (*stream_destroy)(void* stream);
+  int (*stream_synchronize)(void* stream);
+  // Makes stream the one this host thread's launches and copies use from now on.
+  int (*set_stream)(void* stream);
+  int (*event_create)(void** event);
+  int (*event_destroy)(void* event);
+  int (*event_record)(void* event, void* stream);
+  // Work queued on stream after this call waits until the event's recorded work is done.
+  int (*stream_wait_event)(void* stream, void* event);
+  int (*event_synchronize)(void* event);
 
   // Kernels on f32; each returns the launch status. Descriptors as the reference kernels'.
   int (*unary_f32)(kernels::UnaryOp op, kernels::ElementwiseParams p, const kernels::StridedDesc& d,
@@ -76,6 +96,8 @@ struct GpuBackend {
   int (*cast_f32_from_i64)(const kernels::StridedDesc& d, const int64_t* in, float* out);
   int (*copy_i64)(const kernels::StridedDesc& d, const int64_t* in, int64_t* out);
   int (*copy_u8)(const kernels::StridedDesc& d, const uint8_t* in, uint8_t* out);
+  // Marks the first target position that is neither a class nor ignore_index (loss.h).
+  int (*class_target_check)(const kernels::NllDesc& d, const int64_t* target, uint64_t* first_bad);
   // Negative log-likelihood forward and backward (loss.h).
   int (*nll_forward_f32)(const kernels::NllDesc& d, const float* logp, const int64_t* target,
                          const float* weight, float* loss, float* wsum);
@@ -105,6 +127,93 @@ struct GpuBackend {
   int (*clip_partial_sumsq_f32)(const float* g, int64_t n, double* partials);
   int (*clip_norm_scale)(const double* partials, int64_t count, double max_norm, double* out);
   int (*clip_scale_f32)(float* g, int64_t n, const double* scale);
+
+  // Dropout forward (and backward, on dy) with the Philox dropout stream (dropout.h).
+  int (*dropout_f32)(const kernels::DropoutDesc& d, const float* x, float* y);
+  // Pooling (pool.h).
+  int (*max_pool_forward_f32)(const kernels::PoolDesc& d, const float* x, float* y, int64_t* idx);
+  int (*max_pool_backward_f32)(const kernels::PoolDesc& d, const float* dy, const int64_t* idx,
+                               float* dx);
+  int (*avg_pool_forward_f32)(const kernels::PoolDesc& d, const float* x, float* y);
+  int (*avg_pool_backward_f32)(const kernels::PoolDesc& d, const float* dy, float* dx);
+  int (*adaptive_avg_pool_forward_f32)(const kernels::PoolDesc& d, const float* x, float* y);
+  int (*adaptive_avg_pool_backward_f32)(const kernels::PoolDesc& d, const float* dy, float* dx);
+  // Batch norm (batch_norm.h).
+  int (*batch_norm_train_f32)(const kernels::BatchNormDesc& d, const float* x, const float* weight,
+                              const float* bias, float* y, float* mean, float* var, float* invstd);
+  int (*batch_norm_eval_f32)(const kernels::BatchNormDesc& d, const float* x, const float* mean,
+                             const float* var, const float* weight, const float* bias, float* y);
+  int (*batch_norm_backward_f32)(const kernels::BatchNormDesc& d, const float* x, const float* dy,
+                                 const float* mean, const float* invstd, const float* weight,
+                                 bool training, float* dx, float* dweight, float* dbias);
+  // The simple convolution (conv_naive.h, v1).
+  int (*conv_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                          const float* bias, float* y);
+  int (*conv_backward_data_f32)(const kernels::ConvDesc& d, const float* dy, const float* w,
+                                float* dx);
+  int (*conv_backward_weights_f32)(const kernels::ConvDesc& d, const float* x, const float* dy,
+                                   float* dw, float* dbias);
+  // Implicit-GEMM convolution (conv_igemm.h, v2); backward-weights takes a device workspace of
+  // conv_igemm_workspace_bytes(d) bytes.
+  int (*conv_igemm_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                                const float* bias, float* y);
+  int (*conv_igemm_backward_data_f32)(const kernels::ConvDesc& d, const float* dy, const float* w,
+                                      float* dx);
+  int (*conv_igemm_backward_weights_f32)(const kernels::ConvDesc& d, const float* x,
+                                         const float* dy, float* dw, float* dbias,
+                                         float* workspace);
+  size_t (*conv_igemm_workspace_bytes)(const kernels::ConvDesc& d);
+  // Batch norm v2, several blocks per channel (batch_norm.h), with a device workspace of
+  // batch_norm_workspace_bytes(d) bytes.
+  int (*batch_norm_v2_train_f32)(const kernels::BatchNormDesc& d, const float* x,
+                                 const float* weight, const float* bias, float* y, float* mean,
+                                 float* var, float* invstd, float* workspace);
+  int (*batch_norm_v2_backward_f32)(const kernels::BatchNormDesc& d, const float* x,
+                                    const float* dy, const float* mean, const float* invstd,
+                                    const float* weight, bool training, float* dx, float* dweight,
+                                    float* dbias, float* workspace);
+  size_t (*batch_norm_workspace_bytes)(const kernels::BatchNormDesc& d);
+  int64_t (*batch_norm_splits)(const kernels::BatchNormDesc& d);
+  // Padded targets set to ignore_index where keep is 0 (loss.h).
+  int (*mask_targets_i64)(int64_t n, const int64_t* target, const float* keep, int64_t ignore_index,
+                          int64_t* out);
+  // The bf16 tensor-core GEMMs (gemm_tensor_core.h: v5, v6 with ldmatrix).
+  int (*gemm_v5_bf16_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
+  int (*gemm_v6_bf16_ldmatrix_f32)(const kernels::GemmDesc& d, const float* a, const float* b,
+                                   float* c);
+  // Implicit-GEMM convolution on tensor cores (conv_igemm.h: v3 tf32, v4 bf16); backward-weights
+  // takes the workspace of conv_igemm_workspace_bytes(d) bytes, as v2's.
+  int (*conv_igemm_tf32_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                                     const float* bias, float* y);
+  int (*conv_igemm_tf32_backward_data_f32)(const kernels::ConvDesc& d, const float* dy,
+                                           const float* w, float* dx);
+  int (*conv_igemm_tf32_backward_weights_f32)(const kernels::ConvDesc& d, const float* x,
+                                              const float* dy, float* dw, float* dbias,
+                                              float* workspace);
+  int (*conv_igemm_bf16_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                                     const float* bias, float* y);
+  int (*conv_igemm_bf16_backward_data_f32)(const kernels::ConvDesc& d, const float* dy,
+                                           const float* w, float* dx);
+  int (*conv_igemm_bf16_backward_weights_f32)(const kernels::ConvDesc& d, const float* x,
+                                              const float* dy, float* dw, float* dbias,
+                                              float* workspace);
+  // The small-C first-layer forward (conv_first_layer.h) and whether it takes d.
+  int (*conv_first_layer_forward_f32)(const kernels::ConvDesc& d, const float* x, const float* w,
+                                      const float* bias, float* y);
+  bool (*conv_first_layer_applies)(const kernels::ConvDesc& d);
+  // The fused ConvLSTM layer, forward and backward (convlstm_fused.h; lengths on the device), with
+  // a device workspace of convlstm_workspace_bytes(d) bytes.
+  int (*convlstm_forward_f32)(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                              const float* x, const float* w_x, const float* w_h, const float* bias,
+                              const kernels::ConvLstmPeepholes& peep, const float* h0,
+                              const float* c0, const kernels::ConvLstmBuffers& out,
+                              void* workspace);
+  int (*convlstm_backward_f32)(const kernels::ConvLstmDesc& d, const int64_t* lengths,
+                               const float* x, const float* w_x, const float* w_h,
+                               const kernels::ConvLstmPeepholes& peep,
+                               const kernels::ConvLstmBuffers& fwd, const float* dy,
+                               const kernels::ConvLstmGrads& g, void* workspace);
+  size_t (*convlstm_workspace_bytes)(const kernels::ConvLstmDesc& d);
 };
 
 }  // namespace signet

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/common/welford.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -11,6 +12,8 @@ using kernels::BatchNormDesc;
 using kernels::Welford;
 
 constexpr int kThreads = 512;
+constexpr int64_t kSplitElements = 16384;  // v2: a channel gets a block per this many elements
+constexpr int64_t kMaxSplits = 64;         // v2: blocks per channel, at most
 
 // Calls fn(offset) for this thread's share of channel ch in a fixed order: row by row (batch
 // items), elements threadIdx.x, + kThreads, ... of each row (no division per element); when the
@@ -146,6 +149,205 @@ int channel_blocks(int64_t c) {
   return int(c < 65535 ? c : 65535);
 }
 
+// v2: the elements of one channel, flattened over (batch, inner), cut into splits equal slices.
+struct Slice {
+  int64_t begin, end;
+};
+__device__ __forceinline__ Slice slice_of(const BatchNormDesc& d, int64_t split, int64_t splits) {
+  const int64_t count = d.n * d.inner, chunk = (count + splits - 1) / splits;
+  const int64_t begin = split * chunk < count ? split * chunk : count;
+  return {begin, begin + chunk < count ? begin + chunk : count};
+}
+
+// Calls fn(offset) for this thread's share of slice sl of channel ch: row by row when rows are at
+// least a block long (two divisions per row, none per element), else over the flattened slice.
+template <class Fn>
+__device__ __forceinline__ void for_slice(const BatchNormDesc& d, int64_t ch, Slice sl, Fn fn) {
+  if (d.inner >= kThreads) {
+    for (int64_t b = sl.begin / d.inner; b * d.inner < sl.end; ++b) {
+      const int64_t lo = sl.begin > b * d.inner ? sl.begin - b * d.inner : 0;
+      const int64_t hi = sl.end < (b + 1) * d.inner ? sl.end - b * d.inner : d.inner;
+      const int64_t row = (b * d.c + ch) * d.inner;
+      for (int64_t i = lo + threadIdx.x; i < hi; i += kThreads) fn(row + i);
+    }
+  } else {
+    for (int64_t j = sl.begin + threadIdx.x; j < sl.end; j += kThreads)
+      fn((j / d.inner * d.c + ch) * d.inner + j % d.inner);
+  }
+}
+
+// Sums a and b over the block in a fixed tree; thread 0 gets the totals.
+__device__ __forceinline__ void block_sum2(float* s_a, float* s_b, float& a, float& b) {
+  s_a[threadIdx.x] = a;
+  s_b[threadIdx.x] = b;
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (int(threadIdx.x) < half) {
+      s_a[threadIdx.x] += s_a[threadIdx.x + half];
+      s_b[threadIdx.x] += s_b[threadIdx.x + half];
+    }
+    __syncthreads();
+  }
+  a = s_a[0];
+  b = s_b[0];
+}
+
+// v2 pass 1: block (split, ch) writes the Welford mean and m2 of its slice to
+// partials[(ch * splits + split) * 2 + {0, 1}] (per-thread states merged in a fixed tree).
+__global__ void batch_norm_partial_stats_kernel(BatchNormDesc d, int64_t splits,
+                                                const float* __restrict__ x,
+                                                float* __restrict__ partials) {
+  __shared__ int64_t s_count[kThreads];
+  __shared__ float s_mean[kThreads], s_m2[kThreads];
+  for (int64_t ch = blockIdx.y; ch < d.c; ch += gridDim.y) {
+    Welford w{0, 0.0f, 0.0f};
+    for_slice(d, ch, slice_of(d, blockIdx.x, splits),
+              [&](int64_t e) { kernels::welford_push(w, x[e]); });
+    s_count[threadIdx.x] = w.count;
+    s_mean[threadIdx.x] = w.mean;
+    s_m2[threadIdx.x] = w.m2;
+    __syncthreads();
+    for (int half = kThreads / 2; half > 0; half /= 2) {
+      if (int(threadIdx.x) < half) {
+        Welford a{s_count[threadIdx.x], s_mean[threadIdx.x], s_m2[threadIdx.x]};
+        const int o = threadIdx.x + half;
+        kernels::welford_merge(a, Welford{s_count[o], s_mean[o], s_m2[o]});
+        s_count[threadIdx.x] = a.count;
+        s_mean[threadIdx.x] = a.mean;
+        s_m2[threadIdx.x] = a.m2;
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+      partials[(ch * splits + blockIdx.x) * 2] = s_mean[0];
+      partials[(ch * splits + blockIdx.x) * 2 + 1] = s_m2[0];
+    }
+    __syncthreads();
+  }
+}
+
+// v2 pass 2: thread ch merges its channel's partials in split order into mean, var and invstd.
+__global__ void batch_norm_finish_stats_kernel(BatchNormDesc d, int64_t splits,
+                                               const float* __restrict__ partials,
+                                               float* __restrict__ mean, float* __restrict__ var,
+                                               float* __restrict__ invstd) {
+  const int64_t ch = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (ch >= d.c) return;
+  Welford w{0, 0.0f, 0.0f};
+  for (int64_t s = 0; s < splits; ++s) {
+    const Slice sl = slice_of(d, s, splits);
+    kernels::welford_merge(w, Welford{sl.end - sl.begin, partials[(ch * splits + s) * 2],
+                                      partials[(ch * splits + s) * 2 + 1]});
+  }
+  const float v = w.m2 / float(d.n * d.inner);
+  mean[ch] = w.mean;
+  var[ch] = v;
+  invstd[ch] = float(1.0 / sqrt(double(v) + d.eps));
+}
+
+// v2 pass 3 (and the dx pass of the backward): row r = (b, ch) per grid y index, its elements
+// over grid x; y = (x - mean) * invstd * weight + bias.
+__global__ void batch_norm_normalize_kernel(BatchNormDesc d, const float* __restrict__ x,
+                                            const float* __restrict__ mean,
+                                            const float* __restrict__ invstd,
+                                            const float* __restrict__ weight,
+                                            const float* __restrict__ bias, float* __restrict__ y) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t r = blockIdx.y; r < d.n * d.c; r += gridDim.y) {
+    const int64_t ch = r % d.c;
+    const float center = mean[ch], scale = invstd[ch] * (weight ? weight[ch] : 1.0f);
+    const float shift = bias ? bias[ch] : 0.0f;
+    const float* xr = x + r * d.inner;
+    float* yr = y + r * d.inner;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < d.inner; i += step)
+      yr[i] = (xr[i] - center) * scale + shift;
+  }
+}
+
+// v2 backward pass 1: block (split, ch) writes its slice's sum(dy) and sum(dy (x - mean)) to
+// partials[(ch * splits + split) * 2 + {0, 1}] (fixed tree).
+__global__ void batch_norm_partial_grad_kernel(BatchNormDesc d, int64_t splits,
+                                               const float* __restrict__ x,
+                                               const float* __restrict__ dy,
+                                               const float* __restrict__ mean,
+                                               float* __restrict__ partials) {
+  __shared__ float s_dy[kThreads], s_dyx[kThreads];
+  for (int64_t ch = blockIdx.y; ch < d.c; ch += gridDim.y) {
+    const float m = mean[ch];
+    float sdy = 0.0f, sdyx = 0.0f;
+    for_slice(d, ch, slice_of(d, blockIdx.x, splits), [&](int64_t e) {
+      const float g = dy[e];
+      sdy += g;
+      sdyx = fmaf(g, x[e] - m, sdyx);
+    });
+    block_sum2(s_dy, s_dyx, sdy, sdyx);
+    if (threadIdx.x == 0) {
+      partials[(ch * splits + blockIdx.x) * 2] = sdy;
+      partials[(ch * splits + blockIdx.x) * 2 + 1] = sdyx;
+    }
+    __syncthreads();
+  }
+}
+
+// v2 backward pass 2: thread ch sums its partials in split order; dweight, dbias, and the dx
+// coefficients totals[ch * 2 + {0, 1}] = sum(dy), sum(dy xhat).
+__global__ void batch_norm_finish_grad_kernel(BatchNormDesc d, int64_t splits,
+                                              const float* __restrict__ partials,
+                                              const float* __restrict__ invstd,
+                                              float* __restrict__ totals,
+                                              float* __restrict__ dweight,
+                                              float* __restrict__ dbias) {
+  const int64_t ch = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (ch >= d.c) return;
+  float sdy = 0.0f, sdyx = 0.0f;
+  for (int64_t s = 0; s < splits; ++s) {
+    sdy += partials[(ch * splits + s) * 2];
+    sdyx += partials[(ch * splits + s) * 2 + 1];
+  }
+  const float dyxhat = sdyx * invstd[ch];
+  totals[ch * 2] = sdy;
+  totals[ch * 2 + 1] = dyxhat;
+  if (dweight) dweight[ch] = dyxhat;
+  if (dbias) dbias[ch] = sdy;
+}
+
+// v2 backward pass 3: dx per row as batch_norm_normalize_kernel, from the channel totals.
+__global__ void batch_norm_dx_kernel(BatchNormDesc d, const float* __restrict__ x,
+                                     const float* __restrict__ dy, const float* __restrict__ mean,
+                                     const float* __restrict__ invstd,
+                                     const float* __restrict__ weight,
+                                     const float* __restrict__ totals, bool training,
+                                     float* __restrict__ dx) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  const float count = float(d.n * d.inner);
+  for (int64_t r = blockIdx.y; r < d.n * d.c; r += gridDim.y) {
+    const int64_t ch = r % d.c;
+    const float m = mean[ch], is = invstd[ch], wis = (weight ? weight[ch] : 1.0f) * is;
+    const float mdy = training ? totals[ch * 2] / count : 0.0f;
+    const float k = training ? is * totals[ch * 2 + 1] / count : 0.0f;
+    const int64_t base = r * d.inner;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < d.inner; i += step)
+      dx[base + i] = wis * (dy[base + i] - mdy - (x[base + i] - m) * k);
+  }
+}
+
+// The grid of the row kernels: 256 threads a block, grid x over a row (at most 64 blocks), grid
+// y over the rows (at most 65535).
+dim3 row_grid(const BatchNormDesc& d) {
+  const int64_t rows = d.n * d.c, per_row = (d.inner + 255) / 256;
+  return dim3(unsigned(per_row < 64 ? per_row : 64), unsigned(rows < 65535 ? rows : 65535));
+}
+
+// The grid of the split kernels: one block per (split, channel), at most 65535 channels a launch.
+dim3 split_grid(const BatchNormDesc& d) {
+  return dim3(unsigned(batch_norm_splits(d)), unsigned(channel_blocks(d.c)));
+}
+
+// Blocks of 256 threads for the per-channel finishing kernels.
+int finish_blocks(const BatchNormDesc& d) {
+  return int((d.c + 255) / 256);
+}
+
 }  // namespace
 
 // One block per channel.
@@ -153,20 +355,18 @@ cudaError_t batch_norm_forward_train_f32(const BatchNormDesc& d, const float* x,
                                          const float* weight, const float* bias, float* y,
                                          float* mean, float* var, float* invstd) {
   if (d.c == 0) return cudaSuccess;
-  launch_kernel(batch_norm_train_kernel, channel_blocks(d.c), kThreads, 0, nullptr, d, x, weight,
-                bias, y, mean, var, invstd);
+  launch_kernel(batch_norm_train_kernel, channel_blocks(d.c), kThreads, 0, current_stream(), d, x,
+                weight, bias, y, mean, var, invstd);
   return cudaGetLastError();
 }
 
-// 256 threads a block; grid x covers a row (at most 64 blocks), grid y the rows (at most 65535).
+// Elementwise over the rows (row_grid).
 cudaError_t batch_norm_forward_eval_f32(const BatchNormDesc& d, const float* x, const float* mean,
                                         const float* var, const float* weight, const float* bias,
                                         float* y) {
-  const int64_t rows = d.n * d.c;
-  if (rows == 0 || d.inner == 0) return cudaSuccess;
-  const int64_t per_row = (d.inner + 255) / 256;
-  const dim3 grid(unsigned(per_row < 64 ? per_row : 64), unsigned(rows < 65535 ? rows : 65535));
-  launch_kernel(batch_norm_eval_kernel, grid, 256, 0, nullptr, d, x, mean, var, weight, bias, y);
+  if (d.n * d.c == 0 || d.inner == 0) return cudaSuccess;
+  launch_kernel(batch_norm_eval_kernel, row_grid(d), 256, 0, current_stream(), d, x, mean, var,
+                weight, bias, y);
   return cudaGetLastError();
 }
 
@@ -175,8 +375,53 @@ cudaError_t batch_norm_backward_f32(const BatchNormDesc& d, const float* x, cons
                                     const float* mean, const float* invstd, const float* weight,
                                     bool training, float* dx, float* dweight, float* dbias) {
   if (d.c == 0) return cudaSuccess;
-  launch_kernel(batch_norm_backward_kernel, channel_blocks(d.c), kThreads, 0, nullptr, d, x, dy,
-                mean, invstd, weight, training, dx, dweight, dbias);
+  launch_kernel(batch_norm_backward_kernel, channel_blocks(d.c), kThreads, 0, current_stream(), d,
+                x, dy, mean, invstd, weight, training, dx, dweight, dbias);
+  return cudaGetLastError();
+}
+
+int64_t batch_norm_splits(const kernels::BatchNormDesc& d) {
+  const int64_t wanted = (d.n * d.inner + kSplitElements - 1) / kSplitElements;
+  return wanted < 1 ? 1 : wanted > kMaxSplits ? kMaxSplits : wanted;
+}
+
+size_t batch_norm_workspace_bytes(const kernels::BatchNormDesc& d) {
+  return size_t(d.c) * size_t(batch_norm_splits(d) * 2 + 2) * sizeof(float);
+}
+
+// Three launches: slice statistics, their merge per channel, the normalisation.
+cudaError_t batch_norm_v2_split_forward_train_f32(const BatchNormDesc& d, const float* x,
+                                                  const float* weight, const float* bias, float* y,
+                                                  float* mean, float* var, float* invstd,
+                                                  float* workspace) {
+  if (d.c == 0) return cudaSuccess;
+  const int64_t splits = batch_norm_splits(d);
+  launch_kernel(batch_norm_partial_stats_kernel, split_grid(d), kThreads, 0, current_stream(), d,
+                splits, x, workspace);
+  launch_kernel(batch_norm_finish_stats_kernel, finish_blocks(d), 256, 0, current_stream(), d,
+                splits, workspace, mean, var, invstd);
+  if (d.n > 0 && d.inner > 0)
+    launch_kernel(batch_norm_normalize_kernel, row_grid(d), 256, 0, current_stream(), d, x, mean,
+                  invstd, weight, bias, y);
+  return cudaGetLastError();
+}
+
+// Three launches: slice sums, their sum per channel (dweight, dbias), dx.
+cudaError_t batch_norm_v2_split_backward_f32(const BatchNormDesc& d, const float* x,
+                                             const float* dy, const float* mean,
+                                             const float* invstd, const float* weight,
+                                             bool training, float* dx, float* dweight, float* dbias,
+                                             float* workspace) {
+  if (d.c == 0) return cudaSuccess;
+  const int64_t splits = batch_norm_splits(d);
+  float* totals = workspace + d.c * splits * 2;
+  launch_kernel(batch_norm_partial_grad_kernel, split_grid(d), kThreads, 0, current_stream(), d,
+                splits, x, dy, mean, workspace);
+  launch_kernel(batch_norm_finish_grad_kernel, finish_blocks(d), 256, 0, current_stream(), d,
+                splits, workspace, invstd, totals, dweight, dbias);
+  if (dx && d.n > 0 && d.inner > 0)
+    launch_kernel(batch_norm_dx_kernel, row_grid(d), 256, 0, current_stream(), d, x, dy, mean,
+                  invstd, weight, totals, training, dx);
   return cudaGetLastError();
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/cuda/cast.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -30,8 +31,8 @@ cudaError_t launch_cast(const StridedDesc& d, const From* in, To* out) {
   const int64_t n = kernels::strided_numel(d);
   if (n == 0) return cudaSuccess;
   const int64_t wanted = (n + kThreads - 1) / kThreads;
-  launch_kernel(cast_kernel<To, From>, int(wanted < 4096 ? wanted : 4096), kThreads, 0, nullptr, d,
-                n, in, out);
+  launch_kernel(cast_kernel<To, From>, int(wanted < 4096 ? wanted : 4096), kThreads, 0,
+                current_stream(), d, n, in, out);
   return cudaGetLastError();
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/cuda/clip.h"
+#include "kernels/cuda/stream.h"
 
 #include <cfloat>
 #include <cmath>
@@ -68,12 +69,14 @@ int clip_partial_count(int64_t n) {
 
 // An empty gradient still writes its one slot (0).
 cudaError_t clip_partial_sumsq_f32(const float* g, int64_t n, double* partials) {
-  launch_kernel(partial_sumsq_kernel, clip_partial_count(n), kThreads, 0, nullptr, g, n, partials);
+  launch_kernel(partial_sumsq_kernel, clip_partial_count(n), kThreads, 0, current_stream(), g, n,
+                partials);
   return cudaGetLastError();
 }
 
 cudaError_t clip_norm_scale(const double* partials, int64_t count, double max_norm, double* out) {
-  launch_kernel(norm_scale_kernel, 1, kThreads, 0, nullptr, partials, count, max_norm, out);
+  launch_kernel(norm_scale_kernel, 1, kThreads, 0, current_stream(), partials, count, max_norm,
+                out);
   return cudaGetLastError();
 }
 
@@ -81,8 +84,8 @@ cudaError_t clip_norm_scale(const double* partials, int64_t count, double max_no
 cudaError_t clip_scale_f32(float* g, int64_t n, const double* scale) {
   if (n == 0) return cudaSuccess;
   const int64_t wanted = (n + kThreads - 1) / kThreads;
-  launch_kernel(scale_kernel, int(wanted < 4096 ? wanted : 4096), kThreads, 0, nullptr, g, n,
-                scale);
+  launch_kernel(scale_kernel, int(wanted < 4096 ? wanted : 4096), kThreads, 0, current_stream(), g,
+                n, scale);
   return cudaGetLastError();
 }
 

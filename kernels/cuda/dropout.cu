@@ -4,6 +4,7 @@
 
 #include "kernels/common/dropout_desc.h"
 #include "kernels/common/philox.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -81,11 +82,11 @@ cudaError_t dropout_forward_f32(const DropoutDesc& d, const float* x, float* y) 
     const int64_t blocks = (d.first + d.n - 1) / 8 - d.first / 8 + 1;
     const bool vec = d.first % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
                      reinterpret_cast<uintptr_t>(y) % 16 == 0;
-    launch_kernel(dropout_elements_kernel, blocks_for(blocks), kThreads, 0, nullptr, d.first, d.n,
-                  d.seed, d.offset, threshold, scale, blocks, vec, x, y);
+    launch_kernel(dropout_elements_kernel, blocks_for(blocks), kThreads, 0, current_stream(),
+                  d.first, d.n, d.seed, d.offset, threshold, scale, blocks, vec, x, y);
   } else {
-    launch_kernel(dropout_groups_kernel, blocks_for(d.n), kThreads, 0, nullptr, d.first, d.n,
-                  d.group, d.seed, d.offset, threshold, scale, x, y);
+    launch_kernel(dropout_groups_kernel, blocks_for(d.n), kThreads, 0, current_stream(), d.first,
+                  d.n, d.group, d.seed, d.offset, threshold, scale, x, y);
   }
   return cudaGetLastError();
 }

@@ -1,6 +1,7 @@
 #include "kernels/cuda/elementwise.h"
 
 #include "kernels/common/activations.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -145,8 +146,8 @@ cudaError_t unary_f32(UnaryOp op, ElementwiseParams p, const StridedDesc& d, con
                       float* out) {
   const int64_t n = kernels::strided_numel(d);
   if (n == 0) return cudaSuccess;
-  launch_kernel(unary_kernel, blocks_for(n), kThreads, 0, nullptr, op, float(p.a), float(p.b), d, n,
-                a, out);
+  launch_kernel(unary_kernel, blocks_for(n), kThreads, 0, current_stream(), op, float(p.a),
+                float(p.b), d, n, a, out);
   return cudaGetLastError();
 }
 
@@ -155,8 +156,8 @@ cudaError_t binary_f32(BinaryOp op, ElementwiseParams p, const StridedDesc& d, c
                        const float* b, float* out) {
   const int64_t n = kernels::strided_numel(d);
   if (n == 0) return cudaSuccess;
-  launch_kernel(binary_kernel, blocks_for(n), kThreads, 0, nullptr, op, float(p.a), float(p.b), d,
-                n, a, b, out);
+  launch_kernel(binary_kernel, blocks_for(n), kThreads, 0, current_stream(), op, float(p.a),
+                float(p.b), d, n, a, b, out);
   return cudaGetLastError();
 }
 
@@ -165,7 +166,7 @@ cudaError_t binary_scalar_f32(BinaryOp op, ElementwiseParams p, const StridedDes
                               const float* a, float s, bool scalar_first, float* out) {
   const int64_t n = kernels::strided_numel(d);
   if (n == 0) return cudaSuccess;
-  launch_kernel(binary_scalar_kernel, blocks_for(n), kThreads, 0, nullptr, op, float(p.a),
+  launch_kernel(binary_scalar_kernel, blocks_for(n), kThreads, 0, current_stream(), op, float(p.a),
                 float(p.b), d, n, a, s, scalar_first, out);
   return cudaGetLastError();
 }
@@ -174,7 +175,7 @@ cudaError_t binary_scalar_f32(BinaryOp op, ElementwiseParams p, const StridedDes
 cudaError_t fill_f32(const StridedDesc& d, float value, float* out) {
   const int64_t n = kernels::strided_numel(d);
   if (n == 0) return cudaSuccess;
-  launch_kernel(fill_kernel, blocks_for(n), kThreads, 0, nullptr, d, n, value, out);
+  launch_kernel(fill_kernel, blocks_for(n), kThreads, 0, current_stream(), d, n, value, out);
   return cudaGetLastError();
 }
 

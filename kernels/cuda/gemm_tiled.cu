@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/gemm_register_tile.h"
+
 namespace signet::cuda {
 namespace {
 
@@ -56,9 +58,10 @@ __global__ void __launch_bounds__(kT2* kT2)
 // ---- v3: register tiles. Changes from v2: a 128x128x8 block tile, 8x8 outputs per thread held
 // in registers (16 shared loads per 64 FMAs instead of 2 per 1), float4 global and shared loads;
 // should gain ~4-8x over v2 by leaving the shared-memory bandwidth limit behind.
-constexpr int kBM = 128, kBN = 128, kBK = 8, kThreads3 = 256;
+using register_tile::kDepth;
+using register_tile::kRows;
 
-// Loads the kBK x 128 slice (p0.., o0..) of an operand into s[p][o] (o contiguous), zero outside
+// Loads the kDepth x 128 slice (p0.., o0..) of an operand into s[p][o] (o contiguous), zero outside
 // [0, outer) x [0, k). k_contig: element (o, p) is at src[o*ld + p] (else at src[p*ld + o]).
 // vec: src, ld and the batch stride allow float4 loads (16-byte aligned groups of 4).
 __device__ __forceinline__ void load_slice(float* s, const float* src, int64_t ld, bool k_contig,
@@ -74,7 +77,7 @@ __device__ __forceinline__ void load_slice(float* s, const float* src, int64_t l
     } else {
       for (int i = 0; i < 4; ++i) v[i] = go < outer && gp + i < k ? src[go * ld + gp + i] : 0.0f;
     }
-    for (int i = 0; i < 4; ++i) s[(q + i) * kBM + o] = v[i];
+    for (int i = 0; i < 4; ++i) s[(q + i) * kRows + o] = v[i];
   } else {
     const int p = tid / 32, o = (tid % 32) * 4;
     const int64_t go = o0 + o, gp = p0 + p;
@@ -84,51 +87,37 @@ __device__ __forceinline__ void load_slice(float* s, const float* src, int64_t l
     } else {
       for (int i = 0; i < 4; ++i) v[i] = gp < k && go + i < outer ? src[gp * ld + go + i] : 0.0f;
     }
-    *reinterpret_cast<float4*>(s + p * kBM + o) = make_float4(v[0], v[1], v[2], v[3]);
+    *reinterpret_cast<float4*>(s + p * kRows + o) = make_float4(v[0], v[1], v[2], v[3]);
   }
 }
 
-// Thread t (tx = t % 16, ty = t / 16) of block (bx, by, batch) owns rows by*128 + {ty*4..+3,
-// 64+ty*4..+3} and the same pattern of columns with tx: the split keeps its float4 shared loads
-// conflict-free. One shared buffer, two barriers per 8-deep slice of k.
-__global__ void __launch_bounds__(kThreads3)
+// Block (bx, by, batch) computes the 128x128 tile of C at (by*128, bx*128) on the register
+// tiling of gemm_register_tile.h. One shared buffer, two barriers per 8-deep slice of k.
+__global__ void __launch_bounds__(register_tile::kThreads)
     gemm_register_kernel(GemmDesc d, float alpha, float beta, bool vec_a, bool vec_b,
                          const float* __restrict__ a, const float* __restrict__ b,
                          float* __restrict__ c) {
   SIGNET_DYNAMIC_SHARED(float, smem);
-  float* as = smem;              // as[p][row], kBK x kBM
-  float* bs = smem + kBK * kBM;  // bs[p][col], kBK x kBN
+  float* as = smem;                   // as[p][row], kDepth x kRows
+  float* bs = smem + kDepth * kRows;  // bs[p][col], kDepth x kCols
   const int tid = int(threadIdx.x), tx = tid % 16, ty = tid / 16;
-  const int64_t row0 = int64_t(blockIdx.y) * kBM, col0 = int64_t(blockIdx.x) * kBN;
+  const int64_t row0 = int64_t(blockIdx.y) * kRows,
+                col0 = int64_t(blockIdx.x) * register_tile::kCols;
   const float* ab = a + int64_t(blockIdx.z) * d.stride_a;
   const float* bb = b + int64_t(blockIdx.z) * d.stride_b;
   float acc[8][8];
-  for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
-  for (int64_t p0 = 0; p0 < d.k; p0 += kBK) {
+  register_tile::clear(acc);
+  for (int64_t p0 = 0; p0 < d.k; p0 += kDepth) {
     load_slice(as, ab, d.lda, !d.trans_a, vec_a, row0, d.m, p0, d.k, tid);
     load_slice(bs, bb, d.ldb, d.trans_b, vec_b, col0, d.n, p0, d.k, tid);
     __syncthreads();
-    for (int q = 0; q < kBK; ++q) {
-      const float4* a4 = reinterpret_cast<const float4*>(as + q * kBM);
-      const float4* b4 = reinterpret_cast<const float4*>(bs + q * kBN);
-      const float4 a0 = a4[ty], a1 = a4[16 + ty], b0 = b4[tx], b1 = b4[16 + tx];
-      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-      for (int i = 0; i < 8; ++i)
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
+    register_tile::multiply_slice(acc, as, bs, tx, ty);
     __syncthreads();
   }
   float* cb = c + int64_t(blockIdx.z) * d.stride_c;
-  for (int i = 0; i < 8; ++i) {
-    const int64_t row = row0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
-    if (row >= d.m) continue;
-    for (int j = 0; j < 8; ++j) {
-      const int64_t col = col0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
-      if (col < d.n) store_c(cb, row * d.ldc + col, acc[i][j], alpha, beta);
-    }
-  }
+  register_tile::store_tile(
+      acc, row0, col0, d.m, d.n, tx, ty,
+      [&](int64_t row, int64_t col, float v) { store_c(cb, row * d.ldc + col, v, alpha, beta); });
 }
 
 // Whether an operand's float4 groups are 16-byte aligned in every batch item.
@@ -153,12 +142,13 @@ cudaError_t gemm_v2_tiled_f32(const GemmDesc& d, const float* a, const float* b,
 // 256 threads and 8 KiB of shared memory a block, one grid z per batch item (at most 65535).
 cudaError_t gemm_v3_register_f32(const GemmDesc& d, const float* a, const float* b, float* c) {
   if (d.m == 0 || d.n == 0 || d.batch == 0) return cudaSuccess;
-  if (d.batch > 65535 || (d.m + kBM - 1) / kBM > 65535) return cudaErrorInvalidConfiguration;
-  const dim3 grid(unsigned((d.n + kBN - 1) / kBN), unsigned((d.m + kBM - 1) / kBM),
+  if (d.batch > 65535 || (d.m + kRows - 1) / kRows > 65535) return cudaErrorInvalidConfiguration;
+  const int64_t cols = register_tile::kCols;
+  const dim3 grid(unsigned((d.n + cols - 1) / cols), unsigned((d.m + kRows - 1) / kRows),
                   unsigned(d.batch));
-  const size_t shmem = size_t(kBK) * (kBM + kBN) * sizeof(float);
-  launch_kernel(gemm_register_kernel, grid, dim3(kThreads3), shmem, nullptr, d, float(d.alpha),
-                float(d.beta), vec_ok(a, d.lda, d.stride_a, d.batch),
+  const size_t shmem = size_t(register_tile::kSharedFloats) * sizeof(float);
+  launch_kernel(gemm_register_kernel, grid, dim3(register_tile::kThreads), shmem, nullptr, d,
+                float(d.alpha), float(d.beta), vec_ok(a, d.lda, d.stride_a, d.batch),
                 vec_ok(b, d.ldb, d.stride_b, d.batch), a, b, c);
   return cudaGetLastError();
 }

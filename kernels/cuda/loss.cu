@@ -1,4 +1,5 @@
 #include "kernels/cuda/loss.h"
+#include "kernels/cuda/stream.h"
 
 #include <cmath>
 
@@ -9,6 +10,21 @@ using kernels::NllDesc;
 
 constexpr int kThreads = 256;
 
+// True for a target that is neither a class of d nor d's ignore_index.
+__device__ bool out_of_range(const NllDesc& d, int64_t t) {
+  return t != d.ignore_index && (t < 0 || t >= d.c);
+}
+
+// Thread i checks target position i; the smallest bad position lands in *first_bad (an integer
+// minimum: the same answer in any order).
+__global__ void class_target_check_kernel(NllDesc d, const int64_t* __restrict__ target,
+                                          unsigned long long* first_bad) {
+  const int64_t count = d.n * d.inner;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    if (out_of_range(d, target[i])) atomicMin(first_bad, (unsigned long long)i);
+}
+
 // Thread i handles target position i = (s, j).
 __global__ void nll_forward_kernel(NllDesc d, const float* __restrict__ logp,
                                    const int64_t* __restrict__ target,
@@ -18,8 +34,8 @@ __global__ void nll_forward_kernel(NllDesc d, const float* __restrict__ logp,
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
     const int64_t t = target[i];
-    if (t == d.ignore_index) {
-      loss[i] = 0.0f;
+    if (t == d.ignore_index || out_of_range(d, t)) {
+      loss[i] = t == d.ignore_index ? 0.0f : NAN;
       wsum[i] = 0.0f;
       continue;
     }
@@ -64,8 +80,8 @@ __global__ void cross_entropy_forward_kernel(NllDesc d, float eps, const float* 
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
     const int64_t t = target[i];
-    if (t == d.ignore_index) {
-      loss[i] = 0.0f;
+    if (t == d.ignore_index || out_of_range(d, t)) {
+      loss[i] = t == d.ignore_index ? 0.0f : NAN;
       wsum[i] = 0.0f;
       continue;
     }
@@ -97,8 +113,9 @@ __global__ void cross_entropy_backward_kernel(NllDesc d, float eps, const float*
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
     const int64_t t = target[i];
     const int64_t base = (i / d.inner) * d.c * d.inner + i % d.inner;
-    if (t == d.ignore_index) {
-      for (int64_t k = 0; k < d.c; ++k) dx[base + k * d.inner] = 0.0f;
+    if (t == d.ignore_index || out_of_range(d, t)) {
+      const float g = t == d.ignore_index ? 0.0f : NAN;
+      for (int64_t k = 0; k < d.c; ++k) dx[base + k * d.inner] = g;
       continue;
     }
     const float lse = log_sum_exp(d, x, base);
@@ -118,6 +135,15 @@ __global__ void cross_entropy_backward_kernel(NllDesc d, float eps, const float*
       dx[base + k * d.inner] = g * (p * all - direct);
     }
   }
+}
+
+// Element i: the target, or ignore_index where the padding weight keep is 0.
+__global__ void mask_targets_kernel(int64_t n, const int64_t* __restrict__ target,
+                                    const float* __restrict__ keep, int64_t ignore_index,
+                                    int64_t* __restrict__ out) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    out[i] = keep[i] == 0.0f ? ignore_index : target[i];
 }
 
 // Element i of BCE with logits (formula in loss.h); optional operands are null for ones.
@@ -163,12 +189,21 @@ int blocks_for(int64_t n) {
 }  // namespace
 
 // An empty problem launches nothing.
+cudaError_t class_target_check(const NllDesc& d, const int64_t* target, uint64_t* first_bad) {
+  const int64_t n = d.n * d.inner;
+  if (n == 0) return cudaSuccess;
+  launch_kernel(class_target_check_kernel, blocks_for(n), kThreads, 0, current_stream(), d, target,
+                reinterpret_cast<unsigned long long*>(first_bad));
+  return cudaGetLastError();
+}
+
+// An empty problem launches nothing.
 cudaError_t nll_forward_f32(const NllDesc& d, const float* logp, const int64_t* target,
                             const float* weight, float* loss, float* wsum) {
   const int64_t n = d.n * d.inner;
   if (n == 0) return cudaSuccess;
-  launch_kernel(nll_forward_kernel, blocks_for(n), kThreads, 0, nullptr, d, logp, target, weight,
-                loss, wsum);
+  launch_kernel(nll_forward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, logp, target,
+                weight, loss, wsum);
   return cudaGetLastError();
 }
 
@@ -177,8 +212,8 @@ cudaError_t nll_backward_f32(const NllDesc& d, const int64_t* target, const floa
                              const float* dloss, float* dlogp) {
   const int64_t n = d.n * d.c * d.inner;
   if (n == 0) return cudaSuccess;
-  launch_kernel(nll_backward_kernel, blocks_for(n), kThreads, 0, nullptr, d, target, weight, dloss,
-                dlogp);
+  launch_kernel(nll_backward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, target,
+                weight, dloss, dlogp);
   return cudaGetLastError();
 }
 
@@ -188,8 +223,8 @@ cudaError_t cross_entropy_forward_f32(const NllDesc& d, float eps, const float* 
                                       float* wsum) {
   const int64_t n = d.n * d.inner;
   if (n == 0) return cudaSuccess;
-  launch_kernel(cross_entropy_forward_kernel, blocks_for(n), kThreads, 0, nullptr, d, eps, x,
-                target, weight, loss, wsum);
+  launch_kernel(cross_entropy_forward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, eps,
+                x, target, weight, loss, wsum);
   return cudaGetLastError();
 }
 
@@ -199,8 +234,8 @@ cudaError_t cross_entropy_backward_f32(const NllDesc& d, float eps, const float*
                                        const float* dloss, float* dx) {
   const int64_t n = d.n * d.inner;
   if (n == 0) return cudaSuccess;
-  launch_kernel(cross_entropy_backward_kernel, blocks_for(n), kThreads, 0, nullptr, d, eps, x,
-                target, weight, dloss, dx);
+  launch_kernel(cross_entropy_backward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, eps,
+                x, target, weight, dloss, dx);
   return cudaGetLastError();
 }
 
@@ -208,7 +243,8 @@ cudaError_t cross_entropy_backward_f32(const NllDesc& d, float eps, const float*
 cudaError_t bce_with_logits_forward_f32(int64_t n, const float* x, const float* y, const float* w,
                                         const float* pw, const float* m, float* loss) {
   if (n == 0) return cudaSuccess;
-  launch_kernel(bce_forward_kernel, blocks_for(n), kThreads, 0, nullptr, n, x, y, w, pw, m, loss);
+  launch_kernel(bce_forward_kernel, blocks_for(n), kThreads, 0, current_stream(), n, x, y, w, pw, m,
+                loss);
   return cudaGetLastError();
 }
 
@@ -217,8 +253,17 @@ cudaError_t bce_with_logits_backward_f32(int64_t n, const float* x, const float*
                                          const float* pw, const float* m, const float* dloss,
                                          float* dx) {
   if (n == 0) return cudaSuccess;
-  launch_kernel(bce_backward_kernel, blocks_for(n), kThreads, 0, nullptr, n, x, y, w, pw, m, dloss,
-                dx);
+  launch_kernel(bce_backward_kernel, blocks_for(n), kThreads, 0, current_stream(), n, x, y, w, pw,
+                m, dloss, dx);
+  return cudaGetLastError();
+}
+
+// An empty target launches nothing.
+cudaError_t mask_targets_i64(int64_t n, const int64_t* target, const float* keep,
+                             int64_t ignore_index, int64_t* out) {
+  if (n == 0) return cudaSuccess;
+  launch_kernel(mask_targets_kernel, blocks_for(n), kThreads, 0, current_stream(), n, target, keep,
+                ignore_index, out);
   return cudaGetLastError();
 }
 

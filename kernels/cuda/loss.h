@@ -13,8 +13,16 @@
 
 namespace signet::cuda {
 
+// Class-index validation on the device (no host round trip): *first_bad = min(*first_bad, i) for
+// each target position i that is neither a class nor ignore_index; the caller fills *first_bad
+// with all ones bits before and reads it when the host next reads from the device (see
+// engine/cuda_target_check.h). Launch status.
+cudaError_t class_target_check(const kernels::NllDesc& d, const int64_t* target,
+                               uint64_t* first_bad);
+
 // loss[n, j] = -w[t] * logp[n, t, j], wsum[n, j] = w[t] (both 0 where t == ignore_index); weight
-// may be null (all ones). Targets are validated by the caller. Launch status.
+// may be null (all ones). An out-of-range target gives a NaN loss and wsum 0 and is never used as
+// an index (class_target_check reports it). Launch status.
 cudaError_t nll_forward_f32(const kernels::NllDesc& d, const float* logp, const int64_t* target,
                             const float* weight, float* loss, float* wsum);
 // dlogp[n, k, j] = -w[t] * dloss[n, j] where k == t != ignore_index, else 0. Launch status.
@@ -23,13 +31,14 @@ cudaError_t nll_backward_f32(const kernels::NllDesc& d, const int64_t* target, c
 
 // Per target position (s, j) with logp = log_softmax(x) over the classes and t its target:
 // loss = (1 - eps) * -w[t] logp[t] + eps / c * sum_k -w[k] logp[k], wsum = w[t]; both 0 where
-// t == ignore_index. weight may be null (all ones). Launch status.
+// t == ignore_index; a NaN loss and wsum 0 where t is out of range. weight may be null (all ones).
+// Launch status.
 cudaError_t cross_entropy_forward_f32(const kernels::NllDesc& d, float eps, const float* x,
                                       const int64_t* target, const float* weight, float* loss,
                                       float* wsum);
 // dx from the logits x and dloss: with p = softmax(x), W = sum_k w[k] and g = dloss[s, j],
 // dx[k] = p[k] g ((1 - eps) w[t] + eps W / c) - g ((1 - eps) w[t] [k == t] + eps w[k] / c);
-// 0 where t == ignore_index. Launch status.
+// 0 where t == ignore_index, NaN where t is out of range. Launch status.
 cudaError_t cross_entropy_backward_f32(const kernels::NllDesc& d, float eps, const float* x,
                                        const int64_t* target, const float* weight,
                                        const float* dloss, float* dx);
@@ -45,5 +54,10 @@ cudaError_t bce_with_logits_forward_f32(int64_t n, const float* x, const float* 
 cudaError_t bce_with_logits_backward_f32(int64_t n, const float* x, const float* y, const float* w,
                                          const float* pw, const float* m, const float* dloss,
                                          float* dx);
+
+// out[i] = keep[i] == 0 ? ignore_index : target[i] over n elements: the padded positions of a
+// sequence loss set to ignore_index on the device. Launch status.
+cudaError_t mask_targets_i64(int64_t n, const int64_t* target, const float* keep,
+                             int64_t ignore_index, int64_t* out);
 
 }  // namespace signet::cuda

@@ -1,6 +1,7 @@
 // The fused LSTM cell kernels: a grid-stride loop over the N H units, each thread reading its
 // unit's four gates (k H + j) and writing the same four slots, so act may alias gates.
 #include "kernels/cuda/lstm_cell.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -81,8 +82,8 @@ cudaError_t lstm_cell_forward_f32(const LstmCellDesc& d, const int64_t* lengths,
                                   float* h, float* y) {
   const int64_t n = d.batch * d.hidden;
   if (n == 0) return cudaSuccess;
-  launch_kernel(lstm_cell_forward_kernel, blocks_for(n), kThreads, 0, nullptr, d, lengths, gates,
-                c_prev, h_prev, act, c, h, y);
+  launch_kernel(lstm_cell_forward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, lengths,
+                gates, c_prev, h_prev, act, c, h, y);
   return cudaGetLastError();
 }
 
@@ -91,8 +92,8 @@ cudaError_t lstm_cell_backward_f32(const LstmCellDesc& d, const int64_t* lengths
                                    float* dc, float* dgates) {
   const int64_t n = d.batch * d.hidden;
   if (n == 0) return cudaSuccess;
-  launch_kernel(lstm_cell_backward_kernel, blocks_for(n), kThreads, 0, nullptr, d, lengths, act,
-                c_prev, c, dy, dh, dc, dgates);
+  launch_kernel(lstm_cell_backward_kernel, blocks_for(n), kThreads, 0, current_stream(), d, lengths,
+                act, c_prev, c, dy, dh, dc, dgates);
   return cudaGetLastError();
 }
 

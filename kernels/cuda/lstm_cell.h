@@ -1,7 +1,7 @@
 // The fused LSTM cell on the device (v1: one thread per (row, unit)), forward and backward, with
 // the semantics, layout and length handling of the reference (kernels/reference/lstm.h,
 // kernels/common/lstm_cell.h). Every pointer is a device pointer, lengths included (null: all
-// rows active). Launches go to the default stream; launchers return the launch status.
+// rows active). Launches go to the current stream (stream.h); launchers return the launch status.
 #pragma once
 #include <cstdint>
 

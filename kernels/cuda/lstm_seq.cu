@@ -7,6 +7,7 @@
 #include "kernels/common/lstm_cell.h"
 #include "kernels/cuda/gemm_tiled.h"
 #include "kernels/cuda/lstm_cell.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -46,8 +47,8 @@ cudaError_t gemm(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, fl
 // Copies n floats from src into dst on the default stream, or zeros dst when src is null.
 cudaError_t init_state(float* dst, const float* src, int64_t n) {
   const size_t bytes = size_t(n) * sizeof(float);
-  if (src) return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, nullptr);
-  return cudaMemsetAsync(dst, 0, bytes, nullptr);
+  if (src) return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream());
+  return cudaMemsetAsync(dst, 0, bytes, current_stream());
 }
 
 }  // namespace
@@ -69,8 +70,8 @@ cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, c
   SIGNET_LSTM_TRY(init_state(out.cbuf + first * N * H, c0, N * H));
   if (T == 0) return cudaSuccess;
   if (bias) {
-    launch_kernel(lstm_bias_rows_kernel, blocks_for(T * N * G), kThreads, 0, nullptr, T * N, G,
-                  bias, out.act);
+    launch_kernel(lstm_bias_rows_kernel, blocks_for(T * N * G), kThreads, 0, current_stream(),
+                  T * N, G, bias, out.act);
     SIGNET_LSTM_TRY(cudaGetLastError());
   }
   SIGNET_LSTM_TRY(gemm(T * N, G, d.input, false, true, bias ? 1.0f : 0.0f, x, w_ih, out.act));
@@ -106,8 +107,8 @@ cudaError_t lstm_seq_backward_f32(const LstmSeqDesc& d, const int64_t* lengths, 
     SIGNET_LSTM_TRY(
         gemm(G, H, T * N, true, false, 0.0f, g.dgates, fwd.hbuf + (d.reverse ? N * H : 0), g.w_hh));
   if (g.bias && G > 0) {
-    launch_kernel(lstm_column_sum_kernel, blocks_for(G), kThreads, 0, nullptr, T * N, G, g.dgates,
-                  g.bias);
+    launch_kernel(lstm_column_sum_kernel, blocks_for(G), kThreads, 0, current_stream(), T * N, G,
+                  g.dgates, g.bias);
     SIGNET_LSTM_TRY(cudaGetLastError());
   }
   return cudaSuccess;

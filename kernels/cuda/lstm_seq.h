@@ -3,7 +3,8 @@
 // and the fused cell kernel; backward per step the cell gradient kernel and the GEMM for dh_prev,
 // then the input and weight gradients as one GEMM each over the whole sequence. Every pointer is
 // a device pointer (lengths too; null: every sample runs all T steps); row-major, gapless, f32;
-// work goes to the default stream and the functions return the first failing launch's status.
+// work goes to the current stream (stream.h) and the functions return the first failing launch's
+// status.
 #pragma once
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 // Fused optimiser updates on f32 (formulas in kernels/common/optim_desc.h), one thread per
-// element in the reference kernels' operation order (kernels/reference/optim.cpp), so a step
-// equals the cpu's within the device's rounding of sqrt and division; launchers return the
-// launch status. Buffers the options leave unused may be null.
+// element running the per-element update the reference kernels run too
+// (kernels/common/optim_update.h), so a step equals the cpu's within the device's rounding of sqrt
+// and division; launchers return the launch status. Buffers the options leave unused may be null.
 #pragma once
 #include "kernels/common/optim_desc.h"
 #include "kernels/cuda/cuda_compat.h"

@@ -1,4 +1,5 @@
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/stream.h"
 
 #include <cmath>
 
@@ -65,34 +66,94 @@ __device__ __forceinline__ void adaptive(const PoolDesc& d, int s, int64_t p, in
   end = ((p + 1) * d.in[s] + d.out[s] - 1) / d.out[s];
 }
 
+// A box of positions: [begin[s], end[s]) stepping step[s] along each of the three dims.
+struct Box {
+  int64_t begin[3], end[3], step[3];
+};
+
+// The one window iterator of the pooling kernels: calls fn(offset, position) for each position
+// of box in row-major order (d, then h, then w), offset being its row-major index over extents
+// ext. The forward kernels walk input taps, the backward kernels the outputs covering an input.
+template <class Fn>
+__device__ __forceinline__ void for_box(const Box& box, const int64_t* ext, Fn fn) {
+  for (int64_t a = box.begin[0]; a < box.end[0]; a += box.step[0])
+    for (int64_t b = box.begin[1]; b < box.end[1]; b += box.step[1])
+      for (int64_t c = box.begin[2]; c < box.end[2]; c += box.step[2])
+        fn((a * ext[1] + b) * ext[2] + c, Pos{{a, b, c}});
+}
+
+// The in-bounds taps of output p's dilated window (max pooling).
+__device__ __forceinline__ Box dilated_taps(const PoolDesc& d, const Pos& p) {
+  Box box;
+  for (int s = 0; s < 3; ++s) {
+    int64_t b = p.v[s] * d.stride[s] - d.pad[s];
+    const int64_t e = b + (d.kernel[s] - 1) * d.dilation[s] + 1;
+    while (b < 0) b += d.dilation[s];
+    box.begin[s] = b;
+    box.end[s] = e < d.in[s] ? e : d.in[s];
+    box.step[s] = d.dilation[s];
+  }
+  return box;
+}
+
+// The in-bounds taps of output p's window (average pooling).
+__device__ __forceinline__ Box clipped_taps(const PoolDesc& d, const Pos& p) {
+  Box box;
+  for (int s = 0; s < 3; ++s) {
+    int64_t padded;
+    window(d, s, p.v[s], box.begin[s], box.end[s], padded);
+    box.step[s] = 1;
+  }
+  return box;
+}
+
+// The taps of output p's adaptive window.
+__device__ __forceinline__ Box adaptive_taps(const PoolDesc& d, const Pos& p) {
+  Box box;
+  for (int s = 0; s < 3; ++s) {
+    adaptive(d, s, p.v[s], box.begin[s], box.end[s]);
+    box.step[s] = 1;
+  }
+  return box;
+}
+
+// The outputs whose strided windows can cover input position p (max and average backward).
+__device__ __forceinline__ Box covering_outputs(const PoolDesc& d, const Pos& p) {
+  Box box;
+  for (int s = 0; s < 3; ++s) {
+    covering(d, s, p.v[s], box.begin[s], box.end[s]);
+    box.step[s] = 1;
+  }
+  return box;
+}
+
+// The outputs whose adaptive windows can cover input position p.
+__device__ __forceinline__ Box adaptive_outputs(const PoolDesc& d, const Pos& p) {
+  Box box;
+  for (int s = 0; s < 3; ++s) {
+    box.begin[s] = p.v[s] * d.out[s] / d.in[s];
+    box.end[s] = ((p.v[s] + 1) * d.out[s] + d.in[s] - 1) / d.in[s];
+    box.step[s] = 1;
+  }
+  return box;
+}
+
 // One thread per output: scans the dilated window's in-bounds taps in order as the reference.
 __global__ void max_pool_forward_kernel(PoolDesc d, int64_t total, const float* __restrict__ x,
                                         float* __restrict__ y, int64_t* __restrict__ idx) {
   const int64_t in_vol = d.in[0] * d.in[1] * d.in[2], out_vol = d.out[0] * d.out[1] * d.out[2];
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
-    const int64_t o = t % out_vol;
     const float* xp = x + (t / out_vol) * in_vol;
-    const Pos p = position(o, d.out);
-    int64_t b[3], e[3];
-    for (int s = 0; s < 3; ++s) {
-      b[s] = p.v[s] * d.stride[s] - d.pad[s];
-      e[s] = b[s] + (d.kernel[s] - 1) * d.dilation[s] + 1;
-      if (e[s] > d.in[s]) e[s] = d.in[s];
-      while (b[s] < 0) b[s] += d.dilation[s];
-    }
     float best = -INFINITY;
     int64_t at = -1;
-    for (int64_t id = b[0]; id < e[0]; id += d.dilation[0])
-      for (int64_t ih = b[1]; ih < e[1]; ih += d.dilation[1])
-        for (int64_t iw = b[2]; iw < e[2]; iw += d.dilation[2]) {
-          const int64_t i = (id * d.in[1] + ih) * d.in[2] + iw;
-          const float v = xp[i];
-          if (at < 0 || v > best || v != v) {  // v != v: a NaN wins
-            best = v;
-            at = i;
-          }
-        }
+    for_box(dilated_taps(d, position(t % out_vol, d.out)), d.in, [&](int64_t i, const Pos&) {
+      const float v = xp[i];
+      if (at < 0 || v > best || v != v) {  // v != v: a NaN wins
+        best = v;
+        at = i;
+      }
+    });
     y[t] = best;
     idx[t] = at;
   }
@@ -104,17 +165,11 @@ __global__ void max_pool_backward_kernel(PoolDesc d, int64_t total, const float*
   const int64_t in_vol = d.in[0] * d.in[1] * d.in[2], out_vol = d.out[0] * d.out[1] * d.out[2];
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
-    const int64_t i = t % in_vol, plane = t / in_vol;
-    const Pos p = position(i, d.in);
-    int64_t lo[3], hi[3];
-    for (int s = 0; s < 3; ++s) covering(d, s, p.v[s], lo[s], hi[s]);
+    const int64_t i = t % in_vol, base = t / in_vol * out_vol;
     float acc = 0.0f;
-    for (int64_t od = lo[0]; od < hi[0]; ++od)
-      for (int64_t oh = lo[1]; oh < hi[1]; ++oh)
-        for (int64_t ow = lo[2]; ow < hi[2]; ++ow) {
-          const int64_t o = plane * out_vol + (od * d.out[1] + oh) * d.out[2] + ow;
-          if (idx[o] == i) acc += dy[o];
-        }
+    for_box(covering_outputs(d, position(i, d.in)), d.out, [&](int64_t o, const Pos&) {
+      if (idx[base + o] == i) acc += dy[base + o];
+    });
     dx[t] = acc;
   }
 }
@@ -127,12 +182,8 @@ __global__ void avg_pool_forward_kernel(PoolDesc d, int64_t total, const float* 
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
     const float* xp = x + (t / out_vol) * in_vol;
     const Pos p = position(t % out_vol, d.out);
-    int64_t b[3], e[3], pe;
-    for (int s = 0; s < 3; ++s) window(d, s, p.v[s], b[s], e[s], pe);
     float acc = 0.0f;
-    for (int64_t id = b[0]; id < e[0]; ++id)
-      for (int64_t ih = b[1]; ih < e[1]; ++ih)
-        for (int64_t iw = b[2]; iw < e[2]; ++iw) acc += xp[(id * d.in[1] + ih) * d.in[2] + iw];
+    for_box(clipped_taps(d, p), d.in, [&](int64_t i, const Pos&) { acc += xp[i]; });
     y[t] = acc / float(divisor(d, p));
   }
 }
@@ -143,24 +194,18 @@ __global__ void avg_pool_backward_kernel(PoolDesc d, int64_t total, const float*
   const int64_t in_vol = d.in[0] * d.in[1] * d.in[2], out_vol = d.out[0] * d.out[1] * d.out[2];
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
-    const int64_t plane = t / in_vol;
+    const int64_t base = t / in_vol * out_vol;
     const Pos p = position(t % in_vol, d.in);
-    int64_t lo[3], hi[3];
-    for (int s = 0; s < 3; ++s) covering(d, s, p.v[s], lo[s], hi[s]);
     float acc = 0.0f;
-    for (int64_t od = lo[0]; od < hi[0]; ++od)
-      for (int64_t oh = lo[1]; oh < hi[1]; ++oh)
-        for (int64_t ow = lo[2]; ow < hi[2]; ++ow) {
-          const Pos q{{od, oh, ow}};
-          bool inside = true;
-          for (int s = 0; s < 3; ++s) {
-            int64_t b, e, pe;
-            window(d, s, q.v[s], b, e, pe);
-            inside = inside && p.v[s] >= b && p.v[s] < e;
-          }
-          if (!inside) continue;
-          acc += dy[plane * out_vol + (od * d.out[1] + oh) * d.out[2] + ow] / float(divisor(d, q));
-        }
+    for_box(covering_outputs(d, p), d.out, [&](int64_t o, const Pos& q) {
+      bool inside = true;
+      for (int s = 0; s < 3; ++s) {
+        int64_t b, e, pe;
+        window(d, s, q.v[s], b, e, pe);
+        inside = inside && p.v[s] >= b && p.v[s] < e;
+      }
+      if (inside) acc += dy[base + o] / float(divisor(d, q));
+    });
     dx[t] = acc;
   }
 }
@@ -172,14 +217,11 @@ __global__ void adaptive_pool_forward_kernel(PoolDesc d, int64_t total, const fl
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
     const float* xp = x + (t / out_vol) * in_vol;
-    const Pos p = position(t % out_vol, d.out);
-    int64_t b[3], e[3];
-    for (int s = 0; s < 3; ++s) adaptive(d, s, p.v[s], b[s], e[s]);
+    const Box box = adaptive_taps(d, position(t % out_vol, d.out));
     float acc = 0.0f;
-    for (int64_t id = b[0]; id < e[0]; ++id)
-      for (int64_t ih = b[1]; ih < e[1]; ++ih)
-        for (int64_t iw = b[2]; iw < e[2]; ++iw) acc += xp[(id * d.in[1] + ih) * d.in[2] + iw];
-    y[t] = acc / float((e[0] - b[0]) * (e[1] - b[1]) * (e[2] - b[2]));
+    for_box(box, d.in, [&](int64_t i, const Pos&) { acc += xp[i]; });
+    y[t] = acc / float((box.end[0] - box.begin[0]) * (box.end[1] - box.begin[1]) *
+                       (box.end[2] - box.begin[2]));
   }
 }
 
@@ -210,29 +252,20 @@ __global__ void adaptive_pool_backward_kernel(PoolDesc d, int64_t total,
   const int64_t in_vol = d.in[0] * d.in[1] * d.in[2], out_vol = d.out[0] * d.out[1] * d.out[2];
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += stride) {
-    const int64_t plane = t / in_vol;
+    const int64_t base = t / in_vol * out_vol;
     const Pos p = position(t % in_vol, d.in);
-    int64_t lo[3], hi[3];
-    for (int s = 0; s < 3; ++s) {
-      lo[s] = p.v[s] * d.out[s] / d.in[s];
-      hi[s] = ((p.v[s] + 1) * d.out[s] + d.in[s] - 1) / d.in[s];
-    }
     float acc = 0.0f;
-    for (int64_t od = lo[0]; od < hi[0]; ++od)
-      for (int64_t oh = lo[1]; oh < hi[1]; ++oh)
-        for (int64_t ow = lo[2]; ow < hi[2]; ++ow) {
-          const Pos q{{od, oh, ow}};
-          int64_t size = 1;
-          bool inside = true;
-          for (int s = 0; s < 3; ++s) {
-            int64_t b, e;
-            adaptive(d, s, q.v[s], b, e);
-            size *= e - b;
-            inside = inside && p.v[s] >= b && p.v[s] < e;
-          }
-          if (inside)
-            acc += dy[plane * out_vol + (od * d.out[1] + oh) * d.out[2] + ow] / float(size);
-        }
+    for_box(adaptive_outputs(d, p), d.out, [&](int64_t o, const Pos& q) {
+      int64_t size = 1;
+      bool inside = true;
+      for (int s = 0; s < 3; ++s) {
+        int64_t b, e;
+        adaptive(d, s, q.v[s], b, e);
+        size *= e - b;
+        inside = inside && p.v[s] >= b && p.v[s] < e;
+      }
+      if (inside) acc += dy[base + o] / float(size);
+    });
     dx[t] = acc;
   }
 }
@@ -259,8 +292,8 @@ int64_t in_total(const PoolDesc& d) {
 cudaError_t max_pool_forward_f32(const PoolDesc& d, const float* x, float* y, int64_t* idx) {
   const int64_t total = out_total(d);
   if (total == 0) return cudaSuccess;
-  launch_kernel(max_pool_forward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, x, y,
-                idx);
+  launch_kernel(max_pool_forward_kernel, blocks_for(total), kThreads, 0, current_stream(), d, total,
+                x, y, idx);
   return cudaGetLastError();
 }
 
@@ -269,8 +302,8 @@ cudaError_t max_pool_backward_f32(const PoolDesc& d, const float* dy, const int6
                                   float* dx) {
   const int64_t total = in_total(d);
   if (total == 0) return cudaSuccess;
-  launch_kernel(max_pool_backward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, dy,
-                idx, dx);
+  launch_kernel(max_pool_backward_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                total, dy, idx, dx);
   return cudaGetLastError();
 }
 
@@ -278,7 +311,8 @@ cudaError_t max_pool_backward_f32(const PoolDesc& d, const float* dy, const int6
 cudaError_t avg_pool_forward_f32(const PoolDesc& d, const float* x, float* y) {
   const int64_t total = out_total(d);
   if (total == 0) return cudaSuccess;
-  launch_kernel(avg_pool_forward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, x, y);
+  launch_kernel(avg_pool_forward_kernel, blocks_for(total), kThreads, 0, current_stream(), d, total,
+                x, y);
   return cudaGetLastError();
 }
 
@@ -286,8 +320,8 @@ cudaError_t avg_pool_forward_f32(const PoolDesc& d, const float* x, float* y) {
 cudaError_t avg_pool_backward_f32(const PoolDesc& d, const float* dy, float* dx) {
   const int64_t total = in_total(d);
   if (total == 0) return cudaSuccess;
-  launch_kernel(avg_pool_backward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, dy,
-                dx);
+  launch_kernel(avg_pool_backward_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                total, dy, dx);
   return cudaGetLastError();
 }
 
@@ -297,11 +331,11 @@ cudaError_t adaptive_avg_pool_forward_f32(const PoolDesc& d, const float* x, flo
   if (total == 0) return cudaSuccess;
   if (total == d.planes) {
     const int blocks = int(d.planes < 65535 ? d.planes : 65535);
-    launch_kernel(global_avg_pool_kernel, blocks, kThreads, 0, nullptr, d.planes,
+    launch_kernel(global_avg_pool_kernel, blocks, kThreads, 0, current_stream(), d.planes,
                   d.in[0] * d.in[1] * d.in[2], x, y);
   } else {
-    launch_kernel(adaptive_pool_forward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total,
-                  x, y);
+    launch_kernel(adaptive_pool_forward_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                  total, x, y);
   }
   return cudaGetLastError();
 }
@@ -310,8 +344,8 @@ cudaError_t adaptive_avg_pool_forward_f32(const PoolDesc& d, const float* x, flo
 cudaError_t adaptive_avg_pool_backward_f32(const PoolDesc& d, const float* dy, float* dx) {
   const int64_t total = in_total(d);
   if (total == 0) return cudaSuccess;
-  launch_kernel(adaptive_pool_backward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total,
-                dy, dx);
+  launch_kernel(adaptive_pool_backward_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                total, dy, dx);
   return cudaGetLastError();
 }
 

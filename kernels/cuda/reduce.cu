@@ -1,4 +1,5 @@
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -115,7 +116,7 @@ cudaError_t reduce_sum_f32(const ReduceDesc& d, const float* in, float* out) {
   for (int i = 0; i < d.nred; ++i) count *= d.red_shape[i];
   if (outputs == 0) return cudaSuccess;
   const int blocks = int(outputs < 4096 ? outputs : 4096);
-  launch_kernel(sum_kernel, blocks, kThreads, 0, nullptr, d, outputs, count, in, out);
+  launch_kernel(sum_kernel, blocks, kThreads, 0, current_stream(), d, outputs, count, in, out);
   return cudaGetLastError();
 }
 
@@ -126,8 +127,8 @@ cudaError_t reduce_extremum_f32(const ReduceDesc& d, const float* in, float* out
   sizes(d, &outputs, &count);
   if (outputs == 0 || count == 0) return cudaSuccess;
   const int blocks = int(outputs < 4096 ? outputs : 4096);
-  launch_kernel(extremum_kernel, blocks, kThreads, 0, nullptr, d, outputs, count, is_max, in, out,
-                arg);
+  launch_kernel(extremum_kernel, blocks, kThreads, 0, current_stream(), d, outputs, count, is_max,
+                in, out, arg);
   return cudaGetLastError();
 }
 
@@ -138,8 +139,8 @@ cudaError_t scatter_to_arg_f32(const ReduceDesc& d, const float* grad_out, const
   sizes(d, &outputs, &count);
   if (outputs == 0 || count == 0) return cudaSuccess;
   const int64_t wanted = (outputs + kThreads - 1) / kThreads;
-  launch_kernel(scatter_kernel, int(wanted < 4096 ? wanted : 4096), kThreads, 0, nullptr, d,
-                outputs, grad_out, arg, grad_in);
+  launch_kernel(scatter_kernel, int(wanted < 4096 ? wanted : 4096), kThreads, 0, current_stream(),
+                d, outputs, grad_out, arg, grad_in);
   return cudaGetLastError();
 }
 

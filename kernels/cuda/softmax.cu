@@ -1,4 +1,5 @@
 #include "kernels/cuda/softmax.h"
+#include "kernels/cuda/stream.h"
 
 #include <cmath>
 
@@ -79,7 +80,7 @@ int blocks_for(const SoftmaxDesc& d) {
 // An empty tensor launches nothing.
 cudaError_t softmax_forward_f32(const SoftmaxDesc& d, const float* x, float* y, bool log) {
   if (d.outer * d.inner == 0 || d.dim == 0) return cudaSuccess;
-  launch_kernel(softmax_forward_kernel, blocks_for(d), kThreads, 0, nullptr, d, log, x, y);
+  launch_kernel(softmax_forward_kernel, blocks_for(d), kThreads, 0, current_stream(), d, log, x, y);
   return cudaGetLastError();
 }
 
@@ -87,7 +88,8 @@ cudaError_t softmax_forward_f32(const SoftmaxDesc& d, const float* x, float* y, 
 cudaError_t softmax_backward_f32(const SoftmaxDesc& d, const float* y, const float* dy, float* dx,
                                  bool log) {
   if (d.outer * d.inner == 0 || d.dim == 0) return cudaSuccess;
-  launch_kernel(softmax_backward_kernel, blocks_for(d), kThreads, 0, nullptr, d, log, y, dy, dx);
+  launch_kernel(softmax_backward_kernel, blocks_for(d), kThreads, 0, current_stream(), d, log, y,
+                dy, dx);
   return cudaGetLastError();
 }
 

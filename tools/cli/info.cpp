@@ -59,6 +59,9 @@ int run_info(int argc, char** argv) {
       line(("  cuda:" + std::to_string(i)).c_str(), info.cuda_device_names[i]);
   }
   line("cuda backend", cuda_backend_line());
+  if (info.cuda_memory.empty()) line("cuda memory", "nothing allocated by this process");
+  for (const CudaMemoryInfo& m : info.cuda_memory)
+    line(("cuda:" + std::to_string(m.device) + " memory").c_str(), describe_cuda_memory(m.stats));
   return 0;
 }
 
