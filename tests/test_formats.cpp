@@ -451,6 +451,25 @@ TEST(Jester, SplitCsvAndFrameFoldersAsClips) {
   expect_error([&] { FrameFolderDataset(empty_set, fo); }, {"no usable frame folder", "1 skipped"});
 }
 
+// Under ShortClipPadding::zeros a short frame folder ends in zero frames and reports its length;
+// a long one reports the full length.
+TEST(Jester, ZerosPaddingGivesZeroFramesAndTheLength) {
+  TempDir dir("signet-formats");
+  REQUIRE_PNG();
+  const std::string root = write_jester(dir);
+  const JesterLayout layout = jester_layout(root);
+  FrameFolderOptions fo;
+  fo.frames = 4;
+  fo.pad = ShortClipPadding::zeros;
+  FrameFolderDataset ds({{layout.frames + "/1", 0}, {layout.frames + "/2", 1}}, fo);
+  const data::Sample short_clip = ds.get(0), long_clip = ds.get(1);
+  EXPECT_EQ(short_clip.length, 3);
+  EXPECT_EQ(long_clip.length, 4);
+  const std::vector<float> v = short_clip.input.to_vector<float>();
+  for (size_t t = 0; t < 3; ++t) EXPECT_FLOAT_EQ(v[t * 192 + 7], float(10 * (t + 1)) / 255.0f);
+  for (size_t i = 3 * 192; i < v.size(); ++i) ASSERT_EQ(v[i], 0.0f) << i;
+}
+
 // A frame that cannot be decoded is replaced by its nearest good neighbour, warned about once
 // and counted; a folder whose frames are all bad throws naming it.
 TEST(Jester, BadFramesAreReplacedAndCounted) {

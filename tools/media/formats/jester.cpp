@@ -150,6 +150,11 @@ data::Sample FrameFolderDataset::get(int64_t i) const {
     return it->second;
   };
   for (size_t t = 0; t < pick.size(); ++t) {
+    if (pick[t] < 0) {  // a padding step of ShortClipPadding::zeros (never the first step)
+      std::memset(clip.data<uint8_t>() + int64_t(t) * clip.numel() / clip.size(0), 0,
+                  size_t(clip.numel() / clip.size(0)));
+      continue;
+    }
     // The sampled frame, else the nearest good one (later first at equal distance).
     const Tensor* frame = nullptr;
     for (int64_t d = 0; d < span && frame == nullptr; ++d) {
@@ -166,7 +171,10 @@ data::Sample FrameFolderDataset::get(int64_t i) const {
     std::memcpy(clip.data<uint8_t>() + int64_t(t) * frame->numel(), frame->data<uint8_t>(),
                 size_t(frame->numel()));
   }
-  return {clip_to_float(clip), f.label};
+  data::Sample sample{clip_to_float(clip), f.label};
+  if (options_.pad == ShortClipPadding::zeros)
+    sample.length = sampled_length(span, options_.frames, options_.pad);
+  return sample;
 }
 
 }  // namespace signet::media
