@@ -31,6 +31,27 @@ __device__ __forceinline__ void for_channel(const BatchNormDesc& d, int64_t ch, 
   }
 }
 
+// Merges the threads' Welford states pairwise in a fixed tree; the block's state ends in
+// s_count[0], s_mean[0], s_m2[0] (read after the call, which ends with a barrier).
+__device__ __forceinline__ void block_welford(const Welford& w, int64_t* s_count, float* s_mean,
+                                              float* s_m2) {
+  s_count[threadIdx.x] = w.count;
+  s_mean[threadIdx.x] = w.mean;
+  s_m2[threadIdx.x] = w.m2;
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (int(threadIdx.x) < half) {
+      Welford a{s_count[threadIdx.x], s_mean[threadIdx.x], s_m2[threadIdx.x]};
+      const int o = threadIdx.x + half;
+      kernels::welford_merge(a, Welford{s_count[o], s_mean[o], s_m2[o]});
+      s_count[threadIdx.x] = a.count;
+      s_mean[threadIdx.x] = a.mean;
+      s_m2[threadIdx.x] = a.m2;
+    }
+    __syncthreads();
+  }
+}
+
 // Block b handles channels b, b + gridDim.x, ...: each thread pushes its share of the channel
 // into a Welford state; the block merges them pairwise (fixed tree), thread 0 writes the
 // statistics, and the block normalises the channel.
@@ -46,21 +67,7 @@ __global__ void batch_norm_train_kernel(BatchNormDesc d, const float* __restrict
   for (int64_t ch = blockIdx.x; ch < d.c; ch += gridDim.x) {
     Welford w{0, 0.0f, 0.0f};
     for_channel(d, ch, [&](int64_t e) { kernels::welford_push(w, x[e]); });
-    s_count[threadIdx.x] = w.count;
-    s_mean[threadIdx.x] = w.mean;
-    s_m2[threadIdx.x] = w.m2;
-    __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
-      if (int(threadIdx.x) < half) {
-        Welford a{s_count[threadIdx.x], s_mean[threadIdx.x], s_m2[threadIdx.x]};
-        const int o = threadIdx.x + half;
-        kernels::welford_merge(a, Welford{s_count[o], s_mean[o], s_m2[o]});
-        s_count[threadIdx.x] = a.count;
-        s_mean[threadIdx.x] = a.mean;
-        s_m2[threadIdx.x] = a.m2;
-      }
-      __syncthreads();
-    }
+    block_welford(w, s_count, s_mean, s_m2);
     if (threadIdx.x == 0) {
       const float v = s_m2[0] / float(count);
       const float is = float(1.0 / sqrt(double(v) + d.eps));
@@ -203,21 +210,7 @@ __global__ void batch_norm_partial_stats_kernel(BatchNormDesc d, int64_t splits,
     Welford w{0, 0.0f, 0.0f};
     for_slice(d, ch, slice_of(d, blockIdx.x, splits),
               [&](int64_t e) { kernels::welford_push(w, x[e]); });
-    s_count[threadIdx.x] = w.count;
-    s_mean[threadIdx.x] = w.mean;
-    s_m2[threadIdx.x] = w.m2;
-    __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
-      if (int(threadIdx.x) < half) {
-        Welford a{s_count[threadIdx.x], s_mean[threadIdx.x], s_m2[threadIdx.x]};
-        const int o = threadIdx.x + half;
-        kernels::welford_merge(a, Welford{s_count[o], s_mean[o], s_m2[o]});
-        s_count[threadIdx.x] = a.count;
-        s_mean[threadIdx.x] = a.mean;
-        s_m2[threadIdx.x] = a.m2;
-      }
-      __syncthreads();
-    }
+    block_welford(w, s_count, s_mean, s_m2);
     if (threadIdx.x == 0) {
       partials[(ch * splits + blockIdx.x) * 2] = s_mean[0];
       partials[(ch * splits + blockIdx.x) * 2 + 1] = s_m2[0];
