@@ -13,7 +13,9 @@
 //   lstm_step       2 m n k per product                     (one recurrent step GEMM of L1)
 // lstm_step runs L1's two step products alone on the kernels: forward h W_hh^T (32 x 4096 x
 // 1024) and backward dG W_hh (32 x 1024 x 4096), v3_packed (repacks W every call, the old
-// per-step path) beside prepacked (W packed once outside the timing; "pack" times that packing).
+// per-step path) beside prepacked (W packed once outside the timing; "pack" times that packing)
+// and prepacked_t (the transposed product W h^T of lstm_step_gemm v4_transposed on op(W)^T packed
+// once; "pack_t" times that packing).
 // oneDNN's vanilla LSTM runs the same input-projection and recurrent GEMMs, so F holds for it
 // too. Its t1 fwd_infer once measured 187 GFLOP/s, above the 158.8 GFLOP/s FMA ceiling: not the
 // formula but the threads: its primitives had been created at 2 threads and kept that count at
@@ -392,34 +394,46 @@ struct StepCase {
 const StepCase kStepCases[] = {{"L1_32x4096x1024", "fwd", 32, 4096, 1024, true},
                                {"L1_32x1024x4096", "bwd", 32, 1024, 4096, false}};
 
-// The step product of c with `impl` (v3_packed, prepacked or pack) on `threads` threads.
+// The step product of c with `impl` (v3_packed, prepacked, pack, prepacked_t or pack_t) on
+// `threads` threads.
 void bm_step_gemm(benchmark::State& state, const StepCase* c, const char* impl, int threads) {
   const signet::kernels::GemmDesc d =
       signet::kernels::row_major_gemm(c->m, c->n, c->k, false, c->trans_b, 1.0);
   const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
   const Tensor a = signet::rand({c->m, c->k}), w = signet::rand({c->n * c->k});
   Tensor out = signet::zeros({c->m, c->n});
-  Tensor packed =
-      signet::empty({static_cast<int64_t>(signet::cpu::sgemm_packed_b_floats(d, path))});
-  const size_t ws_bytes = std::max(signet::cpu::sgemm_workspace_bytes(d, threads),
-                                   signet::cpu::sgemm_prepacked_workspace_bytes(d, threads, path));
+  const std::string kind = impl;
+  const bool transposed = kind == "prepacked_t" || kind == "pack_t";
+  Tensor packed = signet::empty(
+      {static_cast<int64_t>(transposed ? signet::cpu::sgemm_packed_bt_floats(d, path)
+                                       : signet::cpu::sgemm_packed_b_floats(d, path))});
+  const size_t ws_bytes =
+      std::max({signet::cpu::sgemm_workspace_bytes(d, threads),
+                signet::cpu::sgemm_prepacked_workspace_bytes(d, threads, path),
+                signet::cpu::sgemm_prepacked_t_workspace_bytes(d, threads, path)});
   Tensor ws = signet::empty({static_cast<int64_t>(ws_bytes)}, signet::DType::u8);
   const float* pa = a.data<float>();
   const float* pw = w.data<float>();
   float* pp = packed.data<float>();
   float* pc = out.data<float>();
-  signet::cpu::sgemm_pack_b(d, pw, pp, threads, path);
-  const std::string kind = impl;
+  if (transposed)
+    signet::cpu::sgemm_pack_bt(d, pw, pp, threads, path);
+  else
+    signet::cpu::sgemm_pack_b(d, pw, pp, threads, path);
   for (auto _ : state) {
     if (kind == "v3_packed")
       signet::cpu::sgemm_v3_packed(d, pa, pw, pc, ws.raw_data(), threads, path);
     else if (kind == "prepacked")
       signet::cpu::sgemm_prepacked(d, pa, pp, pc, ws.raw_data(), threads, path);
+    else if (kind == "prepacked_t")
+      signet::cpu::sgemm_prepacked_t(d, pa, pp, pc, ws.raw_data(), threads, path);
+    else if (kind == "pack_t")
+      signet::cpu::sgemm_pack_bt(d, pw, pp, threads, path);
     else
       signet::cpu::sgemm_pack_b(d, pw, pp, threads, path);
     benchmark::DoNotOptimize(pc);
   }
-  if (kind == "pack")
+  if (kind == "pack" || kind == "pack_t")
     signet::bench::set_bandwidth_counter(state, 2.0 * 4 * c->n * c->k);  // read W, write packed
   else
     signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
@@ -451,7 +465,7 @@ void register_rnn_cases() {
       }
     }
     for (const StepCase& c : kStepCases)
-      for (const char* impl : {"v3_packed", "prepacked", "pack"})
+      for (const char* impl : {"v3_packed", "prepacked", "prepacked_t", "pack", "pack_t"})
         signet::bench::configure(benchmark::RegisterBenchmark(
             signet::bench::case_name("lstm_step", c.name, c.direction, impl, t).c_str(),
             bm_step_gemm, &c, impl, t));

@@ -511,7 +511,7 @@ Inputs step_gemm_run(const char* impl) {
 
 TEST(LstmStepGemm, EveryVersionGivesTheSameLayerAndGradients) {
   const Inputs want = step_gemm_run("v1_reference");
-  for (const char* impl : {"v3_prepacked", "v2_packed"}) {
+  for (const char* impl : {"v4_transposed", "v3_prepacked", "v2_packed"}) {
     const Inputs got = step_gemm_run(impl);
     for (size_t k = 0; k < want.size(); ++k)
       expect_close(got[k].to(DType::f64), want[k].to(DType::f64), 2e-5,
