@@ -41,6 +41,7 @@
 
 #include "bench/cuda_bench.h"
 #include "bench/harness.h"
+#include "bench/rnn_cases.h"
 #include "kernels/common/conv_desc.h"
 #include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/convlstm_fused.h"
@@ -54,24 +55,9 @@ using signet::bench::CudaMath;
 using signet::bench::DeviceBuffer;
 using signet::bench::timed;
 
-// One LSTM case: time-major (T, N, I) input, `layers` stacked layers of H units.
-struct LstmCase {
-  const char* name;
-  int64_t T, N, I, H, layers;
-};
-
-// bench_rnn.cpp's cases, then their batch 8 and 128 versions.
-const LstmCase kLstmCases[] = {
-    {"L1_B32_T20_in1024_H1024", 20, 32, 1024, 1024, 1},
-    {"L2_B32_T20_in1024_H1024_2layers", 20, 32, 1024, 1024, 2},
-    {"S_B32_T120_in1024_H512", 120, 32, 1024, 512, 1},
-    {"L1_B8_T20_in1024_H1024", 20, 8, 1024, 1024, 1},
-    {"L2_B8_T20_in1024_H1024_2layers", 20, 8, 1024, 1024, 2},
-    {"S_B8_T120_in1024_H512", 120, 8, 1024, 512, 1},
-    {"L1_B128_T20_in1024_H1024", 20, 128, 1024, 1024, 1},
-    {"L2_B128_T20_in1024_H1024_2layers", 20, 128, 1024, 1024, 2},
-    {"S_B128_T120_in1024_H512", 120, 128, 1024, 512, 1},
-};
+using signet::bench::kLstmBatchCases;
+using signet::bench::kLstmCases;
+using signet::bench::LstmCase;
 
 enum Dir { kFwdInfer, kFwdTrain, kFwdBwd };
 const char* const kDirNames[] = {"fwd_infer", "fwd_train", "fwd_bwd"};
@@ -617,8 +603,12 @@ void add(const std::string& op, const std::string& cas, const std::string& dir,
 
 // Every case, ours beside cuDNN's.
 void register_cuda_rnn_cases() {
-  for (const LstmCase& c : kLstmCases)
+  std::vector<const LstmCase*> cases;
+  for (const LstmCase& c : kLstmCases) cases.push_back(&c);
+  for (const LstmCase& c : kLstmBatchCases) cases.push_back(&c);
+  for (const LstmCase* cp : cases)
     for (Dir dir : {kFwdInfer, kFwdTrain, kFwdBwd}) {
+      const LstmCase& c = *cp;
       add("lstm", c.name, kDirNames[dir], "v1_seq", bm_lstm_signet, &c, dir);
       add("lstm", c.name, kDirNames[dir], "cudnn_standard", bm_lstm_cudnn, &c, dir,
           CUDNN_RNN_ALGO_STANDARD);

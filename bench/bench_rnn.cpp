@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "bench/rnn_cases.h"
 #include "engine/autograd.h"
 #include "engine/nn/conv_lstm.h"
 #include "engine/nn/lstm.h"
@@ -54,17 +55,8 @@ namespace {
 
 using signet::Tensor;
 
-// One LSTM case: time-major (T, N, I) input, `layers` stacked layers of H units.
-struct LstmCase {
-  const char* name;
-  int64_t T, N, I, H, layers;
-};
-
-const LstmCase kLstmCases[] = {
-    {"L1_B32_T20_in1024_H1024", 20, 32, 1024, 1024, 1},
-    {"L2_B32_T20_in1024_H1024_2layers", 20, 32, 1024, 1024, 2},
-    {"S_B32_T120_in1024_H512", 120, 32, 1024, 512, 1},
-};
+using signet::bench::kLstmCases;
+using signet::bench::LstmCase;
 
 // The directions every LSTM case runs.
 enum class Dir { fwd_infer, fwd_train, fwd_bwd };

@@ -1,4 +1,5 @@
-// Packing and edge helpers shared by the packed SGEMMs (v3 gemm_packed.cpp, v4 gemm_shared.cpp):
+// Packing and edge helpers shared by the packed SGEMMs (v3 gemm_packed.cpp, v4 gemm_shared.cpp,
+// the pack-once gemm_prepacked.cpp):
 // op(A) into MR-row slivers and op(B) into NR-column slivers, k-major and zero-padded, any
 // transpose; the micro-kernels of gemm_microkernels.h read them.
 #pragma once
@@ -8,6 +9,9 @@
 #include "kernels/common/gemm_desc.h"
 
 namespace signet::cpu::gemm_detail {
+
+// Below this many multiply-adds one thread is faster than waking the others.
+constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 // x rounded up to a multiple of q.
 inline int64_t round_up(int64_t x, int64_t q) {

@@ -14,15 +14,13 @@ namespace signet::cpu {
 namespace {
 
 using gemm_detail::Blocking;
+using gemm_detail::kMinParallelWork;
 using gemm_detail::pack_a;
 using gemm_detail::pack_b;
 using gemm_detail::round_up;
 using gemm_detail::scale_c;
 using gemm_detail::store_edge;
 using kernels::GemmDesc;
-
-// Below this many multiply-adds one thread is faster than waking the others.
-constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 // Floats of packed A and packed B one thread needs for d under blocking bl (64-byte multiples).
 void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int64_t* b_floats) {

@@ -12,11 +12,9 @@ namespace signet::cpu {
 namespace {
 
 using gemm_detail::Blocking;
+using gemm_detail::kMinParallelWork;
 using gemm_detail::round_up;
 using kernels::GemmDesc;
-
-// Below this many multiply-adds one thread is faster than waking the others.
-constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 // Floats of one thread's packed A panel (a 64-byte multiple).
 int64_t a_panel_floats(const GemmDesc& d, const Blocking& bl) {

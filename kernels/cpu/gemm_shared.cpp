@@ -14,15 +14,13 @@ namespace signet::cpu {
 namespace {
 
 using gemm_detail::Blocking;
+using gemm_detail::kMinParallelWork;
 using gemm_detail::pack_a;
 using gemm_detail::pack_b;
 using gemm_detail::round_up;
 using gemm_detail::scale_c;
 using gemm_detail::store_edge;
 using kernels::GemmDesc;
-
-// Below this many multiply-adds one thread is faster than waking the others.
-constexpr int64_t kMinParallelWork = int64_t{1} << 20;
 
 // v4's blocking on `path`: blocking_for's micro-kernel and KC; NC cut to 1024, so that a KC x NC
 // block of B (1 MiB on the AVX-512 path) stays in L2 while the macro-kernel holds one MR x KC
