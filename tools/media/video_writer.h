@@ -20,8 +20,9 @@ struct VideoWriterOptions {
   int crf = 18;
 };
 
-// Writes frames one at a time to a unique temporary beside `path` and renames it over `path` in close(). Width and
-// height must be even (the 4:2:0 chroma planes most players take). Errors name the file.
+// Writes frames one at a time to a unique temporary beside `path` and renames it over `path` in
+// close(). Width and height must be even (the 4:2:0 chroma planes most players take). Errors name
+// the file.
 class VideoWriter {
  public:
   VideoWriter(const std::string& path, int width, int height,
