@@ -144,6 +144,7 @@ std::string BlockRunner::schedule(const GridLaunch& launch, uint3 index, Order o
   blockDim = b;
   gridDim = launch.grid;
   body_ = launch.body.get();
+  grid_barrier_ = launch.barrier;
   exited_ = 0;
   error_.clear();
   order_.resize(n);
@@ -161,7 +162,8 @@ std::string BlockRunner::schedule(const GridLaunch& launch, uint3 index, Order o
       if (threads_[i].wait == Wait::kRunnable) resume(threads_[i]);
     }
     if (!error_.empty() || exited_ == n) break;
-    if (!release_warps() && error_.empty() && !release_barrier()) error_ = stuck_report();
+    if (!release_warps() && error_.empty() && !release_barrier() && error_.empty())
+      error_ = stuck_report();
   }
   if (!error_.empty()) {
     // Unwind the threads still waiting (their collective throws BlockAborted), so each fiber
@@ -329,10 +331,18 @@ bool BlockRunner::release_barrier() {
       return false;
     count += t.value != 0;
   }
+  if (first.barrier_op == BarrierOp::kGrid) {
+    const std::string problem = grid_barrier_->arrive();
+    if (!problem.empty()) {
+      error_ = warp_error(first, problem);
+      return false;
+    }
+  }
   const int n = int(threads_.size());
   for (ThreadState& t : threads_) {
     switch (t.barrier_op) {
       case BarrierOp::kSync:
+      case BarrierOp::kGrid:
         t.result = 0;
         break;
       case BarrierOp::kCount:
@@ -439,6 +449,48 @@ void warp_gather(const void* mine, const void* lanes[32], const char* what, cons
 unsigned active_mask() {
   BlockRunner& r = runner("__activemask");
   return r.active_mask(r.self().linear / 32);
+}
+
+// A block barrier whose release also waits for every other block of the cooperative launch.
+void grid_sync(const char* file, int line) {
+  const char* what = "this_grid().sync()";
+  BlockRunner& r = runner(what);
+  if (!r.grid_barrier())
+    r.fail(what, file, line,
+           "needs a cooperative launch (launch_cooperative_kernel): the blocks of a normal launch "
+           "are not co-resident");
+  ThreadState& t = r.self();
+  t.wait = Wait::kBarrier;
+  t.barrier_op = BarrierOp::kGrid;
+  t.value = 1;
+  t.what = what;
+  t.file = file;
+  t.line = line;
+  r.suspend(r.grid_barrier()->token());
+}
+
+std::string GridBarrier::arrive() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const uint64_t generation = generation_;
+  if (left_ == 0 && ++arrived_ == blocks_) {
+    arrived_ = 0;
+    ++generation_;
+    all_arrived_.notify_all();
+    return "";
+  }
+  all_arrived_.wait(lock, [&] { return generation_ != generation || left_ != 0; });
+  if (generation_ != generation) return "";
+  if (returned_)
+    return std::to_string(returned_) + " of " + std::to_string(blocks_) + " blocks returned " +
+           kGridBarrierAbandoned;
+  return "another of the " + std::to_string(blocks_) + " blocks failed " + kGridBarrierAbandoned;
+}
+
+void GridBarrier::leave(bool failed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++left_;
+  returned_ += !failed;
+  all_arrived_.notify_all();
 }
 
 void* dynamic_shared() {

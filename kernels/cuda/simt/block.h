@@ -2,9 +2,11 @@
 // block as fibers on the calling worker thread, resolves barriers and warp collectives, and turns
 // a block that cannot make progress into an error message instead of a hang.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,12 +16,38 @@
 
 namespace signet::simt {
 
-// One launch as the workers see it.
+class GridBarrier;
+
+// One launch as the workers see it; `barrier` is set while a cooperative launch runs.
 struct GridLaunch {
   std::shared_ptr<const KernelBody> body;
   dim3 grid, block;
   size_t shmem = 0;
+  GridBarrier* barrier = nullptr;
 };
+
+// The grid-wide barrier of a cooperative launch, whose blocks run on their own OS threads: a
+// block arrives once all its threads wait in this_grid().sync(); a block that ends (or fails)
+// while others wait makes their barrier fail instead of hang.
+class GridBarrier {
+ public:
+  explicit GridBarrier(uint64_t blocks) : blocks_(blocks) {}
+  // Blocks the calling worker until every block arrives; returns "" or why it never will.
+  std::string arrive();
+  // Called once by each block when it ends: returned, or `failed`.
+  void leave(bool failed);
+  // The address that stands for this barrier in TSan: not the mutex's, whose unlock would
+  // overwrite what the arriving threads released there.
+  const void* token() const { return &blocks_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_arrived_;
+  uint64_t blocks_, arrived_ = 0, generation_ = 0, left_ = 0, returned_ = 0;
+};
+
+// Marks the errors of blocks that waited at a grid barrier which another block left.
+constexpr const char* kGridBarrierAbandoned = "without reaching this grid barrier";
 
 // Settings read from the environment once (see runtime.h), overridable by the setters.
 struct Options {
@@ -91,6 +119,8 @@ class BlockRunner {
   size_t threads() const { return threads_.size(); }
   // Addresses that stand for the block barrier and for one warp's collectives in TSan.
   const void* barrier_token() const { return this; }
+  // The running cooperative launch's grid barrier, or null in a normal launch.
+  GridBarrier* grid_barrier() const { return grid_barrier_; }
   const void* warp_token(unsigned warp) const { return &threads_[warp * 32]; }
   void* shared_arena() { return arena_.get() + kGuardWords; }
 
@@ -119,11 +149,15 @@ class BlockRunner {
   Context scheduler_;
   ThreadState* running_ = nullptr;
   const KernelBody* body_ = nullptr;
+  GridBarrier* grid_barrier_ = nullptr;
   unsigned exited_ = 0;
   std::string error_;
 };
 
 // Runs every block of a launch on the worker threads; returns "" or the first error found.
 std::string run_grid(const GridLaunch& launch);
+// Runs every block of a launch at once, each on its own OS thread, with a grid barrier; returns
+// "" or the error of the lowest block that failed first-hand (not by a barrier others left).
+std::string run_grid_cooperative(const GridLaunch& launch);
 
 }  // namespace signet::simt

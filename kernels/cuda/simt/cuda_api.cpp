@@ -219,6 +219,8 @@ const char* cudaGetErrorName(cudaError_t error) {
       return "cudaErrorNotReady";
     case cudaErrorLaunchFailure:
       return "cudaErrorLaunchFailure";
+    case cudaErrorCooperativeLaunchTooLarge:
+      return "cudaErrorCooperativeLaunchTooLarge";
   }
   return "cudaErrorUnknown";
 }
@@ -249,6 +251,8 @@ const char* cudaGetErrorString(cudaError_t error) {
       return "device not ready";
     case cudaErrorLaunchFailure:
       return "unspecified launch failure";
+    case cudaErrorCooperativeLaunchTooLarge:
+      return "too many blocks in cooperative launch";
   }
   return "unknown error";
 }
@@ -485,7 +489,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 // Checks the launch as cudaLaunchKernel does, then queues it; a failing block later surfaces as
 // cudaErrorLaunchFailure at the synchronising call, its message in last_error_detail().
 void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block, size_t shmem,
-                    cudaStream_t stream) {
+                    cudaStream_t stream, bool cooperative) {
   std::lock_guard<std::recursive_mutex> lock(rt().mutex);
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
@@ -493,13 +497,17 @@ void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 bloc
     record(cudaErrorInvalidConfiguration);
     return;
   }
+  if (cooperative && uint64_t(grid.x) * grid.y * grid.z > kMaxCooperativeBlocks) {
+    record(cudaErrorCooperativeLaunchTooLarge);
+    return;
+  }
   if (!known(stream)) {
     record(cudaErrorInvalidResourceHandle);
     return;
   }
   auto launch = std::make_shared<GridLaunch>(GridLaunch{std::move(body), grid, block, shmem});
-  enqueue(stream, [launch] {
-    std::string error = run_grid(*launch);
+  enqueue(stream, [launch, cooperative] {
+    std::string error = cooperative ? run_grid_cooperative(*launch) : run_grid(*launch);
     if (error.empty()) return cudaSuccess;
     std::fprintf(stderr, "%s\n", error.c_str());
     rt().detail = std::move(error);

@@ -25,7 +25,11 @@ enum cudaError_t {
   cudaErrorInvalidResourceHandle = 400,
   cudaErrorNotReady = 600,
   cudaErrorLaunchFailure = 719,
+  cudaErrorCooperativeLaunchTooLarge = 720,
 };
+
+// The most blocks a cooperative launch may have: each runs on its own OS thread.
+constexpr unsigned kMaxCooperativeBlocks = 256;
 using cudaError = cudaError_t;
 
 // Copy directions; every direction is a memcpy here, but invalid values are rejected as in CUDA.

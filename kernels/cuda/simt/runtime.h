@@ -68,7 +68,7 @@ void set_thread_order(Order order);
 Order thread_order();
 
 // Block-wide barrier flavours and warp collectives, as the scheduler sees them.
-enum class BarrierOp : uint8_t { kSync, kCount, kAnd, kOr };
+enum class BarrierOp : uint8_t { kSync, kCount, kAnd, kOr, kGrid };
 enum class WarpOp : uint8_t {
   kSync,
   kShflIdx,
@@ -95,6 +95,9 @@ void warp_gather(const void* mine, const void* lanes[32], const char* what, cons
                  int line);
 // The launch's dynamic shared memory for the calling block.
 void* dynamic_shared();
+// Suspends the calling thread until every thread of the grid arrives; only in a cooperative
+// launch (launch_cooperative_kernel), elsewhere a launch error.
+void grid_sync(const char* file, int line);
 
 void __syncthreads(const char* file = __builtin_FILE(), int line = __builtin_LINE());
 int __syncthreads_count(int pred, const char* file = __builtin_FILE(), int line = __builtin_LINE());
@@ -111,6 +114,20 @@ int __all_sync(unsigned mask, int pred, const char* file = __builtin_FILE(),
 inline unsigned __activemask() {
   return active_mask();
 }
+
+// The grid-wide barrier with CUDA's spelling: cooperative_groups::this_grid().sync().
+namespace cooperative_groups {
+struct grid_group {
+  // Waits for every thread of the grid (a cooperative launch's blocks are all co-resident).
+  void sync(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {
+    grid_sync(file, line);
+  }
+};
+// The calling thread's grid.
+inline grid_group this_grid() {
+  return {};
+}
+}  // namespace cooperative_groups
 
 // A shuffle moves the bytes of any 4- or 8-byte value through one 64-bit collective.
 template <class T>
@@ -162,9 +179,9 @@ struct KernelCall final : KernelBody {
 };
 
 // Checks the configuration (an error shows in cudaGetLastError at once, as in CUDA) and queues
-// the launch on `stream`.
+// the launch on `stream`; a cooperative one runs all its blocks at once.
 void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block, size_t shmem,
-                    cudaStream_t stream);
+                    cudaStream_t stream, bool cooperative = false);
 
 // kernel<<<grid, block, shmem, stream>>>(args...) (see cuda_compat.h for the nvcc form).
 template <class... P, class... A>
@@ -173,6 +190,18 @@ void launch_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cu
   static_assert(sizeof...(P) == sizeof...(A), "launch_kernel: wrong number of kernel arguments");
   enqueue_launch(std::make_shared<KernelCall<P...>>(kernel, std::forward<A>(args)...), grid, block,
                  shmem, stream);
+}
+
+// cudaLaunchCooperativeKernel: every block co-resident, so cooperative_groups::this_grid().sync()
+// may be called; a grid of more than kMaxCooperativeBlocks blocks is
+// cudaErrorCooperativeLaunchTooLarge.
+template <class... P, class... A>
+void launch_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem,
+                               cudaStream_t stream, A&&... args) {
+  static_assert(sizeof...(P) == sizeof...(A),
+                "launch_cooperative_kernel: wrong number of kernel arguments");
+  enqueue_launch(std::make_shared<KernelCall<P...>>(kernel, std::forward<A>(args)...), grid, block,
+                 shmem, stream, true);
 }
 
 }  // namespace signet::simt
