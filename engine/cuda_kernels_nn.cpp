@@ -189,4 +189,56 @@ bool cuda_conv_first_layer_applies(const kernels::ConvDesc& d) {
   return cuda_backend().conv_first_layer_applies(d);
 }
 
+void cuda_layer_norm_forward_f32(const kernels::LayerNormDesc& d, const void* x, const void* w,
+                                 const void* b, void* y, void* mean, void* rstd) {
+  cuda_check(cuda_backend().layer_norm_forward_f32(d, f(x), f(w), f(b), f(y), f(mean), f(rstd)),
+             "cuda layer norm kernel");
+}
+
+void cuda_layer_norm_backward_f32(const kernels::LayerNormDesc& d, const void* x, const void* dy,
+                                  const void* mean, const void* rstd, const void* w, void* dx,
+                                  void* dw, void* db) {
+  const Tensor ws = (dw || db) ? workspace(cuda_backend().layer_norm_workspace_bytes(d)) : Tensor();
+  cuda_check(cuda_backend().layer_norm_backward_f32(d, f(x), f(dy), f(mean), f(rstd), f(w), f(dx),
+                                                    f(dw), f(db), ws_ptr(ws)),
+             "cuda layer norm backward kernel");
+}
+
+template <>
+void cuda_index_select<float>(const kernels::IndexDesc& d, const void* in, const int64_t* idx,
+                              void* out) {
+  cuda_check(cuda_backend().index_select_f32(d, f(in), idx, f(out)), "cuda index_select kernel");
+}
+
+template <>
+void cuda_index_select<int64_t>(const kernels::IndexDesc& d, const void* in, const int64_t* idx,
+                                void* out) {
+  cuda_check(cuda_backend().index_select_i64(d, static_cast<const int64_t*>(in), idx,
+                                             static_cast<int64_t*>(out)),
+             "cuda index_select kernel");
+}
+
+template <>
+void cuda_gather<float>(const kernels::IndexDesc& d, const void* in, const int64_t* idx,
+                        void* out) {
+  cuda_check(cuda_backend().gather_f32(d, f(in), idx, f(out)), "cuda gather kernel");
+}
+
+template <>
+void cuda_gather<int64_t>(const kernels::IndexDesc& d, const void* in, const int64_t* idx,
+                          void* out) {
+  cuda_check(cuda_backend().gather_i64(d, static_cast<const int64_t*>(in), idx,
+                                       static_cast<int64_t*>(out)),
+             "cuda gather kernel");
+}
+
+void cuda_index_add_f32(const kernels::IndexDesc& d, const void* g, const int64_t* idx, void* gi) {
+  cuda_check(cuda_backend().index_add_f32(d, f(g), idx, f(gi)), "cuda index_add kernel");
+}
+
+void cuda_scatter_add_f32(const kernels::IndexDesc& d, const void* g, const int64_t* idx,
+                          void* gi) {
+  cuda_check(cuda_backend().scatter_add_f32(d, f(g), idx, f(gi)), "cuda scatter_add kernel");
+}
+
 }  // namespace signet

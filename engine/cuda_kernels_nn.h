@@ -7,6 +7,7 @@
 
 #include "kernels/common/conv_desc.h"
 #include "kernels/common/dropout_desc.h"
+#include "kernels/common/index_desc.h"
 #include "kernels/common/norm_desc.h"
 #include "kernels/common/pool_desc.h"
 
@@ -79,5 +80,20 @@ void cuda_conv_backward_weights_igemm_mma_f32(const kernels::ConvDesc& d, const 
 void cuda_conv_forward_first_layer_f32(const kernels::ConvDesc& d, const void* x, const void* w,
                                        const void* b, void* y);
 bool cuda_conv_first_layer_applies(const kernels::ConvDesc& d);
+// Layer norm (v1 row-block, kernels/cuda/layer_norm.h): forward, and the backward with its
+// workspace allocated on the current device.
+void cuda_layer_norm_forward_f32(const kernels::LayerNormDesc& d, const void* x, const void* w,
+                                 const void* b, void* y, void* mean, void* rstd);
+void cuda_layer_norm_backward_f32(const kernels::LayerNormDesc& d, const void* x, const void* dy,
+                                  const void* mean, const void* rstd, const void* w, void* dx,
+                                  void* dw, void* db);
+// Indexing (kernels/cuda/index.h): index_select and gather on f32 and i64 (T), index_add and
+// scatter_add on f32.
+template <class T>
+void cuda_index_select(const kernels::IndexDesc& d, const void* in, const int64_t* idx, void* out);
+template <class T>
+void cuda_gather(const kernels::IndexDesc& d, const void* in, const int64_t* idx, void* out);
+void cuda_index_add_f32(const kernels::IndexDesc& d, const void* g, const int64_t* idx, void* gi);
+void cuda_scatter_add_f32(const kernels::IndexDesc& d, const void* g, const int64_t* idx, void* gi);
 
 }  // namespace signet

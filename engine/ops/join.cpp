@@ -3,6 +3,7 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "kernels/reference/index.h"
@@ -38,18 +39,28 @@ void scatter_add_ref(const IndexDesc& d, const void* g, const int64_t* idx, void
   ref::scatter_add<T>(d, static_cast<const T*>(g), idx, static_cast<T*>(gi));
 }
 
-// The registry entry of a forward indexing op (reference kernel on every dtype but bf16).
-dispatch::Op<IndexFn> select_op(const char* name, IndexFn f32, IndexFn f64, IndexFn i64,
-                                IndexFn u8) {
+// The registry entry of a forward indexing op (reference kernel on every dtype but bf16; cuda on
+// f32 and i64).
+dispatch::Op<IndexFn> select_op(const char* name, IndexFn f32, IndexFn f64, IndexFn i64, IndexFn u8,
+                                IndexFn cuda_f32, IndexFn cuda_i64) {
   return {name,
           {{"v1_reference",
             Device::Type::cpu,
-            {{DType::f32, f32}, {DType::f64, f64}, {DType::i64, i64}, {DType::u8, u8}}}}};
+            {{DType::f32, f32}, {DType::f64, f64}, {DType::i64, i64}, {DType::u8, u8}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}, {DType::i64, cuda_i64}}}}};
 }
 
-// The registry entry of an accumulating backward op (reference kernel on f32 and f64).
-dispatch::Op<IndexFn> accumulate_op(const char* name, IndexFn f32, IndexFn f64) {
-  return {name, {{"v1_reference", Device::Type::cpu, {{DType::f32, f32}, {DType::f64, f64}}}}};
+// The registry entry of an accumulating backward op (reference kernel on f32 and f64; the
+// deterministic cuda kernel on f32).
+dispatch::Op<IndexFn> accumulate_op(const char* name, IndexFn f32, IndexFn f64, IndexFn cuda_f32) {
+  return {name,
+          {{"v1_reference", Device::Type::cpu, {{DType::f32, f32}, {DType::f64, f64}}},
+           {"v1_cuda", Device::Type::cuda, {{DType::f32, cuda_f32}}}}};
+}
+
+// The device pointer of a contiguous i64 index tensor (host or cuda).
+const int64_t* index_ptr(const Tensor& index) {
+  return static_cast<const int64_t*>(index.raw_data());
 }
 
 // The (outer, dim_in, dim_out, inner) view of shape around dim with dim_out picked entries.
@@ -72,10 +83,12 @@ std::string position_str(const Shape& shape, int64_t i) {
   return shape_str(pos);
 }
 
-// Throws naming op and the first entry of the contiguous i64 index outside [0, size).
+// Throws naming op and the first entry of the contiguous i64 index outside [0, size) (a cuda
+// index is checked on a host copy, before any kernel runs).
 void check_index_values(const char* op, const Tensor& index, int64_t size, int64_t dim,
                         const Shape& x_shape) {
-  const int64_t* p = index.data<int64_t>();
+  const Tensor host = index.cpu();
+  const int64_t* p = host.data<int64_t>();
   for (int64_t i = 0; i < index.numel(); ++i)
     SIGNET_CHECK(p[i] >= 0 && p[i] < size, op, ": index ", p[i], " at position ",
                  position_str(index.shape(), i), " is out of range for dim ", dim, " of size ",
@@ -165,7 +178,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   static const auto op =
       select_op("index_select", &index_select_ref<float>, &index_select_ref<double>,
-                &index_select_ref<int64_t>, &index_select_ref<uint8_t>);
+                &index_select_ref<int64_t>, &index_select_ref<uint8_t>, &cuda_index_select<float>,
+                &cuda_index_select<int64_t>);
   const int64_t d = check_indexing("index_select", x, dim, index);
   SIGNET_CHECK(index.dim() == 1, "index_select: index must be 1-D, got shape ",
                shape_str(index.shape()), " (input shape ", shape_str(x.shape()), ")");
@@ -176,26 +190,28 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const IndexDesc desc = index_desc(x.shape(), d, idx.numel());
   Tensor xc = x.contiguous();
   Tensor out = empty(out_shape, x.dtype(), x.device());
-  op.run(x.device(), x.dtype(), {}, desc, xc.raw_data(), idx.data<int64_t>(), out.raw_data());
+  op.run(x.device(), x.dtype(), {}, desc, xc.raw_data(), index_ptr(idx), out.raw_data());
   if (!autograd::needs_grad({&x})) return out;
   Shape in_shape = x.shape();
   DType dt = x.dtype();
-  autograd::record("IndexSelectBackward", {&x}, {&out}, {idx},
-                   [desc, in_shape, dt](const Grads& g, const Grads& s) {
-                     static const auto add =
-                         accumulate_op("index_add", &index_add_ref<float>, &index_add_ref<double>);
-                     Tensor gi = zeros(in_shape, dt);
-                     Tensor go = g[0].contiguous();
-                     add.run(gi.device(), dt, {}, desc, go.raw_data(), s[0].data<int64_t>(),
-                             gi.raw_data());
-                     return Grads{gi};
-                   });
+  Device dev = x.device();
+  autograd::record(
+      "IndexSelectBackward", {&x}, {&out}, {idx},
+      [desc, in_shape, dt, dev](const Grads& g, const Grads& s) {
+        static const auto add = accumulate_op("index_add", &index_add_ref<float>,
+                                              &index_add_ref<double>, &cuda_index_add_f32);
+        Tensor gi = zeros(in_shape, dt, dev);
+        Tensor go = g[0].contiguous();
+        add.run(gi.device(), dt, {}, desc, go.raw_data(), index_ptr(s[0]), gi.raw_data());
+        return Grads{gi};
+      });
   return out;
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
-  static const auto op = select_op("gather", &gather_ref<float>, &gather_ref<double>,
-                                   &gather_ref<int64_t>, &gather_ref<uint8_t>);
+  static const auto op =
+      select_op("gather", &gather_ref<float>, &gather_ref<double>, &gather_ref<int64_t>,
+                &gather_ref<uint8_t>, &cuda_gather<float>, &cuda_gather<int64_t>);
   const int64_t d = check_indexing("gather", x, dim, index);
   bool fits = index.dim() == x.dim();
   for (int64_t k = 0; fits && k < x.dim(); ++k) fits = k == d || index.shape()[k] == x.shape()[k];
@@ -206,17 +222,19 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   const IndexDesc desc = index_desc(x.shape(), d, idx.shape()[d]);
   Tensor xc = x.contiguous();
   Tensor out = empty(idx.shape(), x.dtype(), x.device());
-  op.run(x.device(), x.dtype(), {}, desc, xc.raw_data(), idx.data<int64_t>(), out.raw_data());
+  op.run(x.device(), x.dtype(), {}, desc, xc.raw_data(), index_ptr(idx), out.raw_data());
   if (!autograd::needs_grad({&x})) return out;
   Shape in_shape = x.shape();
   DType dt = x.dtype();
+  Device dev = x.device();
   autograd::record(
-      "GatherBackward", {&x}, {&out}, {idx}, [desc, in_shape, dt](const Grads& g, const Grads& s) {
-        static const auto add =
-            accumulate_op("scatter_add", &scatter_add_ref<float>, &scatter_add_ref<double>);
-        Tensor gi = zeros(in_shape, dt);
+      "GatherBackward", {&x}, {&out}, {idx},
+      [desc, in_shape, dt, dev](const Grads& g, const Grads& s) {
+        static const auto add = accumulate_op("scatter_add", &scatter_add_ref<float>,
+                                              &scatter_add_ref<double>, &cuda_scatter_add_f32);
+        Tensor gi = zeros(in_shape, dt, dev);
         Tensor go = g[0].contiguous();
-        add.run(gi.device(), dt, {}, desc, go.raw_data(), s[0].data<int64_t>(), gi.raw_data());
+        add.run(gi.device(), dt, {}, desc, go.raw_data(), index_ptr(s[0]), gi.raw_data());
         return Grads{gi};
       });
   return out;

@@ -313,13 +313,15 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
       {{"v2_rows", Device::Type::cpu, {{DType::f32, &ln_forward_v2}}},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &ln_forward_ref<float>}, {DType::f64, &ln_forward_ref<double>}}}});
+        {{DType::f32, &ln_forward_ref<float>}, {DType::f64, &ln_forward_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_layer_norm_forward_f32}}}});
   static const dispatch::Op<LnBackwardFn> bwd(
       "layer_norm_backward",
       {{"v2_rows", Device::Type::cpu, {{DType::f32, &ln_backward_v2}}},
        {"v1_reference",
         Device::Type::cpu,
-        {{DType::f32, &ln_backward_ref<float>}, {DType::f64, &ln_backward_ref<double>}}}});
+        {{DType::f32, &ln_backward_ref<float>}, {DType::f64, &ln_backward_ref<double>}}},
+       {"v1_cuda", Device::Type::cuda, {{DType::f32, &cuda_layer_norm_backward_f32}}}});
   Tensor xc = x.detach().contiguous();
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   Tensor mean = empty({d.rows}, x.dtype(), x.device());

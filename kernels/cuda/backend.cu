@@ -14,6 +14,8 @@
 #include "kernels/cuda/gemm_naive.h"
 #include "kernels/cuda/gemm_tensor_core.h"
 #include "kernels/cuda/gemm_tiled.h"
+#include "kernels/cuda/index.h"
+#include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/lstm_cell.h"
 #include "kernels/cuda/optim.h"
@@ -183,6 +185,15 @@ GpuBackend make_table() {
   t.convlstm_forward_f32 = &AsStatus<&convlstm_v3_fused_forward_f32>::call;
   t.convlstm_backward_f32 = &AsStatus<&convlstm_v3_fused_backward_f32>::call;
   t.convlstm_workspace_bytes = &convlstm_seq_workspace_bytes;
+  t.layer_norm_forward_f32 = &AsStatus<&layer_norm_forward_f32>::call;
+  t.layer_norm_backward_f32 = &AsStatus<&layer_norm_backward_f32>::call;
+  t.layer_norm_workspace_bytes = &layer_norm_workspace_bytes;
+  t.index_select_f32 = &AsStatus<&index_select_f32>::call;
+  t.index_select_i64 = &AsStatus<&index_select_i64>::call;
+  t.gather_f32 = &AsStatus<&gather_f32>::call;
+  t.gather_i64 = &AsStatus<&gather_i64>::call;
+  t.index_add_f32 = &AsStatus<&index_add_f32>::call;
+  t.scatter_add_f32 = &AsStatus<&scatter_add_f32>::call;
   return t;
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/common/dropout_desc.h"
 #include "kernels/common/elementwise_desc.h"
 #include "kernels/common/gemm_desc.h"
+#include "kernels/common/index_desc.h"
 #include "kernels/common/lstm_cell.h"
 #include "kernels/common/nll_desc.h"
 #include "kernels/common/norm_desc.h"
@@ -214,6 +215,28 @@ struct GpuBackend {
                                const kernels::ConvLstmBuffers& fwd, const float* dy,
                                const kernels::ConvLstmGrads& g, void* workspace);
   size_t (*convlstm_workspace_bytes)(const kernels::ConvLstmDesc& d);
+  // Layer norm (layer_norm.h); the backward takes a device workspace of
+  // layer_norm_workspace_bytes(d) bytes.
+  int (*layer_norm_forward_f32)(const kernels::LayerNormDesc& d, const float* x,
+                                const float* weight, const float* bias, float* y, float* mean,
+                                float* rstd);
+  int (*layer_norm_backward_f32)(const kernels::LayerNormDesc& d, const float* x, const float* dy,
+                                 const float* mean, const float* rstd, const float* weight,
+                                 float* dx, float* dweight, float* dbias, float* workspace);
+  size_t (*layer_norm_workspace_bytes)(const kernels::LayerNormDesc& d);
+  // Indexing along the middle axis (index.h): selects on f32 and i64, deterministic
+  // accumulating backwards on f32.
+  int (*index_select_f32)(const kernels::IndexDesc& d, const float* in, const int64_t* idx,
+                          float* out);
+  int (*index_select_i64)(const kernels::IndexDesc& d, const int64_t* in, const int64_t* idx,
+                          int64_t* out);
+  int (*gather_f32)(const kernels::IndexDesc& d, const float* in, const int64_t* idx, float* out);
+  int (*gather_i64)(const kernels::IndexDesc& d, const int64_t* in, const int64_t* idx,
+                    int64_t* out);
+  int (*index_add_f32)(const kernels::IndexDesc& d, const float* grad_out, const int64_t* idx,
+                       float* grad_in);
+  int (*scatter_add_f32)(const kernels::IndexDesc& d, const float* grad_out, const int64_t* idx,
+                         float* grad_in);
 };
 
 }  // namespace signet

@@ -1,4 +1,5 @@
 #include "kernels/cuda/conv_first_layer.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -75,7 +76,7 @@ cudaError_t conv_first_layer_forward_f32(const ConvDesc& d, const float* x, cons
   const size_t shmem = size_t(depth > 0 ? depth : 1) * kFilters * sizeof(float);
   launch_kernel(conv_first_layer_kernel,
                 dim3(unsigned(grid_x), unsigned(grid_y), unsigned(d.groups)), dim3(kThreads), shmem,
-                nullptr, d, x, w, bias, y);
+                current_stream(), d, x, w, bias, y);
   return cudaGetLastError();
 }
 

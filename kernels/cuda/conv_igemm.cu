@@ -2,6 +2,7 @@
 
 #include "kernels/cuda/conv_igemm_ops.h"
 #include "kernels/cuda/gemm_register_tile.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -146,20 +147,21 @@ cudaError_t backward_weights(WeightsKernel kernel, size_t shmem, const ConvDesc&
   if (total == 0) return cudaSuccess;
   if (splits > 1 && !workspace) return cudaErrorInvalidValue;
   if (s.depth == 0) {  // no output positions: the gradients are zero
-    cudaError_t status = cudaMemset(dw, 0, size_t(total) * sizeof(float));
-    if (status == cudaSuccess && dbias) status = cudaMemset(dbias, 0, size_t(d.k) * sizeof(float));
+    cudaError_t status = cudaMemsetAsync(dw, 0, size_t(total) * sizeof(float), current_stream());
+    if (status == cudaSuccess && dbias)
+      status = cudaMemsetAsync(dbias, 0, size_t(d.k) * sizeof(float), current_stream());
     return status;
   }
   cudaError_t status = launch_tiles(kernel, WeightsOps{d, z, s, x, dy, splits > 1 ? workspace : dw},
                                     d.groups * splits, shmem, weights_chunk(d));
   if (status == cudaSuccess && splits > 1) {
     launch_kernel(conv_igemm_weights_reduce_kernel, dim3(blocks_for(total)), dim3(kThreads), 0,
-                  nullptr, static_cast<const float*>(workspace), splits, total, dw);
+                  current_stream(), static_cast<const float*>(workspace), splits, total, dw);
     status = cudaGetLastError();
   }
   if (status != cudaSuccess || !dbias) return status;
   if (d.k > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  launch_kernel(conv_igemm_bias_kernel, dim3(unsigned(d.k)), dim3(kThreads), 0, nullptr, d,
+  launch_kernel(conv_igemm_bias_kernel, dim3(unsigned(d.k)), dim3(kThreads), 0, current_stream(), d,
                 z.out_volume, dy, dbias);
   return cudaGetLastError();
 }

@@ -4,6 +4,7 @@
 #include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/conv_igemm_ops.h"
 #include "kernels/cuda/gemm_mma_tile.h"
+#include "kernels/cuda/ptx.h"
 
 namespace signet::cuda {
 namespace {
@@ -19,51 +20,82 @@ constexpr int64_t kCols = mma_tile::kCols;
 static_assert(kRows == kTile && kCols == kTile && kThreads == kTileThreads,
               "launch_tiles launches the tile this file computes");
 
-// Shared memory a block: A's slice [row][r], then B's [r][column].
-constexpr size_t kSharedBytes =
-    size_t(mma_tile::kKContigFloats + mma_tile::kOContigFloats) * sizeof(float);
+// Shared memory a block: two stages, each A's slice [row][r], then B's [r][column].
+constexpr int kStageFloats = mma_tile::kKContigFloats + mma_tile::kOContigFloats;
+constexpr size_t kSharedBytes = size_t(2) * kStageFloats * sizeof(float);
+
+// Starts the copy of one gathered element into shared dst with a 4-byte cp.async, or stores 0
+// there when src is nullptr (padding, a missing tap, outside the product).
+__device__ __forceinline__ void copy_or_zero(float* dst, const float* src) {
+  if (src)
+    cp_async(dst, src, 4);
+  else
+    *dst = 0.0f;
+}
+
+// Starts the copy of reduction slice [r0, r0 + kDepth) of group g's A rows from row0 into as
+// (128 x 16, 8 consecutive r a thread) and B columns from col0 into bs (16 x 128, 8 a thread,
+// adjacent threads on adjacent columns); zeros past r_end, s.rows and s.cols.
+template <class Ops>
+__device__ __forceinline__ void load_slice(const Ops& ops, float* as, float* bs, int64_t g,
+                                           int64_t row0, int64_t col0, int64_t r0, int64_t r_end,
+                                           int tid) {
+  const IgemmShape& s = ops.s;
+  {
+    const int o = tid / 2, q = (tid % 2) * 8;
+    const int64_t f = row0 + o;
+    for (int i = 0; i < 8; ++i) {
+      const int64_t r = r0 + q + i;
+      copy_or_zero(as + at<true>(o, q + i),
+                   f < s.rows && r < r_end ? ops.a_address(g, f, r) : nullptr);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    const int e = tid + i * kThreads, q = e / int(kCols), o = e % int(kCols);
+    const int64_t r = r0 + q, p = col0 + o;
+    copy_or_zero(bs + at<false>(o, q), r < r_end && p < s.cols ? ops.b_address(g, r, p) : nullptr);
+  }
+}
 
 // ---- v3 (tf32) and v4 (bf16): tensor cores. Changes from v2 (conv_igemm.cu): the GEMM's
 // mma.sync block tile (128x128x16, 64x32 warp tiles) on operands rounded to tf32 (m16n8k8, 8x
-// the fp32 FMA rate on sm_80) or bf16 (m16n8k16, 16x), fp32 accumulation; single-buffered (the
-// gathers are not plain copies, so no cp.async); should gain ~2-4x over v2 where the reduction
-// is long.
-// One 128x128 output tile of group g over reduction indices [r_begin, r_end): per 16-deep slice
-// the A values (128 x 16, 8 consecutive r a thread) and the B values (16 x 128, 8 a thread,
-// adjacent threads on adjacent columns) are gathered into shared memory, then each warp runs its
-// 4 x 4 mma tiles; the results go to ops.store.
+// the fp32 FMA rate on sm_80) or bf16 (m16n8k16, 16x), fp32 accumulation, and the GEMM's cp.async
+// double buffering (one 4-byte cp.async per gathered element, the next slice's gather in flight
+// while this one is multiplied); should gain ~2-4x over v2 where the reduction is long.
+// One 128x128 output tile of group g over reduction indices [r_begin, r_end): slice kt + 1 is
+// gathered into one shared stage (load_slice, one commit group a slice) while each warp runs its
+// 4 x 4 mma tiles on slice kt in the other; the results go to ops.store.
 template <bool BF16, class Ops>
 __device__ __forceinline__ void igemm_mma_tile(const Ops& ops, float* smem, int64_t g,
                                                int64_t split, int64_t r_begin, int64_t r_end) {
-  float* as = smem;                             // as[row][r]
-  float* bs = smem + mma_tile::kKContigFloats;  // bs[r][column]
   const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
   const int wm = warp / 4, wn = warp % 4;
   const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kCols;
   const IgemmShape& s = ops.s;
   float acc[4][4][4];
   mma_tile::clear(acc);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kDepth) {
-    {
-      const int o = tid / 2, q = (tid % 2) * 8;
-      const int64_t f = row0 + o;
-      for (int i = 0; i < 8; ++i) {
-        const int64_t r = r0 + q + i;
-        as[at<true>(o, q + i)] = f < s.rows && r < r_end ? ops.a(g, f, r) : 0.0f;
-      }
+  const int64_t slices = r_end > r_begin ? (r_end - r_begin + kDepth - 1) / kDepth : 0;
+  if (slices > 0)
+    load_slice(ops, smem, smem + mma_tile::kKContigFloats, g, row0, col0, r_begin, r_end, tid);
+  cp_async_commit_group();
+  for (int64_t kt = 0; kt < slices; ++kt) {
+    if (kt + 1 < slices) {
+      float* next = smem + ((kt + 1) % 2) * kStageFloats;
+      load_slice(ops, next, next + mma_tile::kKContigFloats, g, row0, col0,
+                 r_begin + (kt + 1) * kDepth, r_end, tid);
     }
-    for (int i = 0; i < 8; ++i) {
-      const int e = tid + i * kThreads, q = e / int(kCols), o = e % int(kCols);
-      const int64_t r = r0 + q, p = col0 + o;
-      bs[at<false>(o, q)] = r < r_end && p < s.cols ? ops.b(g, r, p) : 0.0f;
-    }
+    cp_async_commit_group();
+    cp_async_wait_group(1);  // slice kt has landed; kt + 1 may still be in flight
     __syncthreads();
+    const float* as = smem + (kt % 2) * kStageFloats;  // as[row][r]
+    const float* bs = as + mma_tile::kKContigFloats;   // bs[r][column]
     if (BF16)
       mma_tile::multiply_slice_bf16<false, false>(acc, as, bs, wm, wn, lane);
     else
       mma_tile::multiply_slice_tf32<false, false>(acc, as, bs, wm, wn, lane);
-    __syncthreads();
+    __syncthreads();  // every warp is done with this stage before it is refilled
   }
+  cp_async_wait_all();
   mma_tile::store_warp_tile(acc, row0 + wm * 64 + lane / 4, col0 + wn * 32 + (lane % 4) * 2,
                             [&](int64_t f, int64_t p, float v0, float v1) {
                               if (f >= s.rows) return;
@@ -120,7 +152,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 }  // namespace
 
-// One grid z per group (at most 65535), 256 threads and 18.5 KiB of shared memory a block.
+// One grid z per group (at most 65535), 256 threads and 37 KiB of shared memory a block.
 cudaError_t conv_v3_igemm_tf32_forward_f32(const ConvDesc& d, const float* x, const float* w,
                                            const float* bias, float* y) {
   return launch_tiles(conv_igemm_tf32_forward_kernel, forward_ops(d, x, w, bias, y), d.groups,

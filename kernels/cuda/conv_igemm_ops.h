@@ -1,13 +1,15 @@
 // The three convolution passes as GEMM operands for the implicit-GEMM kernels (conv_igemm.cu on
 // the SIMT register tile, conv_igemm_mma.cu on tensor cores): per pass a functor that gathers
-// element a(g, row, r) and b(g, r, column) of group g's product on the fly and stores its result,
-// so no im2col buffer exists in device memory. Shapes per group as in conv_igemm.h.
+// element a(g, row, r) and b(g, r, column) of group g's product on the fly (or its address,
+// a_address / b_address, nullptr for a zero, for cp.async) and stores its result, so no im2col
+// buffer exists in device memory. Shapes per group as in conv_igemm.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "kernels/common/conv_desc.h"
 #include "kernels/cuda/cuda_compat.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda::igemm {
 
@@ -29,11 +31,11 @@ inline ConvSizes sizes_of(const ConvDesc& d) {
           d.c / d.groups, d.k / d.groups};
 }
 
-// Input value x[n, g*cg + ch, o*stride - pad + tap*dilation] for reduction index r = (ch, tap) and
-// output column p = (n, o) of group g; 0 in the padding.
-__device__ __forceinline__ float gather_patch(const ConvDesc& d, const ConvSizes& z,
-                                              const float* __restrict__ x, int64_t g, int64_t r,
-                                              int64_t p) {
+// Address of input value x[n, g*cg + ch, o*stride - pad + tap*dilation] for reduction index
+// r = (ch, tap) and output column p = (n, o) of group g; nullptr in the padding.
+__device__ __forceinline__ const float* patch_address(const ConvDesc& d, const ConvSizes& z,
+                                                      const float* __restrict__ x, int64_t g,
+                                                      int64_t r, int64_t p) {
   const int64_t ch = r / z.taps, tap = r % z.taps;
   const int64_t kw = tap % d.kernel[2], kh = tap / d.kernel[2] % d.kernel[1],
                 kd = tap / (d.kernel[2] * d.kernel[1]);
@@ -43,9 +45,17 @@ __device__ __forceinline__ float gather_patch(const ConvDesc& d, const ConvSizes
   const int64_t id = od * d.stride[0] - d.pad[0] + kd * d.dilation[0];
   const int64_t ih = oh * d.stride[1] - d.pad[1] + kh * d.dilation[1];
   const int64_t iw = ow * d.stride[2] - d.pad[2] + kw * d.dilation[2];
-  if (id < 0 || id >= d.in[0] || ih < 0 || ih >= d.in[1] || iw < 0 || iw >= d.in[2]) return 0.0f;
+  if (id < 0 || id >= d.in[0] || ih < 0 || ih >= d.in[1] || iw < 0 || iw >= d.in[2]) return nullptr;
   const int64_t plane = n * d.c + g * z.cg + ch;
-  return x[((plane * d.in[0] + id) * d.in[1] + ih) * d.in[2] + iw];
+  return x + ((plane * d.in[0] + id) * d.in[1] + ih) * d.in[2] + iw;
+}
+
+// The value at patch_address, 0 in the padding.
+__device__ __forceinline__ float gather_patch(const ConvDesc& d, const ConvSizes& z,
+                                              const float* __restrict__ x, int64_t g, int64_t r,
+                                              int64_t p) {
+  const float* v = patch_address(d, z, x, g, r, p);
+  return v ? *v : 0.0f;
 }
 
 // The output coordinate whose tap j reads input coordinate i along dim s, or -1 if none (the
@@ -66,9 +76,15 @@ struct ForwardOps {
   const float* w;
   const float* bias;
   float* y;
+  // Address of weight w[g*kg + f, r].
+  __device__ const float* a_address(int64_t g, int64_t f, int64_t r) const {
+    return w + (g * s.rows + f) * s.depth + r;
+  }
   // Weight w[g*kg + f, r].
-  __device__ float a(int64_t g, int64_t f, int64_t r) const {
-    return w[(g * s.rows + f) * s.depth + r];
+  __device__ float a(int64_t g, int64_t f, int64_t r) const { return *a_address(g, f, r); }
+  // Address of the patch value of reduction index r at output column p, nullptr in the padding.
+  __device__ const float* b_address(int64_t g, int64_t r, int64_t p) const {
+    return patch_address(d, z, x, g, r, p);
   }
   // Patch value of reduction index r at output column p.
   __device__ float b(int64_t g, int64_t r, int64_t p) const {
@@ -90,20 +106,27 @@ struct DataOps {
   const float* dy;
   const float* w;
   float* dx;
-  // Weight w[g*kg + k, c, tap].
-  __device__ float a(int64_t g, int64_t c, int64_t r) const {
+  // Address of weight w[g*kg + k, c, tap].
+  __device__ const float* a_address(int64_t g, int64_t c, int64_t r) const {
     const int64_t k = r / z.taps, tap = r % z.taps;
-    return w[((g * z.kg + k) * z.cg + c) * z.taps + tap];
+    return w + ((g * z.kg + k) * z.cg + c) * z.taps + tap;
   }
-  // dy[n, g*kg + k, o] with o the output that tap reads input i from, or 0.
-  __device__ float b(int64_t g, int64_t r, int64_t p) const {
+  // Weight w[g*kg + k, c, tap].
+  __device__ float a(int64_t g, int64_t c, int64_t r) const { return *a_address(g, c, r); }
+  // Address of dy[n, g*kg + k, o] with o the output that tap reads input i from, or nullptr.
+  __device__ const float* b_address(int64_t g, int64_t r, int64_t p) const {
     const int64_t k = r / z.taps, tap = r % z.taps;
     const int64_t n = p / z.in_volume, i = p % z.in_volume;
     const int64_t od = source(d, 0, i / (d.in[1] * d.in[2]), tap / (d.kernel[1] * d.kernel[2]));
     const int64_t oh = source(d, 1, i / d.in[2] % d.in[1], tap / d.kernel[2] % d.kernel[1]);
     const int64_t ow = source(d, 2, i % d.in[2], tap % d.kernel[2]);
-    if (od < 0 || oh < 0 || ow < 0) return 0.0f;
-    return dy[(n * d.k + g * z.kg + k) * z.out_volume + (od * d.out[1] + oh) * d.out[2] + ow];
+    if (od < 0 || oh < 0 || ow < 0) return nullptr;
+    return dy + (n * d.k + g * z.kg + k) * z.out_volume + (od * d.out[1] + oh) * d.out[2] + ow;
+  }
+  // dy[n, g*kg + k, o] with o the output that tap reads input i from, or 0.
+  __device__ float b(int64_t g, int64_t r, int64_t p) const {
+    const float* v = b_address(g, r, p);
+    return v ? *v : 0.0f;
   }
   // dx[n, g*cg + c, i] = v.
   __device__ void store(int64_t g, int64_t, int64_t c, int64_t p, float v) const {
@@ -121,10 +144,16 @@ struct WeightsOps {
   const float* x;
   const float* dy;
   float* out;
-  // dy[n, g*kg + k, o].
-  __device__ float a(int64_t g, int64_t k, int64_t r) const {
+  // Address of dy[n, g*kg + k, o].
+  __device__ const float* a_address(int64_t g, int64_t k, int64_t r) const {
     const int64_t n = r / z.out_volume, o = r % z.out_volume;
-    return dy[(n * d.k + g * z.kg + k) * z.out_volume + o];
+    return dy + (n * d.k + g * z.kg + k) * z.out_volume + o;
+  }
+  // dy[n, g*kg + k, o].
+  __device__ float a(int64_t g, int64_t k, int64_t r) const { return *a_address(g, k, r); }
+  // Address of x at output r = (n, o) under tap col = (c, tap), nullptr in the padding.
+  __device__ const float* b_address(int64_t g, int64_t r, int64_t col) const {
+    return patch_address(d, z, x, g, col, r);
   }
   // x at output r = (n, o) under tap col = (c, tap).
   __device__ float b(int64_t g, int64_t r, int64_t col) const {
@@ -162,7 +191,7 @@ cudaError_t launch_tiles(void (*kernel)(Ops, Extra...), const Ops& ops, int64_t 
                 grid_y = (ops.s.rows + kTile - 1) / kTile;
   if (zdim > 65535 || grid_y > 65535 || grid_x > 0x7fffffff) return cudaErrorInvalidConfiguration;
   launch_kernel(kernel, dim3(unsigned(grid_x), unsigned(grid_y), unsigned(zdim)),
-                dim3(kTileThreads), shmem, nullptr, ops, extra...);
+                dim3(kTileThreads), shmem, current_stream(), ops, extra...);
   return cudaGetLastError();
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/cuda/conv_naive.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -146,8 +147,8 @@ cudaError_t conv_v1_naive_forward_f32(const ConvDesc& d, const float* x, const f
                                       const float* bias, float* y) {
   const int64_t total = d.n * d.k * d.out[0] * d.out[1] * d.out[2];
   if (total == 0) return cudaSuccess;
-  launch_kernel(conv_naive_forward_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, x, w,
-                bias, y);
+  launch_kernel(conv_naive_forward_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                total, x, w, bias, y);
   return cudaGetLastError();
 }
 
@@ -156,8 +157,8 @@ cudaError_t conv_v1_naive_backward_data_f32(const ConvDesc& d, const float* dy, 
                                             float* dx) {
   const int64_t total = d.n * d.c * d.in[0] * d.in[1] * d.in[2];
   if (total == 0) return cudaSuccess;
-  launch_kernel(conv_naive_data_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, dy, w,
-                dx);
+  launch_kernel(conv_naive_data_kernel, blocks_for(total), kThreads, 0, current_stream(), d, total,
+                dy, w, dx);
   return cudaGetLastError();
 }
 
@@ -166,11 +167,12 @@ cudaError_t conv_v1_naive_backward_weights_f32(const ConvDesc& d, const float* x
                                                float* dw, float* dbias) {
   const int64_t total = d.k * (d.c / d.groups) * d.kernel[0] * d.kernel[1] * d.kernel[2];
   if (total == 0) return cudaSuccess;
-  launch_kernel(conv_naive_weights_kernel, blocks_for(total), kThreads, 0, nullptr, d, total, x, dy,
-                dw);
+  launch_kernel(conv_naive_weights_kernel, blocks_for(total), kThreads, 0, current_stream(), d,
+                total, x, dy, dw);
   const cudaError_t status = cudaGetLastError();
   if (status != cudaSuccess || !dbias) return status;
-  launch_kernel(conv_naive_bias_kernel, blocks_for(d.k), kThreads, 0, nullptr, d, dy, dbias);
+  launch_kernel(conv_naive_bias_kernel, blocks_for(d.k), kThreads, 0, current_stream(), d, dy,
+                dbias);
   return cudaGetLastError();
 }
 

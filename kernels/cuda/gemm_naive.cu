@@ -1,4 +1,5 @@
 #include "kernels/cuda/gemm_naive.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -32,8 +33,8 @@ cudaError_t gemm_v1_naive_f32(const GemmDesc& d, const float* a, const float* b,
   if (d.batch > 65535 || (d.m + 15) / 16 > 65535) return cudaErrorInvalidConfiguration;
   const dim3 block(16, 16);
   const dim3 grid(unsigned((d.n + 15) / 16), unsigned((d.m + 15) / 16), unsigned(d.batch));
-  launch_kernel(gemm_naive_kernel, grid, block, 0, nullptr, d, float(d.alpha), float(d.beta), a, b,
-                c);
+  launch_kernel(gemm_naive_kernel, grid, block, 0, current_stream(), d, float(d.alpha),
+                float(d.beta), a, b, c);
   return cudaGetLastError();
 }
 

@@ -4,6 +4,7 @@
 
 #include "kernels/cuda/gemm_mma_tile.h"
 #include "kernels/cuda/ptx.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -202,7 +203,7 @@ cudaError_t launch_mma(const MmaKernel (&kernels)[2][2], const GemmDesc& d, cons
   const dim3 grid(unsigned((d.n + kCols - 1) / kCols), unsigned((d.m + kRows - 1) / kRows),
                   unsigned(d.batch));
   const size_t shmem = size_t(2) * kStageFloats * sizeof(float) + extra;
-  launch_kernel(kernels[d.trans_a][d.trans_b], grid, dim3(kThreads), shmem, nullptr, d,
+  launch_kernel(kernels[d.trans_a][d.trans_b], grid, dim3(kThreads), shmem, current_stream(), d,
                 float(d.alpha), float(d.beta), vec_ok(a, d.lda, d.stride_a, d.batch),
                 vec_ok(b, d.ldb, d.stride_b, d.batch), a, b, c);
   return cudaGetLastError();

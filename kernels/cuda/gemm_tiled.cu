@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/gemm_register_tile.h"
+#include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
@@ -134,8 +135,8 @@ cudaError_t gemm_v2_tiled_f32(const GemmDesc& d, const float* a, const float* b,
   const dim3 block(kT2, kT2);
   const dim3 grid(unsigned((d.n + kT2 - 1) / kT2), unsigned((d.m + kT2 - 1) / kT2),
                   unsigned(d.batch));
-  launch_kernel(gemm_tiled_kernel, grid, block, 0, nullptr, d, float(d.alpha), float(d.beta), a, b,
-                c);
+  launch_kernel(gemm_tiled_kernel, grid, block, 0, current_stream(), d, float(d.alpha),
+                float(d.beta), a, b, c);
   return cudaGetLastError();
 }
 
@@ -147,8 +148,8 @@ cudaError_t gemm_v3_register_f32(const GemmDesc& d, const float* a, const float*
   const dim3 grid(unsigned((d.n + cols - 1) / cols), unsigned((d.m + kRows - 1) / kRows),
                   unsigned(d.batch));
   const size_t shmem = size_t(register_tile::kSharedFloats) * sizeof(float);
-  launch_kernel(gemm_register_kernel, grid, dim3(register_tile::kThreads), shmem, nullptr, d,
-                float(d.alpha), float(d.beta), vec_ok(a, d.lda, d.stride_a, d.batch),
+  launch_kernel(gemm_register_kernel, grid, dim3(register_tile::kThreads), shmem, current_stream(),
+                d, float(d.alpha), float(d.beta), vec_ok(a, d.lda, d.stride_a, d.batch),
                 vec_ok(b, d.ldb, d.stride_b, d.batch), a, b, c);
   return cudaGetLastError();
 }
