@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/common/welford.h"
+#include "kernels/cuda/block_sum.h"
 #include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
@@ -183,22 +184,6 @@ __device__ __forceinline__ void for_slice(const BatchNormDesc& d, int64_t ch, Sl
   }
 }
 
-// Sums a and b over the block in a fixed tree; thread 0 gets the totals.
-__device__ __forceinline__ void block_sum2(float* s_a, float* s_b, float& a, float& b) {
-  s_a[threadIdx.x] = a;
-  s_b[threadIdx.x] = b;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (int(threadIdx.x) < half) {
-      s_a[threadIdx.x] += s_a[threadIdx.x + half];
-      s_b[threadIdx.x] += s_b[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
-  a = s_a[0];
-  b = s_b[0];
-}
-
 // v2 pass 1: block (split, ch) writes the Welford mean and m2 of its slice to
 // partials[(ch * splits + split) * 2 + {0, 1}] (per-thread states merged in a fixed tree).
 __global__ void batch_norm_partial_stats_kernel(BatchNormDesc d, int64_t splits,
@@ -273,7 +258,7 @@ __global__ void batch_norm_partial_grad_kernel(BatchNormDesc d, int64_t splits,
       sdy += g;
       sdyx = fmaf(g, x[e] - m, sdyx);
     });
-    block_sum2(s_dy, s_dyx, sdy, sdyx);
+    block_sum2<kThreads>(s_dy, s_dyx, sdy, sdyx);
     if (threadIdx.x == 0) {
       partials[(ch * splits + blockIdx.x) * 2] = sdy;
       partials[(ch * splits + blockIdx.x) * 2 + 1] = sdyx;

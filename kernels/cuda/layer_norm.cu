@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/cuda/block_sum.h"
 #include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
@@ -13,23 +14,6 @@ constexpr int kThreads = 256;      // threads of a row block
 constexpr int kColThreads = 256;   // columns of a partial block
 constexpr int64_t kRowChunk = 64;  // rows a partial block sums
 constexpr int64_t kMaxBlocks = 65535;
-
-// Sums a and b over the block in a fixed tree; every thread gets the totals (ends with a barrier).
-__device__ __forceinline__ void block_sum2(float* s_a, float* s_b, float& a, float& b) {
-  s_a[threadIdx.x] = a;
-  s_b[threadIdx.x] = b;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (int(threadIdx.x) < half) {
-      s_a[threadIdx.x] += s_a[threadIdx.x + half];
-      s_b[threadIdx.x] += s_b[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
-  a = s_a[0];
-  b = s_b[0];
-  __syncthreads();
-}
 
 // Sums a over the block in a fixed tree; every thread gets the total (ends with a barrier).
 __device__ __forceinline__ float block_sum(float* s_a, float a) {
@@ -91,7 +75,7 @@ __global__ void layer_norm_dx_kernel(LayerNormDesc d, const float* __restrict__ 
       sg += g;
       sgx = fmaf(g, (xr[j] - m) * rs, sgx);
     }
-    block_sum2(s_a, s_b, sg, sgx);
+    block_sum2<kThreads>(s_a, s_b, sg, sgx);
     const float mg = sg / float(d.cols), mgx = sgx / float(d.cols);
     float* dxr = dx + r * d.cols;
     for (int64_t j = threadIdx.x; j < d.cols; j += kThreads) {
