@@ -281,6 +281,11 @@ TEST(Augment, NamedAugmentationBuildsTheListedTransforms) {
   EXPECT_EQ(values(make_augmentation("color,affine,crop,time", 4)->apply(clip, b)), values(x));
   expect_error([] { make_augmentation("crop,blur", 4); },
                {"unknown name 'blur'", "known: time, crop"});
+  // Spaces around names are ignored: "crop, time" is the list above.
+  RngStream c = signet::augment_stream(1, 0, 0);
+  EXPECT_EQ(values(make_augmentation(" color , affine,crop,  time", 4)->apply(clip, c)), values(x));
+  EXPECT_EQ(augmentation_names(" crop, affine ,none,,time"),
+            (std::vector<std::string>{"crop", "rotate", "time"}));
 }
 
 }  // namespace

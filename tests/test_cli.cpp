@@ -301,6 +301,11 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
       signet(cached.substr(0, cached.find("--augment")) + "--augment spin --out " + root_ + "/bad")
           .code,
       2);
+  // Time augmentation would move the zero padding; the list's spaces do not hide it.
+  CliRun zeros_time = signet(cached.substr(0, cached.find("--augment")) +
+                             "--padding zeros --augment 'crop, time' --out " + root_ + "/bad");
+  EXPECT_EQ(zeros_time.code, 2) << zeros_time.output;
+  EXPECT_NE(zeros_time.output.find("drop time"), std::string::npos) << zeros_time.output;
   std::string clip;
   for (auto& e : fs::recursive_directory_iterator(v + "/test"))
     if (e.is_regular_file()) clip = e.path().string();

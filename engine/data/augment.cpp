@@ -290,25 +290,37 @@ Tensor Compose::apply(const Tensor& input, RngStream& rng) const {
   return x;
 }
 
-// Splits the list, checks every name, then builds the chosen transforms in the fixed order.
-std::shared_ptr<const Transform> make_augmentation(const std::string& names, int64_t frames) {
+// Splits the list, trims each item and checks every name against the known ones.
+std::vector<std::string> augmentation_names(const std::string& names) {
   static const char* const kKnown[] = {"time", "crop", "rotate", "color", "flip"};
-  bool chosen[5] = {};
+  std::vector<std::string> out;
   std::stringstream list(names);
   for (std::string name; std::getline(list, name, ',');) {
-    if (name.empty() || name == "none") continue;
+    const size_t first = name.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    name = name.substr(first, name.find_last_not_of(" \t") - first + 1);
+    if (name == "none") continue;
     if (name == "affine") name = "rotate";
-    const auto it = std::find(std::begin(kKnown), std::end(kKnown), name);
-    SIGNET_CHECK(it != std::end(kKnown), "augmentation: unknown name '", name, "' in '", names,
+    SIGNET_CHECK(std::find(std::begin(kKnown), std::end(kKnown), name) != std::end(kKnown),
+                 "augmentation: unknown name '", name, "' in '", names,
                  "' (known: time, crop, rotate or affine, color, flip; none)");
-    chosen[it - std::begin(kKnown)] = true;
+    out.push_back(name);
   }
+  return out;
+}
+
+// Builds the chosen transforms in the fixed order, whatever the list's.
+std::shared_ptr<const Transform> make_augmentation(const std::string& names, int64_t frames) {
+  const std::vector<std::string> chosen = augmentation_names(names);
+  const auto has = [&](const char* name) {
+    return std::find(chosen.begin(), chosen.end(), name) != chosen.end();
+  };
   std::vector<std::shared_ptr<const Transform>> t;
-  if (chosen[0]) t.push_back(std::make_shared<TemporalJitter>(frames));
-  if (chosen[1]) t.push_back(std::make_shared<RandomCropResize>());
-  if (chosen[2]) t.push_back(std::make_shared<RandomAffine>());
-  if (chosen[3]) t.push_back(std::make_shared<ColorJitter>());
-  if (chosen[4]) t.push_back(std::make_shared<RandomHorizontalFlip>());
+  if (has("time")) t.push_back(std::make_shared<TemporalJitter>(frames));
+  if (has("crop")) t.push_back(std::make_shared<RandomCropResize>());
+  if (has("rotate")) t.push_back(std::make_shared<RandomAffine>());
+  if (has("color")) t.push_back(std::make_shared<ColorJitter>());
+  if (has("flip")) t.push_back(std::make_shared<RandomHorizontalFlip>());
   if (t.empty()) return nullptr;
   return std::make_shared<Compose>(std::move(t));
 }

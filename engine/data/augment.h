@@ -134,7 +134,12 @@ class Compose : public Transform {
 // applied in a fixed order whatever the list's: "time" TemporalJitter(frames), "crop"
 // RandomCropResize, "rotate" (or "affine": rotation, zoom and shift) RandomAffine, "color"
 // ColorJitter, "flip" RandomHorizontalFlip, each with its default settings. "" or "none"
-// gives nullptr; an unknown name throws signet::Error listing the known ones.
+// gives nullptr; an unknown name throws signet::Error listing the known ones. Spaces around the
+// names are ignored ("crop, time").
 std::shared_ptr<const Transform> make_augmentation(const std::string& names, int64_t frames);
+
+// The canonical names of a comma-separated augmentation list ("affine" read as "rotate"; "none"
+// and empty items dropped; spaces around names ignored), each checked as make_augmentation does.
+std::vector<std::string> augmentation_names(const std::string& names);
 
 }  // namespace signet::data

@@ -1,6 +1,7 @@
 // `signet train`: trains a registered model from flags or a JSON config (flags override the
 // file), writes the run folder (config.json, log.csv, best/last.safetensors) and reports the
 // test split on the BEST checkpoint.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -102,12 +103,10 @@ std::vector<models::GroupRule> group_rules(const RunConfig& c) {
   return rules;
 }
 
-// True when the comma-separated list holds `item`.
-bool has_item(const std::string& list, const std::string& item) {
-  std::stringstream in(list);
-  for (std::string part; std::getline(in, part, ',');)
-    if (part == item) return true;
-  return false;
+// Whether the --augment list names "time" (every name checked as the data pipeline will).
+bool has_time_augmentation(const std::string& list) {
+  const std::vector<std::string> names = data::augmentation_names(list);
+  return std::find(names.begin(), names.end(), "time") != names.end();
 }
 
 // Checks the names and ranges of the configuration before any work.
@@ -137,7 +136,7 @@ void validate(const RunConfig& c) {
     throw UsageError("train", std::string("--augment: ") + e.what());
   }
   media::ShortClipPadding pad = padding_of("train", c);
-  if (pad == media::ShortClipPadding::zeros && has_item(c.text("augment"), "time"))
+  if (pad == media::ShortClipPadding::zeros && has_time_augmentation(c.text("augment")))
     throw UsageError("train",
                      "--augment time resamples the frames and would move the zero padding of "
                      "--padding zeros; use another padding or drop time");
