@@ -332,6 +332,16 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
     total += q;
   }
   EXPECT_EQ(total, 1.0);
+  // A run trained with zero padding pads predict's short windows with zeros too and passes their
+  // length, which frame_cnn (whole inputs only) refuses; the whole 8-frame clip is fine.
+  CliRun zeros = signet("train --model frame_cnn --data " + p +
+                        " --epochs 1 --batch 6 --padding zeros --out " + root_ + "/zeros_run");
+  ASSERT_EQ(zeros.code, 0) << zeros.output;
+  CliRun whole = signet("predict --run " + root_ + "/zeros_run " + clip);
+  EXPECT_EQ(whole.code, 0) << whole.output;
+  CliRun windowed = signet("predict --run " + root_ + "/zeros_run " + clip + " --window 6");
+  EXPECT_EQ(windowed.code, 1) << windowed.output;
+  EXPECT_NE(windowed.output.find("has length 6"), std::string::npos) << windowed.output;
 }
 
 TEST_F(CliTest, RuntimeFailureExitsOne) {

@@ -207,8 +207,19 @@ TEST(FeatureSequences, FolderOfNpyServedAsTimeByFeature) {
       EXPECT_EQ(got_long[t * 3 + f], float(rows_long[t] * 3 + int64_t(f)));
       EXPECT_EQ(got_short[t * 3 + f], float(100 + rows_short[t] * 3 + int64_t(f)));
     }
+  EXPECT_EQ(ds.get(1).length, -1);
+  // Zero padding: the short one's 2 rows, then zero rows, with its real length.
+  FeatureOptions zo = fo;
+  zo.padding = ShortClipPadding::zeros;
+  FeatureDataset zeros(list.samples, zo);
+  const data::Sample padded = zeros.get(1);
+  EXPECT_EQ(padded.length, 2);
+  EXPECT_EQ(zeros.get(0).length, 4);
+  EXPECT_EQ(padded.input.to_vector<float>(),
+            (std::vector<float>{100, 101, 102, 103, 104, 105, 0, 0, 0, 0, 0, 0}));
   FeatureDataset keep(list.samples, FeatureOptions{});
   EXPECT_EQ(keep.get(0).input.shape(), (Shape{5, 3}));
+  EXPECT_EQ(keep.get(1).length, -1);
   EXPECT_EQ(keep.get(1).input.shape(), (Shape{2, 3}));
   std::vector<LabelledVideo> none = {{root + "/b/flat.npy", 0}};
   expect_error([&] { FeatureDataset(none, fo); }, {"no usable sequence", "1 skipped"});

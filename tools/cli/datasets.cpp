@@ -212,11 +212,13 @@ std::shared_ptr<const data::Dataset> listed_dataset(const media::LabelledList& l
   if (holds == Holds::features) {
     media::FeatureOptions fo;
     fo.frames = o.frames;
+    fo.padding = o.padding;
     return std::make_shared<media::FeatureDataset>(list.samples, fo);
   }
   if (holds == Holds::frame_folders) {
     media::FrameFolderOptions fo;
     fo.frames = o.frames;
+    fo.pad = o.padding;
     fo.size = static_cast<int>(o.size);
     return std::make_shared<media::FrameFolderDataset>(list.samples, fo);
   }

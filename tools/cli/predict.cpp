@@ -49,12 +49,16 @@ std::string extension(const std::string& path) {
   return e;
 }
 
-// Softmax probabilities (N, classes), on the cpu, of a batch of samples run on the model's device.
-Tensor probabilities(models::Model& model, const Tensor& batch) {
+// Softmax probabilities (N, classes), on the cpu, of a batch of samples run on the model's device;
+// lengths (i64 (N), optional) gives zero-padded sequences' real steps.
+Tensor probabilities(models::Model& model, const Tensor& batch, const Tensor& lengths = Tensor()) {
   NoGradGuard no_grad;
   RngStream unused = dropout_stream(0, 0);
   Device device = model.parameters().front().device();
-  return softmax(model.forward(batch.to(device), unused), 1).to(Device::cpu());
+  const Tensor x = batch.to(device);
+  const Tensor logits =
+      lengths.defined() ? model.forward_with_lengths(x, lengths, unused) : model.forward(x, unused);
+  return softmax(logits, 1).to(Device::cpu());
 }
 
 // The samples of a .npy file as a batch with the model's sample shape.
@@ -84,9 +88,10 @@ Tensor image_sample(const std::string& path, const Shape& sample) {
   return hwc.permute({2, 0, 1}).to(DType::f32) * (1.0 / 255.0);
 }
 
-// The probabilities of a video: one clip sampled to the model's frames, or windows.
+// The probabilities of a video: one clip sampled to the model's frames, or windows; short ones
+// padded as in training (`pad`; under zeros the model is told each window's real length).
 std::vector<float> video_probs(models::Model& model, const std::string& path, const Shape& sample,
-                               const PredictArgs& a, int64_t classes) {
+                               const PredictArgs& a, int64_t classes, media::ShortClipPadding pad) {
   SIGNET_CHECK(sample.size() == 4, "predict: ", path, " is a video but the model takes ",
                shape_str(sample));
   media::VideoReadOptions vo;
@@ -111,10 +116,12 @@ std::vector<float> video_probs(models::Model& model, const std::string& path, co
   std::vector<float> sum(static_cast<size_t>(classes), 0.f);
   for (const std::vector<int64_t>& w : windows) {
     Tensor part = media::take_frames(clip, w);
-    std::vector<int64_t> idx = media::sample_frame_indices(
-        part.size(0), t, media::FrameSampling::uniform, media::ShortClipPadding::loop_reverse);
+    std::vector<int64_t> idx =
+        media::sample_frame_indices(part.size(0), t, media::FrameSampling::uniform, pad);
     Tensor x = media::clip_to_float(media::take_frames(part, idx)).unsqueeze(0);
-    std::vector<float> p = probabilities(model, x).to_vector<float>();
+    const int64_t length = media::sampled_length(part.size(0), t, pad);
+    Tensor lengths = length >= 0 ? from_vector(std::vector<int64_t>{length}, {1}) : Tensor();
+    std::vector<float> p = probabilities(model, x, lengths).to_vector<float>();
     if (a.vote)
       sum[static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin())] += 1.f;
     else
@@ -193,7 +200,8 @@ int run_predict(int argc, char** argv) {
       outs.push_back(probabilities(*run.model, x).to_vector<float>());
       labels.push_back(path);
     } else {
-      outs.push_back(video_probs(*run.model, path, run.input_shape, a, classes));
+      outs.push_back(video_probs(*run.model, path, run.input_shape, a, classes,
+                                 padding_of("predict", run.config)));
       labels.push_back(path);
     }
     for (size_t i = 0; i < outs.size(); ++i) {

@@ -329,24 +329,25 @@ int64_t sampled_length(int64_t available, int64_t frames, ShortClipPadding pad) 
 
 // Copies the selected leading-dimension slices into a new tensor; -1 zero-fills a slice.
 Tensor take_frames(const Tensor& clip, const std::vector<int64_t>& indices) {
-  SIGNET_CHECK(clip.dim() >= 1 && clip.dtype() == DType::u8,
-               "take_frames: needs a u8 (T, ...) clip");
+  SIGNET_CHECK(clip.dim() >= 1, "take_frames: needs a (T, ...) clip, got a scalar");
   SIGNET_CHECK(!indices.empty(), "take_frames: no indices");
   const Tensor src = clip.contiguous();
   const int64_t t = src.size(0);
-  const size_t frame_bytes = size_t(src.numel() / std::max<int64_t>(t, 1));
+  const size_t frame_bytes =
+      size_t(src.numel() / std::max<int64_t>(t, 1)) * dtype_size(src.dtype());
   Shape shape = src.shape();
   shape[0] = int64_t(indices.size());
-  Tensor out = empty(shape, DType::u8);
+  Tensor out = empty(shape, src.dtype());
+  const auto* from = static_cast<const uint8_t*>(src.raw_data());
+  auto* to = static_cast<uint8_t*>(out.raw_data());
   for (size_t i = 0; i < indices.size(); ++i) {
     SIGNET_CHECK(indices[i] >= -1 && indices[i] < t, "take_frames: index ", indices[i],
                  " is outside the clip's ", t, " frames (-1: a zero frame)");
     if (indices[i] == -1) {
-      std::memset(out.data<uint8_t>() + i * frame_bytes, 0, frame_bytes);
+      std::memset(to + i * frame_bytes, 0, frame_bytes);
       continue;
     }
-    std::memcpy(out.data<uint8_t>() + i * frame_bytes,
-                src.data<uint8_t>() + indices[i] * frame_bytes, frame_bytes);
+    std::memcpy(to + i * frame_bytes, from + indices[i] * frame_bytes, frame_bytes);
   }
   return out;
 }

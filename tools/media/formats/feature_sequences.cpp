@@ -1,26 +1,11 @@
 #include "tools/media/formats/feature_sequences.h"
 
 #include <cstdio>
-#include <cstring>
 
 #include "engine/io/npy.h"
 #include "tools/media/formats/folder_per_class.h"
-#include "tools/media/video_reader.h"
 
 namespace signet::media {
-namespace {
-
-// The rows of a contiguous f32 (T, F) tensor at `indices`.
-Tensor take_rows(const Tensor& seq, const std::vector<int64_t>& indices) {
-  const int64_t f = seq.size(1);
-  Tensor out = empty({int64_t(indices.size()), f}, DType::f32);
-  for (size_t i = 0; i < indices.size(); ++i)
-    std::memcpy(out.data<float>() + int64_t(i) * f, seq.data<float>() + indices[i] * f,
-                size_t(f) * sizeof(float));
-  return out;
-}
-
-}  // namespace
 
 LabelledList read_feature_folder(const std::string& root) {
   return read_folder_per_class(root, MediaKind::features);
@@ -37,13 +22,16 @@ FeatureDataset::FeatureDataset(const std::vector<LabelledVideo>& files,
       SIGNET_CHECK(features_ == 0 || seq.size(1) == features_, "has F = ", seq.size(1),
                    " but the first sequence has F = ", features_);
       seq = seq.to(DType::f32).contiguous();
-      if (options.frames > 0)
-        seq =
-            take_rows(seq, sample_frame_indices(seq.size(0), options.frames, FrameSampling::uniform,
-                                                ShortClipPadding::loop_reverse));
+      int64_t length = -1;
+      if (options.frames > 0) {
+        length = sampled_length(seq.size(0), options.frames, options.padding);
+        seq = take_frames(seq, sample_frame_indices(seq.size(0), options.frames,
+                                                    FrameSampling::uniform, options.padding));
+      }
       features_ = seq.size(1);
       sequences_.push_back(seq);
       labels_.push_back(file.label);
+      lengths_.push_back(length);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "warning: skipping %s: %s\n", file.path.c_str(), e.what());
       ++skipped_;
@@ -54,7 +42,8 @@ FeatureDataset::FeatureDataset(const std::vector<LabelledVideo>& files,
 }
 
 data::Sample FeatureDataset::get(int64_t i) const {
-  return {sequences_[static_cast<size_t>(i)].clone(), labels_[static_cast<size_t>(i)]};
+  const size_t k = static_cast<size_t>(i);
+  return {sequences_[k].clone(), labels_[k], lengths_[k]};
 }
 
 }  // namespace signet::media

@@ -6,6 +6,7 @@
 
 #include "engine/data/dataset.h"
 #include "tools/media/formats/labelled_list.h"
+#include "tools/media/video_reader.h"
 
 namespace signet::media {
 
@@ -13,9 +14,11 @@ namespace signet::media {
 LabelledList read_feature_folder(const std::string& root);
 
 struct FeatureOptions {
-  // Steps per sequence after sampling (uniform, short ones padded by looping in reverse, as
-  // clips are); 0 keeps each file's length.
+  // Steps per sequence after sampling (uniform, short ones padded by `padding`, as clips are);
+  // 0 keeps each file's length.
   int64_t frames = 0;
+  // zeros pads with zero steps and serves each sample's real length (data::Sample::length).
+  ShortClipPadding padding = ShortClipPadding::loop_reverse;
 };
 
 class FeatureDataset : public data::Dataset {
@@ -32,6 +35,7 @@ class FeatureDataset : public data::Dataset {
  private:
   std::vector<Tensor> sequences_;  // f32 (T, F)
   std::vector<int64_t> labels_;
+  std::vector<int64_t> lengths_;  // real steps of each sequence; -1: all
   int64_t features_ = 0;
   int64_t skipped_ = 0;
 };
