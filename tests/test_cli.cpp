@@ -274,6 +274,23 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
   EXPECT_EQ(x.dtype(), DType::u8);
   EXPECT_EQ(y.shape(), (Shape{12}));
   EXPECT_EQ(line_count(slurp(p + "/classes.txt")), 10);
+  EXPECT_FALSE(fs::exists(p + "/train_len.npy"));
+  // Zero padding to 10 frames: the 8 real ones, two zero frames, and the lengths beside them,
+  // which the trainer passes on (frame_cnn reads whole clips only, so it refuses them).
+  const std::string pz = root_ + "/prepped_zeros";
+  CliRun prep_zeros =
+      signet("prep --data " + v + " --out " + pz + " --frames 10 --size 16 --padding zeros");
+  ASSERT_EQ(prep_zeros.code, 0) << prep_zeros.output;
+  EXPECT_EQ(io::read_npy(pz + "/train_len.npy").to_vector<int64_t>(), std::vector<int64_t>(12, 8));
+  const Tensor xz = io::read_npy(pz + "/train_x.npy");
+  EXPECT_EQ(xz.shape(), (Shape{12, 10, 3, 16, 16}));
+  const std::vector<uint8_t> last_two = xz.narrow(1, 8, 2).contiguous().to_vector<uint8_t>();
+  EXPECT_EQ(*std::max_element(last_two.begin(), last_two.end()), 0);
+  CliRun whole_only = signet("train --model frame_cnn --data " + pz +
+                             " --epochs 1 --batch 6 --out " + root_ + "/zeros_prep_run");
+  EXPECT_EQ(whole_only.code, 1) << whole_only.output;
+  EXPECT_NE(whole_only.output.find("has length 8"), std::string::npos) << whole_only.output;
+  EXPECT_EQ(signet("prep --data " + v + " --out " + pz + " --padding none").code, 2);
   CliRun train = signet("train --model frame_cnn --data " + p + " --epochs 1 --batch 6 --out " +
                         root_ + "/video_run");
   ASSERT_EQ(train.code, 0) << train.output;
@@ -339,7 +356,8 @@ TEST_F(CliTest, PrepDecodesVideosThatTrainAndPredictUse) {
   ASSERT_EQ(zeros.code, 0) << zeros.output;
   CliRun whole = signet("predict --run " + root_ + "/zeros_run " + clip);
   EXPECT_EQ(whole.code, 0) << whole.output;
-  CliRun windowed = signet("predict --run " + root_ + "/zeros_run " + clip + " --window 6");
+  CliRun windowed =
+      signet("predict --run " + root_ + "/zeros_run " + clip + " --window 6 --stride 2");
   EXPECT_EQ(windowed.code, 1) << windowed.output;
   EXPECT_NE(windowed.output.find("has length 6"), std::string::npos) << windowed.output;
 }

@@ -420,5 +420,25 @@ TEST(Trainer, PassesEachSamplesLengthToTheModel) {
   expect_error([&] { refusing.fit(train, val); }, {"cannot skip padding", "length 3"});
 }
 
+TEST(TensorDataset, ServesOptionalLengthsAndChecksThem) {
+  const Tensor x = empty({3, 5, 2}, DType::f32).fill_(1.0);
+  const Tensor y = from_vector(std::vector<int64_t>{0, 1, 0});
+  EXPECT_EQ(data::TensorDataset(x, y).get(1).length, -1);
+  const data::TensorDataset padded(x, y, from_vector(std::vector<int64_t>{5, 2, -1}));
+  EXPECT_EQ(padded.get(0).length, 5);
+  EXPECT_EQ(padded.get(1).length, 2);
+  EXPECT_EQ(padded.get(2).length, -1);
+  expect_error(
+      [&] {
+        data::TensorDataset(x, y, from_vector(std::vector<int64_t>{5, 6, 1}));
+      },
+      {"a length of 6", "[3, 5, 2]"});
+  expect_error(
+      [&] {
+        data::TensorDataset(x, y, from_vector(std::vector<int64_t>{5, 2}));
+      },
+      {"lengths must be i64 (3)"});
+}
+
 }  // namespace
 }  // namespace signet

@@ -37,14 +37,17 @@ int64_t label_count(const data::Dataset& ds) {
   return top + 1;
 }
 
-// The split `name` of a .npy folder (name_x.npy, name_y.npy), or null when absent.
+// The split `name` of a .npy folder (name_x.npy, name_y.npy and, for zero-padded sequences,
+// name_len.npy), or null when absent.
 std::shared_ptr<const data::Dataset> npy_split(const std::string& dir, const std::string& name) {
-  std::string x = dir + "/" + name + "_x.npy", y = dir + "/" + name + "_y.npy";
+  std::string x = dir + "/" + name + "_x.npy", y = dir + "/" + name + "_y.npy",
+              len = dir + "/" + name + "_len.npy";
   if (!is_file(x)) return nullptr;
   SIGNET_CHECK(is_file(y), "data: ", x, " has no labels file ", y);
   Tensor labels = io::read_npy(y);
+  Tensor lengths = is_file(len) ? io::read_npy(len).to(DType::i64) : Tensor();
   return std::make_shared<UnitFloat>(
-      std::make_shared<data::TensorDataset>(io::read_npy(x), labels.to(DType::i64)));
+      std::make_shared<data::TensorDataset>(io::read_npy(x), labels.to(DType::i64), lengths));
 }
 
 // The class names of a .npy folder's classes.txt (one a line), or none.

@@ -1,6 +1,7 @@
 // `signet prep`: decodes a video folder (split/class/file, as `signet synth` writes it) once
-// into .npy tensors: OUT/<split>_x.npy (N, T, C, H, W) u8, OUT/<split>_y.npy (N) i64 and
-// OUT/classes.txt, which `signet train --data OUT` reads without decoding again.
+// into .npy tensors: OUT/<split>_x.npy (N, T, C, H, W) u8, OUT/<split>_y.npy (N) i64 (with
+// --padding zeros also OUT/<split>_len.npy (N) i64, the real frames) and OUT/classes.txt, which
+// `signet train --data OUT` reads without decoding again.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/datasets.h"
+#include "tools/cli/run_config.h"
 
 namespace signet::cli {
 namespace {
@@ -19,14 +21,17 @@ namespace {
 void usage(std::FILE* f) {
   std::fprintf(f,
                "usage: signet prep --data VIDEO_DIR --out DIR [--frames T] [--size S]\n"
+               "                   [--padding loop_reverse|repeat_last|stretch|zeros]\n"
                "  writes DIR/{train,val,test}_x.npy (N, T, C, H, W) u8, _y.npy (N) i64 and\n"
-               "  DIR/classes.txt; defaults: --frames 16 --size 32\n");
+               "  DIR/classes.txt; with --padding zeros also _len.npy (N) i64, each clip's\n"
+               "  real frames; defaults: --frames 16 --size 32 --padding loop_reverse\n");
 }
 
-// Writes one decoded split as u8 clips and i64 labels.
-void write_split(const media::ClipDataset& ds, const std::string& out, const std::string& split) {
+// Writes one decoded split as u8 clips and i64 labels (and i64 lengths when zero-padded).
+void write_split(const media::ClipDataset& ds, const std::string& out, const std::string& split,
+                 bool lengths) {
   std::vector<uint8_t> pixels;
-  std::vector<int64_t> labels;
+  std::vector<int64_t> labels, frames;
   Shape sample;
   for (int64_t i = 0; i < ds.size(); ++i) {
     data::Sample s = ds.get(i);  // f32 (T, C, H, W) holding u8 / 255
@@ -34,11 +39,13 @@ void write_split(const media::ClipDataset& ds, const std::string& out, const std
     for (float v : s.input.contiguous().to_vector<float>())
       pixels.push_back(static_cast<uint8_t>(std::lround(v * 255.0f)));
     labels.push_back(s.label);
+    frames.push_back(s.length);
   }
   Shape shape = {ds.size()};
   shape.insert(shape.end(), sample.begin(), sample.end());
   io::write_npy(out + "/" + split + "_x.npy", from_vector(pixels, shape));
   io::write_npy(out + "/" + split + "_y.npy", from_vector(labels, {ds.size()}));
+  if (lengths) io::write_npy(out + "/" + split + "_len.npy", from_vector(frames, {ds.size()}));
   std::printf("  %s: %lld clips %s\n", split.c_str(), static_cast<long long>(ds.size()),
               shape_str(shape).c_str());
 }
@@ -64,6 +71,8 @@ int run_prep(int argc, char** argv) {
       co.frames = parse_int("prep", a, args.value(a));
     } else if (a == "--size") {
       co.size = static_cast<int>(parse_int("prep", a, args.value(a)));
+    } else if (a == "--padding") {
+      co.padding = parse_padding("prep", args.value(a));
     } else {
       throw UsageError("prep", "unknown argument '" + a + "'");
     }
@@ -75,12 +84,14 @@ int run_prep(int argc, char** argv) {
     throw UsageError("prep", "--data " + data_dir + " is not a video folder (split/class/file)");
   std::filesystem::create_directories(out);
   std::vector<std::string> names;
-  std::printf("signet prep: %s -> %s (%lld frames, %dx%d)\n", data_dir.c_str(), out.c_str(),
-              static_cast<long long>(co.frames), co.size, co.size);
+  std::printf("signet prep: %s -> %s (%lld frames, %dx%d, padding %s)\n", data_dir.c_str(),
+              out.c_str(), static_cast<long long>(co.frames), co.size, co.size,
+              media::short_clip_padding_name(co.padding));
   for (const char* split : {"train", "val", "test"}) {
     std::vector<media::LabelledVideo> files = video_split(data_dir, split, &names);
     if (files.empty()) continue;
-    write_split(media::ClipDataset(files, co), out, split);
+    write_split(media::ClipDataset(files, co), out, split,
+                co.padding == media::ShortClipPadding::zeros);
   }
   std::ofstream f(out + "/classes.txt");
   for (const std::string& n : names) f << n << "\n";

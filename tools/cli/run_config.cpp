@@ -241,12 +241,16 @@ void check_model_name(const std::string& command, const std::string& name) {
   throw UsageError(command, "unknown model '" + name + "' (known: " + known + ")");
 }
 
-media::ShortClipPadding padding_of(const std::string& command, const RunConfig& config) {
+media::ShortClipPadding parse_padding(const std::string& command, const std::string& text) {
   try {
-    return media::parse_short_clip_padding(config.text("padding"));
+    return media::parse_short_clip_padding(text);
   } catch (const Error& e) {
     throw UsageError(command, std::string("--padding: ") + e.what());
   }
+}
+
+media::ShortClipPadding padding_of(const std::string& command, const RunConfig& config) {
+  return parse_padding(command, config.text("padding"));
 }
 
 Device parse_device(const std::string& command, const std::string& text) {

@@ -62,8 +62,9 @@ void check_model_name(const std::string& command, const std::string& name);
 // The device named by text ("cpu", "cuda", "cuda:i"). cuda needs a GPU, or SIGNET_CUDA_BACKEND=simt
 // to run the CUDA kernels on the host; otherwise a one-line UsageError saying so.
 Device parse_device(const std::string& command, const std::string& text);
-// The short-clip padding of the configuration's "padding" key; a UsageError naming --padding
-// for an unknown name.
+// The short-clip padding named by text; a UsageError naming --padding for an unknown name.
+media::ShortClipPadding parse_padding(const std::string& command, const std::string& text);
+// The short-clip padding of the configuration's "padding" key, as parse_padding reads it.
 media::ShortClipPadding padding_of(const std::string& command, const RunConfig& config);
 // The comma-separated numbers of text (empty text: none); UsageError naming flag otherwise.
 std::vector<double> parse_list(const std::string& command, const std::string& flag,
