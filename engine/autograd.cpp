@@ -124,7 +124,7 @@ void record(const char* name, std::vector<const Tensor*> inputs, std::vector<Ten
   auto node = std::make_shared<FunctionNode>(name, std::move(fn), std::move(kept));
   for (const Tensor* in : inputs) {
     node->next_edges.push_back(gradient_edge(*in));
-    node->inputs.push_back({in->shape(), in->dtype()});
+    node->inputs.push_back({in->shape(), in->dtype(), in->device()});
   }
   node->num_outputs = static_cast<uint32_t>(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -213,6 +213,9 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
         SIGNET_CHECK(g.dtype() == node->inputs[i].dtype, node->name(),
                      " returned a gradient of dtype ", dtype_name(g.dtype()), " for input ", i,
                      " of dtype ", dtype_name(node->inputs[i].dtype));
+        SIGNET_CHECK(g.device() == node->inputs[i].device, node->name(),
+                     " returned a gradient on ", g.device().str(), " for input ", i, " on ",
+                     node->inputs[i].device.str());
         auto& buf = buffers[e.node.get()];
         buf.resize(e.node->num_outputs);
         accumulate(buf[e.input_nr], g);

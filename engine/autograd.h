@@ -39,6 +39,7 @@ struct Edge {
 struct InputMeta {
   Shape shape;
   DType dtype = DType::f32;
+  Device device = Device::cpu();
 };
 
 // One recorded operation. apply() receives one gradient per output and returns one per input.

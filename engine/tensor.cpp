@@ -209,10 +209,11 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   if (autograd::needs_grad({this})) {
     Shape in_shape = shape();
     DType dt = dtype();
+    Device dev = device();
     autograd::record("SliceBackward", {this}, {&out}, {},
-                     [in_shape, dt, dd, start, end, step](const std::vector<Tensor>& g,
-                                                          const std::vector<Tensor>&) {
-                       Tensor gi = zeros(in_shape, dt);
+                     [in_shape, dt, dev, dd, start, end, step](const std::vector<Tensor>& g,
+                                                               const std::vector<Tensor>&) {
+                       Tensor gi = zeros(in_shape, dt, dev);
                        copy_into(gi.slice(dd, start, end, step), g[0]);
                        return std::vector<Tensor>{gi};
                      });

@@ -29,8 +29,8 @@ double since(Clock::time_point t0) {
 
 // Rows of logits whose argmax equals the label.
 int64_t correct(const Tensor& logits, const Tensor& labels) {
-  std::vector<int64_t> p = argmax(logits.detach(), 1).to_vector<int64_t>();
-  std::vector<int64_t> y = labels.to_vector<int64_t>();
+  std::vector<int64_t> p = argmax(logits.detach(), 1).cpu().to_vector<int64_t>();
+  std::vector<int64_t> y = labels.cpu().to_vector<int64_t>();
   int64_t hits = 0;
   for (size_t i = 0; i < y.size(); ++i) hits += p[i] == y[i];
   return hits;
@@ -86,7 +86,7 @@ void Trainer::train_batch(const data::Batch& b, const std::vector<Tensor>& param
   Tensor labels = b.labels.to(opt_.device);
   Tensor logits = model_.forward_with_lengths(b.inputs.to(opt_.device), b.lengths, rng);
   Tensor loss = cross_entropy(logits, labels, opt_.loss);
-  double value = loss.item();
+  double value = loss.cpu().item();
   SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
                " batch ", sums.batches, "; stopped (the last good checkpoint is kept)");
   loss.backward();
@@ -119,7 +119,7 @@ void Trainer::train_batch_tbptt(const data::Batch& b, const std::vector<Tensor>&
   };
   auto on_chunk = [&](const nn::TbpttChunk& c) {
     Tensor loss = cross_entropy(c.output, labels, opt_.loss);
-    double value = loss.item();
+    double value = loss.cpu().item();
     SIGNET_CHECK(std::isfinite(value), "trainer: the loss is ", value, " at epoch ", epoch_,
                  " batch ", sums.batches, " chunk ", c.index,
                  "; stopped (the last good checkpoint is kept)");

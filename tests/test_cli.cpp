@@ -495,6 +495,15 @@ TEST_F(CliTest, CudaDeviceWithoutAGpuSaysSoInOneLine) {
   } catch (const Error&) {
     backend = "none";
   }
+  if (backend == "simt") {
+    // On the host SIMT backend training runs, and ends with the device allocator's statistics.
+    CliRun r = signet("env SIGNET_CUDA_BACKEND=simt " + signet_binary() + " train" + d +
+                          " --model mlp --epochs 1 --device cuda --out " + root_ + "/simt_run",
+                      false);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("cuda:0 memory: allocated"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("cache hit"), std::string::npos) << r.output;
+  }
   if (backend == "nvcc") GTEST_SKIP() << "a CUDA GPU is present";
   for (const std::string& args :
        {"train" + d + " --model mlp --device cuda", "eval " + root_ + "/run --device cuda",

@@ -106,6 +106,32 @@ TEST(CudaLstmOp, TwoLayerBidirectionalMatchesCpu) {
   compare(m, Tensor(), "full length");
 }
 
+// A loss on the top layer's h_n alone (as feature_lstm's classifier with lengths uses it): the
+// gradient reaches both layers as on the cpu (it was dropped on cuda by a slice backward that
+// made its zeros on the cpu).
+TEST(CudaLstmOp, GradientOfTheTopLayersLastStateAloneMatchesCpu) {
+  nn::LstmOptions opt = two_layers();
+  opt.bidirectional = false;
+  opt.batch_first = true;
+  nn::LSTM m(opt);
+  const Tensor x = random_cpu({3, 4, 5}, 11);
+  const Tensor lengths = from_vector(std::vector<int64_t>{4, 2, 3}, {3});
+  std::vector<Tensor> grads[2];
+  for (int d = 0; d < 2; ++d) {
+    const Device device = d ? Device::cuda(0) : Device::cpu();
+    m.to(device);
+    m.zero_grad();
+    RngStream rng = dropout_stream(0, 0);
+    const Tensor h_n = m.forward(x.to(device), {}, lengths, &rng).second.h;
+    const Tensor top = h_n.narrow(0, 1, 1).squeeze(0);
+    sum(mul(top, top)).backward();
+    for (const auto& [name, p] : m.named_parameters()) grads[d].push_back(p.grad().cpu().clone());
+  }
+  const auto names = m.named_parameters();
+  for (size_t i = 0; i < names.size(); ++i)
+    expect_close(grads[1][i], grads[0][i], 1e-4, "d" + names[i].first);
+}
+
 TEST(CudaLstmOp, VariableLengthsMatchCpuAndPaddingStaysZero) {
   const Tensor lengths = from_vector(std::vector<int64_t>{4, 2, 3}, {3});
   nn::LSTM two(two_layers());

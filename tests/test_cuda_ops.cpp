@@ -213,6 +213,38 @@ TEST(CudaOps, GradientFlowsBackAcrossDevices) {
   expect_close(x.grad(), (x * 2.0).detach(), kTol, "d sum(x^2) / dx");
 }
 
+// Slicing a non-leaf cuda tensor: the gradient of the part not taken is zeros made on the device
+// (they were made on the cpu, which dropped the gradient of a 2-layer LSTM's top h_n).
+TEST(CudaOps, SliceBackwardStaysOnTheDevice) {
+  Tensor p = random_cpu({2, 5, 3}, 71);
+  Tensor dp = p.cuda();
+  for (Tensor* t : {&p, &dp}) t->requires_grad_();
+  for (Tensor* t : {&p, &dp}) {
+    Tensor s = mul(*t, *t);
+    add(sum(mul(s.narrow(0, 1, 1), s.narrow(0, 1, 1))), sum(s.slice(1, 1, 5, 2))).backward();
+  }
+  expect_device_close(dp.grad(), p.grad(), kTol, "grad through narrow and slice");
+}
+
+// A backward function that returns its gradient on another device than its input's is refused,
+// naming the node.
+TEST(CudaOps, GradientOnTheWrongDeviceIsAnError) {
+  Tensor x = random_cpu({3}, 72).cuda();
+  x.requires_grad_();
+  Tensor y = mul(x, x);
+  Tensor z;
+  {
+    NoGradGuard no_grad;
+    z = y.clone();
+  }
+  autograd::record("WrongDeviceBackward", {&y}, {&z}, {},
+                   [](const std::vector<Tensor>& g, const std::vector<Tensor>&) {
+                     return std::vector<Tensor>{g[0].cpu()};
+                   });
+  expect_error([&] { sum(z).backward(); },
+               {"WrongDeviceBackward returned a gradient on cpu for input 0 on cuda:0"});
+}
+
 // The naive (v1) and register-tiled (v3) GEMM kernels on odd sizes, transposed operands and a
 // batch, against matmul on the cpu (called through their dispatch adapters, with alpha and beta
 // the ops never set).

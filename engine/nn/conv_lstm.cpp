@@ -86,11 +86,12 @@ std::vector<Tensor> unbind_time(const Tensor& x) {
   for (Tensor& o : out) outputs.push_back(&o);
   const Shape step_shape = out[0].shape();
   const DType dt = x.dtype();
+  const Device dev = x.device();
   autograd::record("UnbindBackward", {&x}, outputs, {},
-                   [step_shape, dt](const std::vector<Tensor>& g, const std::vector<Tensor>&) {
+                   [step_shape, dt, dev](const std::vector<Tensor>& g, const std::vector<Tensor>&) {
                      std::vector<Tensor> parts;
                      for (const Tensor& gt : g)
-                       parts.push_back(gt.defined() ? gt : zeros(step_shape, dt));
+                       parts.push_back(gt.defined() ? gt : zeros(step_shape, dt, dev));
                      return std::vector<Tensor>{stack(parts, 0)};
                    });
   return out;

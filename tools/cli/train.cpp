@@ -16,6 +16,7 @@
 #include "engine/optim/rmsprop.h"
 #include "engine/optim/sgd.h"
 #include "engine/random.h"
+#include "engine/runtime_info.h"
 #include "models/registry.h"
 #include "models/transfer.h"
 #include "tools/cli/commands.h"
@@ -107,6 +108,13 @@ std::vector<models::GroupRule> group_rules(const RunConfig& c) {
 bool has_time_augmentation(const std::string& list) {
   const std::vector<std::string> names = data::augmentation_names(list);
   return std::find(names.begin(), names.end(), "time") != names.end();
+}
+
+// Prints the caching allocator's statistics of a cuda device (peak, cached, hits) after training.
+void report_device_memory(Device device) {
+  if (device.is_cpu() || !CudaAllocator::existing(device.index)) return;
+  std::printf("%s memory: %s\n", device.str().c_str(),
+              describe_cuda_memory(CudaAllocator::existing(device.index)->stats()).c_str());
 }
 
 // Checks the names and ranges of the configuration before any work.
@@ -353,6 +361,7 @@ int run_train(int argc, char** argv) {
     trainer.fit(*tl, *loader(s.val, cfg, false));
   else
     trainer.fit(*tl);
+  report_device_memory(device);
   if (!s.test) {
     report_bad_frames(s);
     std::printf("no test split in %s: no test metrics\n", d.path.c_str());
