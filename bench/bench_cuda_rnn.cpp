@@ -7,6 +7,9 @@
 // batch 32) and their batch 8 and 128 versions, with the same weights on both sides (copied into
 // cuDNN's weight space through cudnnGetRNNWeightParams; b_ih = our summed bias, b_hh = 0) and the
 // same x (SEQ_MAJOR_PACKED with every sequence T long: the bytes of our (T, N, I)).
+// v2_persistent (batch 32 and under): the same with the forward's steps in the persistent kernel
+// (lstm_persistent.h: one cooperative launch, each block's W_hh rows in shared memory, a grid
+// barrier per step; backward as v1_seq), the counterpart of cuDNN's PERSIST_STATIC.
 // Directions as bench_rnn.cpp: fwd_infer (cuDNN's inference mode), fwd_train (training mode, with
 // what backward needs), fwd_bwd (training forward, backward data from a fixed random dy to x,
 // backward weights; cuDNN's weight gradients are zeroed inside the timing, since it only adds).
@@ -47,6 +50,7 @@
 #include "kernels/cuda/convlstm_fused.h"
 #include "kernels/cuda/convlstm_step.h"
 #include "kernels/cuda/lstm_cell.h"
+#include "kernels/cuda/lstm_persistent.h"
 #include "kernels/cuda/lstm_seq.h"
 
 namespace {
@@ -254,7 +258,8 @@ struct CudnnLstm {
 struct LstmData {
   std::unique_ptr<DeviceBuffer> x, dy;
   std::vector<LstmLayer> layers;
-  double check = -1;  // max_rel_diff of ours against cuDNN STANDARD (-1 until measured)
+  // max_rel_diff of ours (v1_seq, v2_persistent) against cuDNN STANDARD (-2 until measured).
+  double check[2] = {-2, -2};
 
   // Allocates and fills case c.
   explicit LstmData(const LstmCase& c)
@@ -277,13 +282,18 @@ struct LstmData {
     }
   }
 
-  // Our forward (and backward for fwd_bwd) through every layer; "" or the first failure.
-  std::string run(Dir dir) {
+  // Our forward (and backward for fwd_bwd) through every layer, the forward's steps persistent or
+  // per step; "" or the first failure.
+  std::string run(Dir dir, bool persistent) {
     const float* in = x->ptr;
     for (LstmLayer& w : layers) {
-      const cudaError_t e = signet::cuda::lstm_seq_forward_f32(
-          w.d, nullptr, in, w.w_ih->ptr, w.w_hh->ptr, w.bias->ptr, nullptr, nullptr,
-          {w.act->ptr, w.hbuf->ptr, w.cbuf->ptr, nullptr});
+      const signet::cuda::LstmSeqForward fwd{w.act->ptr, w.hbuf->ptr, w.cbuf->ptr, nullptr};
+      const cudaError_t e =
+          persistent
+              ? signet::cuda::lstm_persistent_forward_f32(
+                    w.d, nullptr, in, w.w_ih->ptr, w.w_hh->ptr, w.bias->ptr, nullptr, nullptr, fwd)
+              : signet::cuda::lstm_seq_forward_f32(w.d, nullptr, in, w.w_ih->ptr, w.w_hh->ptr,
+                                                   w.bias->ptr, nullptr, nullptr, fwd);
       if (e != cudaSuccess) return cuda_status(e);
       in = w.output();
     }
@@ -324,10 +334,10 @@ CudnnLstm& cudnn_lstm(const LstmCase& c, cudnnRNNAlgo_t algo) {
 }
 
 // max |ours - cuDNN STANDARD| / (1 + |cuDNN|) over the top layer's output and dx of one fwd_bwd.
-double lstm_check(const LstmCase& c) {
+double lstm_check(const LstmCase& c, bool persistent) {
   LstmData& d = lstm_data(c);
   CudnnLstm& peer = cudnn_lstm(c, CUDNN_RNN_ALGO_STANDARD);
-  if (!peer.error.empty() || !d.run(kFwdBwd).empty() ||
+  if (!peer.error.empty() || !d.run(kFwdBwd, persistent).empty() ||
       !peer.run(kFwdBwd, d.x->ptr, d.dy->ptr).empty())
     return -1;
   cudaDeviceSynchronize();
@@ -338,14 +348,14 @@ double lstm_check(const LstmCase& c) {
                                                     host_copy(peer.dx->ptr, nx)));
 }
 
-// Ours: the lstm_seq driver on case c in direction dir.
-void bm_lstm_signet(benchmark::State& state, const LstmCase* c, Dir dir) {
+// Ours on case c in direction dir: the lstm_seq driver, or its forward steps persistent.
+void bm_lstm_signet(benchmark::State& state, const LstmCase* c, Dir dir, bool persistent) {
   LstmData& d = lstm_data(*c);
-  if (d.check < 0) d.check = lstm_check(*c);
-  timed(state, [&] { return d.run(dir); });
+  if (d.check[persistent] < -1) d.check[persistent] = lstm_check(*c, persistent);
+  timed(state, [&] { return d.run(dir, persistent); });
   signet::bench::set_cuda_flop_counters(state, (dir == kFwdBwd ? 3 : 1) * lstm_forward_flops(*c),
                                         CudaMath::kFp32);
-  state.counters["max_rel_diff"] = d.check;
+  state.counters["max_rel_diff"] = d.check[persistent];
 }
 
 // The peer: cuDNN's RNN with `algo` on case c in direction dir.
@@ -609,7 +619,9 @@ void register_cuda_rnn_cases() {
   for (const LstmCase* cp : cases)
     for (Dir dir : {kFwdInfer, kFwdTrain, kFwdBwd}) {
       const LstmCase& c = *cp;
-      add("lstm", c.name, kDirNames[dir], "v1_seq", bm_lstm_signet, &c, dir);
+      add("lstm", c.name, kDirNames[dir], "v1_seq", bm_lstm_signet, &c, dir, false);
+      if (c.N <= signet::cuda::kLstmPersistentMaxBatch)
+        add("lstm", c.name, kDirNames[dir], "v2_persistent", bm_lstm_signet, &c, dir, true);
       add("lstm", c.name, kDirNames[dir], "cudnn_standard", bm_lstm_cudnn, &c, dir,
           CUDNN_RNN_ALGO_STANDARD);
       add("lstm", c.name, kDirNames[dir], "cudnn_persist_static", bm_lstm_cudnn, &c, dir,

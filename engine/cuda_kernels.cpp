@@ -294,4 +294,18 @@ void cuda_clip_scale_f32(void* g, int64_t n, const double* scale) {
              "cuda clip_grad_norm_ scale kernel");
 }
 
+bool cuda_lstm_persistent_fits(int64_t batch, int64_t hidden) {
+  return cuda_backend().lstm_persistent_fits(batch, hidden);
+}
+
+void cuda_lstm_persistent_steps_f32(int64_t steps, int64_t batch, int64_t hidden, bool reverse,
+                                    const int64_t* lengths, const void* w_hh, void* act, void* hbuf,
+                                    void* cbuf, void* y) {
+  auto m = [](void* p) { return static_cast<float*>(p); };
+  cuda_check(cuda_backend().lstm_persistent_steps_f32(steps, batch, hidden, reverse, lengths,
+                                                      static_cast<const float*>(w_hh), m(act),
+                                                      m(hbuf), m(cbuf), m(y)),
+             "cuda lstm persistent kernel");
+}
+
 }  // namespace signet

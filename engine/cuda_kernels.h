@@ -118,5 +118,13 @@ void cuda_clip_partial_sumsq_f32(const void* g, int64_t n, double* partials);
 void cuda_clip_norm_scale(const double* partials, int64_t count, double max_norm, double* out);
 // g *= the device scalar scale, on f32 device pointers.
 void cuda_clip_scale_f32(void* g, int64_t n, const double* scale);
+// The persistent LSTM forward steps (kernels/cuda/lstm_persistent.h): whether its automatic plan
+// takes (batch, hidden) on the current device, and its run over one layer's forward buffers (act
+// holding the input projection plus bias, hbuf and cbuf the initial state in their first slot;
+// lengths a device pointer or null, y may be null).
+bool cuda_lstm_persistent_fits(int64_t batch, int64_t hidden);
+void cuda_lstm_persistent_steps_f32(int64_t steps, int64_t batch, int64_t hidden, bool reverse,
+                                    const int64_t* lengths, const void* w_hh, void* act, void* hbuf,
+                                    void* cbuf, void* y);
 
 }  // namespace signet

@@ -320,6 +320,68 @@ void* at(const Tensor& t, int64_t index) {
   return static_cast<char*>(t.raw_data()) + index * static_cast<int64_t>(dtype_size(t.dtype()));
 }
 
+// One layer's forward steps over its buffers: act (T, N, 4H) holds the input projection plus bias
+// and receives the activated gates, hbuf and cbuf (T + 1, N, H) hold the initial state in their
+// first slot (T when reverse), y (T, N, H) is null without lengths.
+struct LayerSteps {
+  Device device = Device::cpu();
+  DType dtype = DType::f32;
+  int64_t T = 0, N = 0, H = 0;
+  bool reverse = false;
+  const int64_t* lengths = nullptr;
+  const Tensor* w_hh = nullptr;
+  void *act = nullptr, *hbuf = nullptr, *cbuf = nullptr, *y = nullptr;
+};
+using StepsFn = void (*)(const LayerSteps&);
+
+// v1: per step the recurrent product ("lstm_step_gemm") and the fused cell ("lstm_cell").
+void steps_v1(const LayerSteps& a) {
+  const int64_t N = a.N, H = a.H, G = 4 * H, esize = int64_t(dtype_size(a.dtype));
+  auto ptr = [esize](void* base, int64_t index) {
+    return static_cast<char*>(base) + index * esize;
+  };
+  const StepGemm step_gemm(a.device, a.dtype, a.T, N, G, H, true, *a.w_hh);
+  for (int64_t s = 0; s < a.T; ++s) {
+    const int64_t t = a.reverse ? a.T - 1 - s : s;
+    const int64_t prev = a.reverse ? t + 1 : t, next = a.reverse ? t : t + 1;
+    void* gates = ptr(a.act, t * N * G);
+    step_gemm(ptr(a.hbuf, prev * N * H), gates);
+    cell_forward(a.device, a.dtype, {N, H, t}, a.lengths, gates, ptr(a.cbuf, prev * N * H),
+                 ptr(a.hbuf, prev * N * H), gates, ptr(a.cbuf, next * N * H),
+                 ptr(a.hbuf, next * N * H), a.y ? ptr(a.y, t * N * H) : nullptr);
+  }
+}
+
+// v2_cuda_persistent's rule: a batch of at most 32, and each block's rows of W_hh (with a chunk of
+// h_{t-1}) in shared memory when the units are spread one block per SM
+// (kernels/cuda/lstm_persistent.h).
+bool persistent_fits(const LayerSteps& a) {
+  return cuda_lstm_persistent_fits(a.N, a.H);
+}
+
+// v2: every step in one cooperative kernel that keeps its slice of W_hh in shared memory, a grid
+// barrier between steps (kernels/cuda/lstm_persistent.h). GPU time: unmeasured.
+void steps_v2_cuda_persistent(const LayerSteps& a) {
+  SIGNET_CHECK(persistent_fits(a), "lstm_steps: v2_cuda_persistent does not take batch ", a.N,
+               " with hidden ", a.H, " on ", a.device.str(),
+               " (batch at most 32, and a block's W_hh rows in shared memory at one block per SM)");
+  cuda_lstm_persistent_steps_f32(a.T, a.N, a.H, a.reverse, a.lengths, a.w_hh->raw_data(), a.act,
+                                 a.hbuf, a.cbuf, a.y);
+}
+
+// Runs one layer's forward steps through the "lstm_steps" dispatch entry.
+void layer_steps(const LayerSteps& a) {
+  static const dispatch::Op<StepsFn, LayerSteps> op{
+      "lstm_steps",
+      {{"v1_steps", Device::Type::cpu, {{DType::f32, &steps_v1}, {DType::f64, &steps_v1}}},
+       {"v2_cuda_persistent",
+        Device::Type::cuda,
+        {{DType::f32, &steps_v2_cuda_persistent}},
+        &persistent_fits},
+       {"v1_cuda_steps", Device::Type::cuda, {{DType::f32, &steps_v1}}}}};
+  op.run(a.device, a.dtype, a, a);
+}
+
 // Refuses t unless it is defined with shape want and x's dtype and device.
 void check_operand(const char* what, const Tensor& t, const Shape& want, const Tensor& x) {
   SIGNET_CHECK(t.shape() == want, "lstm: ", what, " has shape ", shape_str(t.shape()),
@@ -480,16 +542,8 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     else
       fill_into(c_first, 0.0);
     Tensor y = lens ? empty({T, N, H}, k.dtype, k.device) : Tensor();
-    const StepGemm step_gemm(k.device, k.dtype, T, N, G, H, true, w_hh);
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = reverse ? T - 1 - s : s;
-      const int64_t prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
-      void* gates = at(act, t * N * G);
-      step_gemm(at(hbuf, prev * N * H), gates);
-      cell_forward(k.device, k.dtype, {N, H, t}, lens, gates, at(cbuf, prev * N * H),
-                   at(hbuf, prev * N * H), gates, at(cbuf, next * N * H), at(hbuf, next * N * H),
-                   lens ? at(y, t * N * H) : nullptr);
-    }
+    layer_steps({k.device, k.dtype, T, N, H, reverse, lens, &w_hh, act.raw_data(), hbuf.raw_data(),
+                 cbuf.raw_data(), lens ? y.raw_data() : nullptr});
     r.output = lens ? y : hbuf.narrow(0, reverse ? 0 : 1, T);
     r.h_n = hbuf.narrow(0, last, 1).squeeze(0).clone();
     r.c_n = cbuf.narrow(0, last, 1).squeeze(0).clone();

@@ -18,6 +18,7 @@
 #include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/lstm_cell.h"
+#include "kernels/cuda/lstm_persistent.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/reduce.h"
@@ -194,6 +195,13 @@ GpuBackend make_table() {
   t.gather_i64 = &AsStatus<&gather_i64>::call;
   t.index_add_f32 = &AsStatus<&index_add_f32>::call;
   t.scatter_add_f32 = &AsStatus<&scatter_add_f32>::call;
+  t.lstm_persistent_fits = &lstm_persistent_fits;
+  t.lstm_persistent_steps_f32 = [](int64_t steps, int64_t batch, int64_t hidden, bool reverse,
+                                   const int64_t* lengths, const float* w_hh, float* act,
+                                   float* hbuf, float* cbuf, float* y) -> int {
+    return lstm_persistent_steps_f32({steps, batch, 0, hidden, reverse}, lengths, w_hh,
+                                     {act, hbuf, cbuf, y});
+  };
   return t;
 }
 

@@ -237,6 +237,13 @@ struct GpuBackend {
                        float* grad_in);
   int (*scatter_add_f32)(const kernels::IndexDesc& d, const float* grad_out, const int64_t* idx,
                          float* grad_in);
+  // The persistent LSTM forward's steps (lstm_persistent.h): whether its automatic plan takes
+  // (batch, hidden) on the current device, and the steps over the forward buffers (act holding
+  // the input projection plus bias, hbuf and cbuf the initial state in their first slot).
+  bool (*lstm_persistent_fits)(int64_t batch, int64_t hidden);
+  int (*lstm_persistent_steps_f32)(int64_t steps, int64_t batch, int64_t hidden, bool reverse,
+                                   const int64_t* lengths, const float* w_hh, float* act,
+                                   float* hbuf, float* cbuf, float* y);
 };
 
 }  // namespace signet

@@ -60,9 +60,9 @@ cudaError_t init_state(float* dst, const float* src, int64_t n) {
     if (status_ != cudaSuccess) return status_; \
   } while (0)
 
-cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, const float* x,
-                                 const float* w_ih, const float* w_hh, const float* bias,
-                                 const float* h0, const float* c0, const LstmSeqForward& out) {
+cudaError_t lstm_seq_input_f32(const LstmSeqDesc& d, const float* x, const float* w_ih,
+                               const float* bias, const float* h0, const float* c0,
+                               const LstmSeqForward& out) {
   const int64_t T = d.steps, N = d.batch, H = d.hidden, G = 4 * H;
   if (N == 0 || H == 0) return cudaSuccess;
   const int64_t first = d.reverse ? T : 0;
@@ -74,7 +74,15 @@ cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, c
                   T * N, G, bias, out.act);
     SIGNET_LSTM_TRY(cudaGetLastError());
   }
-  SIGNET_LSTM_TRY(gemm(T * N, G, d.input, false, true, bias ? 1.0f : 0.0f, x, w_ih, out.act));
+  return gemm(T * N, G, d.input, false, true, bias ? 1.0f : 0.0f, x, w_ih, out.act);
+}
+
+cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, const float* x,
+                                 const float* w_ih, const float* w_hh, const float* bias,
+                                 const float* h0, const float* c0, const LstmSeqForward& out) {
+  const int64_t T = d.steps, N = d.batch, H = d.hidden, G = 4 * H;
+  SIGNET_LSTM_TRY(lstm_seq_input_f32(d, x, w_ih, bias, h0, c0, out));
+  if (N == 0 || H == 0) return cudaSuccess;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = d.reverse ? T - 1 - s : s;
     const int64_t prev = d.reverse ? t + 1 : t, next = d.reverse ? t : t + 1;

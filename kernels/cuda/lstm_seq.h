@@ -28,6 +28,13 @@ struct LstmSeqForward {
   float *act = nullptr, *hbuf = nullptr, *cbuf = nullptr, *y = nullptr;
 };
 
+// The forward's first part, shared with the persistent kernel (lstm_persistent.h): the initial
+// states into their slot of hbuf and cbuf, and act = x w_ih^T + bias for every step (the
+// pre-activations to which each step adds its recurrent product). Arguments as below.
+cudaError_t lstm_seq_input_f32(const LstmSeqDesc& d, const float* x, const float* w_ih,
+                               const float* bias, const float* h0, const float* c0,
+                               const LstmSeqForward& out);
+
 // Runs the layer: bias (4H) is b_ih + b_hh (null: none); h0, c0 (N, H) may be null (zeros).
 cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, const float* x,
                                  const float* w_ih, const float* w_hh, const float* bias,

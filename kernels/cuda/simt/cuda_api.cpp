@@ -487,23 +487,21 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 }
 
 // Checks the launch as cudaLaunchKernel does, then queues it; a failing block later surfaces as
-// cudaErrorLaunchFailure at the synchronising call, its message in last_error_detail().
-void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block, size_t shmem,
-                    cudaStream_t stream, bool cooperative) {
+// cudaErrorLaunchFailure at the synchronising call, its message in last_error_detail(). Returns the
+// configuration check's status (also kept for cudaGetLastError).
+cudaError_t enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block,
+                           size_t shmem, cudaStream_t stream, bool cooperative) {
   std::lock_guard<std::recursive_mutex> lock(rt().mutex);
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
       threads == 0 || threads > 1024 || block.z > 64 || shmem > (227u << 10)) {
-    record(cudaErrorInvalidConfiguration);
-    return;
+    return record(cudaErrorInvalidConfiguration);
   }
   if (cooperative && uint64_t(grid.x) * grid.y * grid.z > kMaxCooperativeBlocks) {
-    record(cudaErrorCooperativeLaunchTooLarge);
-    return;
+    return record(cudaErrorCooperativeLaunchTooLarge);
   }
   if (!known(stream)) {
-    record(cudaErrorInvalidResourceHandle);
-    return;
+    return record(cudaErrorInvalidResourceHandle);
   }
   auto launch = std::make_shared<GridLaunch>(GridLaunch{std::move(body), grid, block, shmem});
   enqueue(stream, [launch, cooperative] {
@@ -513,6 +511,7 @@ void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 bloc
     rt().detail = std::move(error);
     return cudaErrorLaunchFailure;
   });
+  return cudaSuccess;
 }
 
 }  // namespace signet::simt

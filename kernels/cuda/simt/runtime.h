@@ -178,10 +178,10 @@ struct KernelCall final : KernelBody {
   std::tuple<std::decay_t<P>...> args;
 };
 
-// Checks the configuration (an error shows in cudaGetLastError at once, as in CUDA) and queues
-// the launch on `stream`; a cooperative one runs all its blocks at once.
-void enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block, size_t shmem,
-                    cudaStream_t stream, bool cooperative = false);
+// Checks the configuration (an error shows in cudaGetLastError at once, as in CUDA, and is
+// returned) and queues the launch on `stream`; a cooperative one runs all its blocks at once.
+cudaError_t enqueue_launch(std::shared_ptr<const KernelBody> body, dim3 grid, dim3 block,
+                           size_t shmem, cudaStream_t stream, bool cooperative = false);
 
 // kernel<<<grid, block, shmem, stream>>>(args...) (see cuda_compat.h for the nvcc form).
 template <class... P, class... A>
@@ -193,15 +193,15 @@ void launch_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem, cu
 }
 
 // cudaLaunchCooperativeKernel: every block co-resident, so cooperative_groups::this_grid().sync()
-// may be called; a grid of more than kMaxCooperativeBlocks blocks is
-// cudaErrorCooperativeLaunchTooLarge.
+// may be called; returns the launch status, cudaErrorCooperativeLaunchTooLarge for a grid of more
+// than kMaxCooperativeBlocks blocks.
 template <class... P, class... A>
-void launch_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem,
-                               cudaStream_t stream, A&&... args) {
+cudaError_t launch_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t shmem,
+                                      cudaStream_t stream, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A),
                 "launch_cooperative_kernel: wrong number of kernel arguments");
-  enqueue_launch(std::make_shared<KernelCall<P...>>(kernel, std::forward<A>(args)...), grid, block,
-                 shmem, stream, true);
+  return enqueue_launch(std::make_shared<KernelCall<P...>>(kernel, std::forward<A>(args)...), grid,
+                        block, shmem, stream, true);
 }
 
 }  // namespace signet::simt
