@@ -41,15 +41,6 @@ using kernels::LstmCellDesc;
 constexpr double kUnit = 1.0 / (1 << 24);
 constexpr double kCellUlps = 64;
 
-// n floats uniform in [-scale, scale) from seed.
-std::vector<float> uniform(size_t n, float scale, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
 // The same values in double.
 std::vector<double> widen(const std::vector<float>& v) {
   return {v.begin(), v.end()};

@@ -27,20 +27,12 @@
 #include "kernels/cuda/lstm_persistent.h"
 #include "kernels/cuda/lstm_seq.h"
 #include "tests/test_simt_buffer.h"
+#include "tests/test_simt_order.h"
 
 namespace signet::cuda {
 namespace {
 
 constexpr double kUnit = 1.0 / (1 << 24);
-
-// n floats uniform in [-scale, scale) from seed.
-std::vector<float> uniform(size_t n, float scale, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
 
 // Counts elements of got outside ulps * u * (1 + |want|) of want, naming the first in `first`.
 int64_t mismatches(const std::vector<float>& got, const std::vector<float>& want, double ulps,
@@ -103,15 +95,7 @@ struct Layer {
 };
 
 // Runs each test under one order of the threads between barriers.
-class CudaLstmPersistent : public ::testing::TestWithParam<Order> {
- protected:
-  void SetUp() override {
-    previous_ = thread_order();
-    set_thread_order(GetParam());
-  }
-  void TearDown() override { set_thread_order(previous_); }
-  Order previous_ = Order::kForward;
-};
+class CudaLstmPersistent : public SimtOrderTest {};
 
 TEST_P(CudaLstmPersistent, ForwardAndGradientsMatchPerStepDriver) {
   for (const Case& sc : kCases) {
@@ -162,13 +146,7 @@ TEST_P(CudaLstmPersistent, ForwardAndGradientsMatchPerStepDriver) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Orders, CudaLstmPersistent,
-                         ::testing::Values(Order::kForward, Order::kReverse, Order::kRandom),
-                         [](const ::testing::TestParamInfo<Order>& info) {
-                           return std::string(info.param == Order::kForward   ? "forward"
-                                              : info.param == Order::kReverse ? "reverse"
-                                                                              : "random");
-                         });
+SIGNET_SIMT_ORDERS(CudaLstmPersistent);
 
 TEST(CudaLstmPersistentPlan, SplitsHiddenUnitsOverBlocks) {
   LstmPersistentPlan p;

@@ -1,8 +1,11 @@
-// A device array for the simt tests: cudaMalloc'd, filled and read back with blocking copies.
+// A device array for the simt tests (cudaMalloc'd, filled and read back with blocking copies)
+// and their random host inputs.
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <random>
 #include <vector>
 
 #include "kernels/cuda/cuda_compat.h"
@@ -36,5 +39,14 @@ class DeviceBuffer {
   T* ptr_ = nullptr;
   size_t n_;
 };
+
+// n floats uniform in [-scale, scale) from seed (the host inputs of the simt kernel tests).
+inline std::vector<float> uniform(size_t n, float scale, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
 
 }  // namespace signet::cuda

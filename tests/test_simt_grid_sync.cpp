@@ -9,6 +9,7 @@
 
 #include "kernels/cuda/cuda_compat.h"
 #include "tests/test_simt_buffer.h"
+#include "tests/test_simt_order.h"
 
 namespace signet::cuda {
 namespace {
@@ -70,15 +71,7 @@ __global__ void thread_skips_grid_sync(int* out) {
   out[blockIdx.x] = 1;
 }
 
-class SimtGridSync : public ::testing::TestWithParam<Order> {
- protected:
-  void SetUp() override {
-    previous_ = thread_order();
-    set_thread_order(GetParam());
-  }
-  void TearDown() override { set_thread_order(previous_); }
-  Order previous_ = Order::kForward;
-};
+class SimtGridSync : public SimtOrderTest {};
 
 TEST_P(SimtGridSync, BlocksExchangeDataAcrossGridBarriers) {
   const int threads = 37, blocks = 7, n = threads * blocks - 5, rounds = 5;
@@ -105,13 +98,7 @@ TEST_P(SimtGridSync, EveryBlockSeesEveryBlocksSum) {
   EXPECT_EQ(out.read(), std::vector<int>(size_t(n), want));
 }
 
-INSTANTIATE_TEST_SUITE_P(Orders, SimtGridSync,
-                         ::testing::Values(Order::kForward, Order::kReverse, Order::kRandom),
-                         [](const ::testing::TestParamInfo<Order>& info) {
-                           return std::string(info.param == Order::kForward   ? "forward"
-                                              : info.param == Order::kReverse ? "reverse"
-                                                                              : "random");
-                         });
+SIGNET_SIMT_ORDERS(SimtGridSync);
 
 TEST(SimtGridSyncErrors, GridBarrierInNormalLaunchIsAnError) {
   DeviceBuffer<int> a(std::vector<int>(64, 1)), b(64);

@@ -12,6 +12,7 @@
 
 #include "kernels/cuda/cuda_compat.h"
 #include "tests/test_simt_buffer.h"
+#include "tests/test_simt_order.h"
 
 namespace signet::cuda {
 namespace {
@@ -98,15 +99,7 @@ __global__ void shift_missing_sync(const float* in, float* out) {
   out[t] = t > 0 ? s[t - 1] : 0.0f;
 }
 
-class SimtKernels : public ::testing::TestWithParam<Order> {
- protected:
-  void SetUp() override {
-    previous_ = thread_order();
-    set_thread_order(GetParam());
-  }
-  void TearDown() override { set_thread_order(previous_); }
-  Order previous_ = Order::kForward;
-};
+class SimtKernels : public SimtOrderTest {};
 
 TEST_P(SimtKernels, ReductionMatchesCpuLoop) {
   for (int n : {1, 255, 256, 1000, 100003}) {
@@ -131,13 +124,7 @@ TEST_P(SimtKernels, TiledMatmulMatchesCpuLoop) {
   EXPECT_EQ(dc.read(), want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Orders, SimtKernels,
-                         ::testing::Values(Order::kForward, Order::kReverse, Order::kRandom),
-                         [](const ::testing::TestParamInfo<Order>& info) {
-                           return std::string(info.param == Order::kForward   ? "forward"
-                                              : info.param == Order::kReverse ? "reverse"
-                                                                              : "random");
-                         });
+SIGNET_SIMT_ORDERS(SimtKernels);
 
 // Runs `body` under one thread order and puts the previous order back.
 template <class F>
