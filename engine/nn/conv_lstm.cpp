@@ -115,7 +115,7 @@ Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
       lw.cf = w_cf_[l];
       lw.co = w_co_[l];
     }
-    // The initial state may come from the cpu (zeros made by forward).
+    // A given initial state may still be on the cpu.
     ConvLstmLayerResult r = conv_lstm_layer(x, lw, h.to(x.device()), c.to(x.device()),
                                             lens.empty() ? Tensor() : from_vector(lens));
     h = r.h_n;
@@ -186,8 +186,8 @@ std::pair<Tensor, ConvLstmState> ConvLSTM::forward(const Tensor& x, const ConvLs
   ConvLstmState out;
   for (int64_t l = 0; l < opt_.num_layers; ++l) {
     bool given = static_cast<int64_t>(state.h.size()) > l;
-    Tensor h = given ? state.h[l] : zeros({N, hid, H, W}, seq.dtype());
-    Tensor c = given ? state.c[l] : zeros({N, hid, H, W}, seq.dtype());
+    Tensor h = given ? state.h[l] : zeros({N, hid, H, W}, seq.dtype(), seq.device());
+    Tensor c = given ? state.c[l] : zeros({N, hid, H, W}, seq.dtype(), seq.device());
     SIGNET_CHECK(h.shape() == (Shape{N, hid, H, W}) && c.shape() == h.shape(),
                  "ConvLSTM: state of layer ", l, " has shape ", shape_str(h.shape()), ", expected ",
                  shape_str({N, hid, H, W}));
