@@ -27,9 +27,12 @@ using signet::testing::uniform_floats;
 // Odd shapes: no size a multiple of the 14-wide, 16- or 32-filter tiles; widths below, at and
 // above one tile; filters 1, 17, 33 and 40; C = 1 and 3; batch 1; padding 0 and 2; dilation 2;
 // stride 2 and groups (which v3 refuses); 3-D; 100 output rows (v3's backward-weights takes
-// them in 3 chunks of dy); 40 channels of 62 padded columns (v3's forward takes the 30 rows in
-// slabs of 22 and 8 and its channels in blocks of 14); 33 channels in rows of one 13-wide tile
-// (v3's forward takes every channel in one pass, as on case B's 14x14).
+// them in 3 chunks of dy, its backward-data in slabs of 97 and 3 rows); 40 channels of 62 padded
+// columns (v3's forward takes them in blocks of 13, 13 and 14 per row; the slab fill's 16-column
+// chunks are partly input at both edges, wholly input inside), the same with 56 output rows
+// (forward slabs of 48 and 8); 33 and 32 channels in rows of one 13- and 14-wide tile (v3's
+// forward takes every channel in one pass, as on case B's 14x14; 14 columns padded to 16 fill one
+// masked chunk a row).
 std::vector<ConvDesc> odd_cases() {
   return {
       conv_desc(1, 1, 17, 1, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
@@ -45,6 +48,8 @@ std::vector<ConvDesc> odd_cases() {
       conv_desc(1, 2, 40, 1, {100, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       conv_desc(1, 40, 20, 1, {30, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
       conv_desc(2, 33, 18, 1, {5, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(1, 40, 3, 1, {56, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
+      conv_desc(2, 32, 20, 1, {5, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
   };
 }
 
@@ -106,16 +111,16 @@ bool avx512() {
 
 TEST(ConvVersions, V3DirectMatchesReferenceOnOddShapes) {
   if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
-  // The 11 stride-1, groups-1 cases, each in all three passes.
-  EXPECT_EQ(check_version(ConvVersion::v3_direct), 33);
+  // The 13 stride-1, groups-1 cases, each in all three passes.
+  EXPECT_EQ(check_version(ConvVersion::v3_direct), 39);
 }
 
 TEST(ConvVersions, V4SmallCMatchesReferenceOnOddShapes) {
   if (!avx512()) GTEST_SKIP() << "v4_small_c needs AVX-512";
-  // The 11 stride-1, groups-1 cases, forward only: widths below, at and above the 16-lane
+  // The 13 stride-1, groups-1 cases, forward only: widths below, at and above the 16-lane
   // vectors and the 96-position chunk, 1 to 40 channels, 1 to 40 filters (tails of the 4-filter
   // blocks), rows that end inside a vector.
-  EXPECT_EQ(check_version(ConvVersion::v4_small_c), 11);
+  EXPECT_EQ(check_version(ConvVersion::v4_small_c), 13);
   // Slabs of one output row (a wide first layer) and of several rows with 3-D depth padding.
   for (const ConvDesc& d :
        {conv_desc(1, 3, 5, 1, {3, 4000}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),

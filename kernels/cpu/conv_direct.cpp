@@ -51,8 +51,10 @@ struct Plan {
   size_t wp_bytes = 0, off_bytes = 0, img_bytes = 0, row_bytes = 0;
 };
 
-// Slabs of about kSlabBytes (at least one output row): with 64 KiB the re-copied rows cost D 10%.
-constexpr int64_t kSlabBytes = int64_t{256} << 10;
+// Slabs of about kSlabBytes (at least one output row): with 64 KiB the re-copied rows cost D 10%;
+// with 256 KiB C's backward-data (256 channels of 34 columns) took 5 rows a slab and re-copied
+// 2 of every 7 (1-3% of its time against 512 KiB, 13 rows a slab).
+constexpr int64_t kSlabBytes = int64_t{512} << 10;
 
 // The plan of forward problem d with slabs of at most max_rows output rows (0: about
 // kSlabBytes).
@@ -120,29 +122,38 @@ void pad_slab(const ConvDesc& d, const Plan& pl, const float* x, int64_t od, int
 
 // acc[j][v * 16 + l] (+)= sum over channels c < nc and taps of x[c][off[t] + j] * w[v][c][t][l]:
 // J output positions x V filter blocks, the packed filters of block v at w + v * wstride, acc
-// with 32 floats per position (read first unless `zero`).
+// with 32 floats per position (read first unless the tile zeroes it); nc and taps at least 1.
 using TileFn = void (*)(const float* x, int64_t plane, const int64_t* off, int64_t taps, int64_t nc,
-                        const float* w, int64_t wstride, float* acc, bool zero);
+                        const float* w, int64_t wstride, float* acc);
 
 #if defined(__x86_64__)
-template <int J, int V>
+// The loops are do-while (nc, taps >= 1) with the zeroing fixed at compile time: with for loops
+// and a run-time flag GCC kept the accumulators on the stack around the loop (~10% of D's tile
+// time in spills and reloads outside the inner loop).
+template <int J, int V, bool Zero>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void tile(
     const float* x, int64_t plane, const int64_t* off, int64_t taps, int64_t nc, const float* w,
-    int64_t wstride, float* out, bool zero) {
+    int64_t wstride, float* out) {
   __m512 acc[J][V];
   for (int j = 0; j < J; ++j)
     for (int v = 0; v < V; ++v)
-      acc[j][v] = zero ? _mm512_setzero_ps() : _mm512_load_ps(out + j * 2 * kLanes + v * kLanes);
-  for (int64_t ci = 0; ci < nc; ++ci, x += plane)
-    for (int64_t t = 0; t < taps; ++t, w += kLanes) {
-      const float* xr = x + off[t];
+      acc[j][v] = Zero ? _mm512_setzero_ps() : _mm512_load_ps(out + j * 2 * kLanes + v * kLanes);
+  const int64_t* const off_end = off + taps;
+  const float* const x_end = x + nc * plane;
+  do {
+    const int64_t* o = off;
+    do {
+      const float* xr = x + *o;
       __m512 wv[V];
       for (int v = 0; v < V; ++v) wv[v] = _mm512_load_ps(w + v * wstride);
       for (int j = 0; j < J; ++j) {
         const __m512 xb = _mm512_set1_ps(xr[j]);
         for (int v = 0; v < V; ++v) acc[j][v] = _mm512_fmadd_ps(xb, wv[v], acc[j][v]);
       }
-    }
+      w += kLanes;
+    } while (++o != off_end);
+    x += plane;
+  } while (x != x_end);
   for (int j = 0; j < J; ++j)
     for (int v = 0; v < V; ++v) _mm512_store_ps(out + j * 2 * kLanes + v * kLanes, acc[j][v]);
 }
@@ -187,10 +198,11 @@ __mmask16 lanes(int64_t n) {
   return static_cast<__mmask16>((1u << n) - 1);
 }
 
-// The tiles for widths 1..kTileW, one filter block then two.
+// The tiles for widths 1..kTileW, one filter block then two; accumulating, then zeroing.
 template <size_t... J>
-constexpr std::array<TileFn, 2 * sizeof...(J)> make_tiles(std::index_sequence<J...>) {
-  return {&tile<J + 1, 1>..., &tile<J + 1, 2>...};
+constexpr std::array<TileFn, 4 * sizeof...(J)> make_tiles(std::index_sequence<J...>) {
+  return {&tile<J + 1, 1, false>..., &tile<J + 1, 2, false>..., &tile<J + 1, 1, true>...,
+          &tile<J + 1, 2, true>...};
 }
 
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileW>());
@@ -239,14 +251,17 @@ constexpr std::array<WeightsTileFn, 2 * sizeof...(J)> make_weights_tiles(
 constexpr auto kWeightsTiles = make_weights_tiles(std::make_index_sequence<kTileW>());
 #endif
 
-// Input channels per pass over a row: their packed filters for one pair of blocks (channels x
-// taps x 32 floats) stay within about 16 KiB of L1 while every tile of the row uses them; a row of
-// one tile (ntiles = 1) reuses nothing, so it takes every channel in one pass (one accumulator
-// load and store per row instead of one per block: B, 14x14 with 32 channels, had three).
+// Channel blocks per pass over a row: each block's packed filters for one pair of blocks
+// (channels x taps x 32 floats) stay within about 16 KiB of L1 while every tile of the row uses
+// them, the channels split evenly over the blocks (D's 64 = 14 + 14 + 14 + 14 + 8 became 5 x
+// 12-13: no short block with a whole tile prologue and epilogue); a row of one tile (ntiles = 1)
+// reuses nothing, so it takes every channel in one block (one accumulator load and store per row
+// instead of one per block: B, 14x14 with 32 channels, had three).
 #if defined(__x86_64__)
-int64_t channel_block(const ConvDesc& d, const Plan& pl, int64_t ntiles) {
-  if (ntiles == 1) return d.c;
-  return std::min(d.c, std::max<int64_t>(1, 4096 / (pl.taps * 2 * kLanes)));
+int64_t channel_blocks(const ConvDesc& d, const Plan& pl, int64_t ntiles) {
+  if (ntiles == 1) return 1;
+  const int64_t most = std::max<int64_t>(1, 4096 / (pl.taps * 2 * kLanes));
+  return (d.c + most - 1) / most;
 }
 #endif
 
@@ -261,7 +276,7 @@ void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* 
   const int64_t blocks = d.out[0] * per_depth;
   const int64_t p = kernels::conv_out_volume(d), in_vol = kernels::conv_in_volume(d);
   const int64_t ntiles = (d.out[2] + kTileW - 1) / kTileW;
-  const int64_t wstride = d.c * pl.taps * kLanes, cblk = channel_block(d, pl, ntiles);
+  const int64_t wstride = d.c * pl.taps * kLanes, cblocks = channel_blocks(d, pl, ntiles);
   parallel_ranges(d.n * blocks * pairs, threads, [&](int tid, int64_t lo, int64_t hi) {
     char* slice = slices + static_cast<size_t>(tid) * (pl.img_bytes + pl.row_bytes);
     float* img = reinterpret_cast<float*>(slice);
@@ -276,14 +291,13 @@ void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* 
       const int v = static_cast<int>(std::min<int64_t>(2, pl.kb - b0));
       const int64_t k0 = b0 * kLanes, k1 = std::min(d.k, k0 + v * kLanes);
       for (int64_t r = 0; r < nr; ++r) {
-        for (int64_t c0 = 0; c0 < d.c; c0 += cblk) {
-          const int64_t nc = std::min(cblk, d.c - c0);
+        for (int64_t cb = 0; cb < cblocks; ++cb) {
+          const int64_t c0 = d.c * cb / cblocks, nc = d.c * (cb + 1) / cblocks - c0;
           for (int64_t t = 0; t < ntiles; ++t) {
             const int64_t ow0 = d.out[2] * t / ntiles, ow1 = d.out[2] * (t + 1) / ntiles;
-            kTiles[(v - 1) * kTileW + (ow1 - ow0) - 1](img + c0 * pl.plane + r * pl.pw + ow0,
-                                                       pl.plane, off, pl.taps, nc,
-                                                       wp + b0 * wstride + c0 * pl.taps * kLanes,
-                                                       wstride, racc + ow0 * 2 * kLanes, c0 == 0);
+            kTiles[((c0 == 0) * 2 + v - 1) * kTileW + (ow1 - ow0) - 1](
+                img + c0 * pl.plane + r * pl.pw + ow0, pl.plane, off, pl.taps, nc,
+                wp + b0 * wstride + c0 * pl.taps * kLanes, wstride, racc + ow0 * 2 * kLanes);
           }
         }
         const int64_t row = od * d.out[1] + oh0 + r;

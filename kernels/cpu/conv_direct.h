@@ -4,7 +4,7 @@
 // one row x 32 output channels (28 zmm accumulators) takes, per input channel and tap, two
 // weight vectors and 14 broadcast inputs: 28 FMAs with no im2col and no GEMM packing. Each
 // thread copies the input rows that a block of output rows reads into a zero-padded slab of about
-// 256 KiB (so the inner loop has no bounds checks) and transposes each finished row back to NCHW.
+// 512 KiB (so the inner loop has no bounds checks) and transposes each finished row back to NCHW.
 // Backward-data is the forward of the flipped, transposed weights on dy with padding
 // dilation * (kernel - 1) - padding, so it needs padding <= dilation * (kernel - 1).
 // Backward-weights keeps the filters as lanes: dy is blocked to [K/16][position][16] one chunk of
@@ -18,7 +18,9 @@
 // the caller (engine/ops/conv.cpp caches them by the weight's storage and version).
 // Measured (1 thread, CPU time, 2 shared cores under load 6-9, bench/bench_conv.cpp): 28-146
 // GFLOP/s over the cases A-E in all passes, 1.3-6x v2; 97-146 on B-D, 60-87% of the
-// 167 GFLOP/s one-core FMA peak of bench/RESULTS.md.
+// 167 GFLOP/s one-core FMA peak of bench/RESULTS.md. B-D forward and backward-data after the
+// do-while tiles and the one-load-one-store slab rows (1 thread, thread CPU time, best of 9-32
+// calls, load 2-4): 146-157 GFLOP/s, 84-90% of the 174.7 GFLOP/s one-core peak.
 // Kernels never allocate and never throw; shapes are checked by the caller (conv_v3_direct_fits).
 #pragma once
 #include <cstddef>
