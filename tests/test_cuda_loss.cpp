@@ -227,6 +227,45 @@ TEST(CudaLoss, BadTargetsAreReportedAtTheNextRead) {
   }
 }
 
+// Bad lengths and mask values on the device are found by a kernel and reported at the next read
+// from the device with the CPU's message (op, position, value); until then the loss runs on
+// without a host round trip, and the bad elements' losses are NaN.
+TEST(CudaLoss, BadLengthsAndMasksAreReportedAtTheNextRead) {
+  const int64_t steps = 4, batch = 3, classes = 3;
+  const Tensor x = random_cpu({steps, batch, classes}, 20).to(kGpu);
+  const Tensor t = targets({steps, batch}, classes, 21).to(kGpu);
+  for (int64_t bad : {5, -1}) {
+    SequenceLossOptions o;
+    o.lengths = from_vector(std::vector<int64_t>{4, bad, 2}).to(kGpu);
+    Tensor loss = sequence_cross_entropy(x, t, o);
+    const std::string head =
+        "sequence_cross_entropy: lengths[1] = " + std::to_string(bad) + " is outside [0, 4]";
+    expect_error([&] { loss.cpu(); }, {head.c_str(), "found on cuda:0", "next read"});
+    EXPECT_TRUE(std::isnan(loss.cpu().item())) << "the mean over a NaN row";
+  }
+  SequenceLossOptions m;
+  m.mask = from_vector(std::vector<uint8_t>{1, 1, 1, 1, 0, 1, 1, 2, 1, 0, 0, 1}, {steps, batch})
+               .to(kGpu);
+  Tensor seq = sequence_cross_entropy(x, t, m);  // its mask is checked in (N, T) order
+  expect_error(
+      [&] { seq.cpu(); },
+      {"sequence_cross_entropy: mask value 2 at position [1, 2] is not 0 or 1", "found on cuda:0"});
+  const Tensor y = (random_cpu({steps, batch}, 22) + 1.0).to(kGpu) * 0.5;
+  BceOptions b;
+  b.reduction = Reduction::none;
+  b.mask = from_vector(std::vector<float>{1, 0.5f, 1, INFINITY, 1, 1, 1, 1, -0.25f, 1, 1, 0},
+                       {steps, batch})
+               .to(kGpu);
+  Tensor bce = binary_cross_entropy_with_logits(x.narrow(2, 0, 1).squeeze(2), y, b);
+  expect_error([&] { bce.cpu(); },
+               {"binary_cross_entropy_with_logits: mask value inf at position [1, 0] is not a "
+                "finite weight >= 0",
+                "found on cuda:0"});
+  const std::vector<float> values = bce.cpu().to_vector<float>();  // reported once: the first
+  for (size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(std::isnan(values[i]), i == 3 || i == 8) << "element " << i;
+}
+
 // In the host SIMT backend queued work runs only when something waits for it: a loss call that
 // read its targets on the host would run the earlier queued in-place multiply.
 TEST(CudaLoss, ClassLossesDoNotWaitForTheDevice) {
@@ -242,6 +281,27 @@ TEST(CudaLoss, ClassLossesDoNotWaitForTheDevice) {
   EXPECT_EQ(seen, 1.0f) << "the loss call synchronised with the device";
   EXPECT_FALSE(std::isnan(loss.cpu().item()));
   EXPECT_EQ(marker.cpu().to_vector<float>()[0], 3.0f);
+}
+
+// The same for a sequence loss's lengths and mask on the device: they are not read on the host.
+TEST(CudaLoss, SequenceLossPaddingDoesNotWaitForTheDevice) {
+  if (cuda_backend_name() != "simt") GTEST_SKIP() << "queue laziness is the simt backend's";
+  const int64_t steps = 4, batch = 3, classes = 3;
+  const Tensor x = random_cpu({steps, batch, classes}, 23).to(kGpu);
+  const Tensor t = targets({steps, batch}, classes, 24).to(kGpu);
+  SequenceLossOptions by_len, by_mask;
+  by_len.lengths = from_vector(std::vector<int64_t>{4, 1, 3}).to(kGpu);
+  by_mask.mask = full({steps, batch}, 0.5, DType::f32, kGpu);
+  for (const SequenceLossOptions* o : {&by_len, &by_mask}) {
+    Tensor marker = full({4}, 1.0, DType::f32, kGpu);
+    ASSERT_EQ(marker.cpu().to_vector<float>()[0], 1.0f);
+    marker.mul_(3.0);
+    Tensor loss = sequence_cross_entropy(x, t, *o);
+    float seen = 0.0f;
+    ASSERT_EQ(simt::peek_device_memory(&seen, marker.raw_data(), sizeof seen), simt::cudaSuccess);
+    EXPECT_EQ(seen, 1.0f) << "the loss call synchronised with the device";
+    EXPECT_FALSE(std::isnan(loss.cpu().item()));
+  }
 }
 
 }  // namespace

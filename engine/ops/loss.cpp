@@ -156,14 +156,17 @@ Tensor reduce_class_loss(Tensor loss, Tensor wsum, Reduction reduction, const Te
 }
 
 // The padding weights of a per-element loss of `shape` (see loss.h), shaped to broadcast over
-// it, of dtype on device; undefined when neither lengths nor mask is given. Lengths and mask
-// are checked on the host (copied there from a device).
+// it, of dtype on device; undefined when neither lengths nor mask is given. Lengths and masks on
+// the cpu are checked there; on a cuda device a kernel builds the weights and checks the values
+// without a host round trip, a bad one reported at the next read from the device
+// (engine/cuda_target_check.h). An f64 mask on a device is read on the host: the device kernels
+// are f32, as are the cuda losses it weights.
 Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths,
                        const Tensor& mask, DType dtype, Device device) {
   SIGNET_CHECK(!(lengths.defined() && mask.defined()), op,
                ": give lengths or mask, not both (loss shape ", shape_str(shape), ")");
   Shape out = shape;
-  std::vector<double> w;
+  Tensor pad;
   if (lengths.defined()) {
     SIGNET_CHECK(lengths.dtype() == DType::i64, op, ": lengths must be i64, got ",
                  dtype_name(lengths.dtype()), " ", shape_str(lengths.shape()));
@@ -172,33 +175,49 @@ Tensor padding_weights(const char* op, const Shape& shape, const Tensor& lengths
     SIGNET_CHECK(lengths.dim() == 1 && lengths.size(0) == shape[0], op, ": lengths ",
                  shape_str(lengths.shape()), " do not match the ", shape[0],
                  " samples of the per-element loss ", shape_str(shape));
-    std::vector<int64_t> len = lengths.cpu().contiguous().to_vector<int64_t>();
     const int64_t steps = shape[1];
-    for (int64_t n = 0; n < shape[0]; ++n) {
-      SIGNET_CHECK(len[n] >= 0 && len[n] <= steps, op, ": lengths[", n, "] = ", len[n],
-                   " is outside [0, ", steps, "] (per-element loss ", shape_str(shape), ")");
-      for (int64_t t = 0; t < steps; ++t) w.push_back(t < len[n] ? 1.0 : 0.0);
-    }
+    auto message = [op, shape, steps](int64_t n, int64_t len) {
+      return detail::cat(op, ": lengths[", n, "] = ", len, " is outside [0, ", steps,
+                         "] (per-element loss ", shape_str(shape), ")");
+    };
     out = {shape[0], steps};
+    if (!lengths.device().is_cpu()) {
+      pad = cuda_length_padding(lengths, steps, message);
+    } else {
+      std::vector<int64_t> len = lengths.contiguous().to_vector<int64_t>();
+      std::vector<double> w;
+      for (int64_t n = 0; n < shape[0]; ++n) {
+        SIGNET_CHECK(len[n] >= 0 && len[n] <= steps, message(n, len[n]));
+        for (int64_t t = 0; t < steps; ++t) w.push_back(t < len[n] ? 1.0 : 0.0);
+      }
+      pad = from_vector<double>(w, out);
+    }
   } else if (mask.defined()) {
     check_dtype(op, mask, {DType::u8, DType::f32, DType::f64});
     const bool prefix = mask.dim() >= 1 && static_cast<size_t>(mask.dim()) <= shape.size() &&
                         std::equal(mask.shape().begin(), mask.shape().end(), shape.begin());
     SIGNET_CHECK(prefix, op, ": mask ", shape_str(mask.shape()),
                  " must have a leading prefix of the per-element loss shape ", shape_str(shape));
-    w = mask.cpu().contiguous().to(DType::f64).to_vector<double>();
-    for (size_t i = 0; i < w.size(); ++i)
-      SIGNET_CHECK(
-          mask.dtype() == DType::u8 ? (w[i] == 0 || w[i] == 1) : (w[i] >= 0 && std::isfinite(w[i])),
-          op, ": mask value ", w[i], " at position ",
-          index_str(mask.shape(), static_cast<int64_t>(i)),
-          mask.dtype() == DType::u8 ? " is not 0 or 1" : " is not a finite weight >= 0");
+    const bool binary = mask.dtype() == DType::u8;
+    auto message = [op, binary, mshape = mask.shape()](int64_t at, double v) {
+      return detail::cat(op, ": mask value ", v, " at position ", index_str(mshape, at),
+                         binary ? " is not 0 or 1" : " is not a finite weight >= 0");
+    };
     out = mask.shape();
+    if (!mask.device().is_cpu() && mask.dtype() != DType::f64) {
+      pad = cuda_mask_padding(mask, message);
+    } else {
+      std::vector<double> w = mask.cpu().contiguous().to(DType::f64).to_vector<double>();
+      for (size_t i = 0; i < w.size(); ++i)
+        SIGNET_CHECK(binary ? (w[i] == 0 || w[i] == 1) : (w[i] >= 0 && std::isfinite(w[i])),
+                     message(static_cast<int64_t>(i), w[i]));
+      pad = from_vector<double>(w, out);
+    }
   } else {
     return Tensor();
   }
   out.resize(shape.size(), 1);
-  return from_vector<double>(w, out).to(dtype).to(device);
+  return pad.reshape(out).to(dtype).to(device);
 }
 
 // The target with masked-out elements set to ignore_index (so they are neither checked nor

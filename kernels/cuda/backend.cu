@@ -171,6 +171,8 @@ GpuBackend make_table() {
   t.batch_norm_workspace_bytes = &batch_norm_workspace_bytes;
   t.batch_norm_splits = &batch_norm_splits;
   t.mask_targets_i64 = &AsStatus<&mask_targets_i64>::call;
+  t.length_padding_f32 = &AsStatus<&length_padding_f32>::call;
+  t.mask_padding_f32 = &AsStatus<&mask_padding_f32>::call;
   t.gemm_v5_bf16_f32 = &AsStatus<&gemm_v5_bf16_f32>::call;
   t.gemm_v6_bf16_ldmatrix_f32 = &AsStatus<&gemm_v6_bf16_ldmatrix_f32>::call;
   t.conv_igemm_tf32_forward_f32 = &AsStatus<&conv_v3_igemm_tf32_forward_f32>::call;

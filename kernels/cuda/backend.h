@@ -178,6 +178,11 @@ struct GpuBackend {
   // Padded targets set to ignore_index where keep is 0 (loss.h).
   int (*mask_targets_i64)(int64_t n, const int64_t* target, const float* keep, int64_t ignore_index,
                           int64_t* out);
+  // Sequence-loss padding weights from lengths or a mask, checked on the device (loss.h).
+  int (*length_padding_f32)(int64_t n, int64_t steps, const int64_t* lengths, float* keep,
+                            uint64_t* first_bad);
+  int (*mask_padding_f32)(int64_t n, const uint8_t* mask_u8, const float* mask_f32, float* keep,
+                          uint64_t* first_bad);
   // The bf16 tensor-core GEMMs (gemm_tensor_core.h: v5, v6 with ldmatrix).
   int (*gemm_v5_bf16_f32)(const kernels::GemmDesc& d, const float* a, const float* b, float* c);
   int (*gemm_v6_bf16_ldmatrix_f32)(const kernels::GemmDesc& d, const float* a, const float* b,

@@ -1,6 +1,7 @@
 #include "kernels/cuda/conv_igemm.h"
 
 #include "kernels/cuda/conv_igemm_ops.h"
+#include "kernels/cuda/conv_igemm_tile.h"
 #include "kernels/cuda/gemm_register_tile.h"
 #include "kernels/cuda/stream.h"
 
@@ -10,7 +11,6 @@ namespace {
 using kernels::ConvDesc;
 
 using namespace igemm;
-using register_tile::kDepth;
 using register_tile::kRows;
 using register_tile::kThreads;
 constexpr int64_t kCols = register_tile::kCols;
@@ -32,34 +32,11 @@ constexpr int64_t kChunkMultiple = 16;
 template <class Ops>
 __device__ __forceinline__ void igemm_tile(const Ops& ops, float* smem, int64_t g, int64_t split,
                                            int64_t r_begin, int64_t r_end) {
-  float* as = smem;                   // as[r][row], kDepth x kRows
-  float* bs = smem + kDepth * kRows;  // bs[r][column], kDepth x kCols
   const int tid = int(threadIdx.x), tx = tid % 16, ty = tid / 16;
   const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kCols;
-  const IgemmShape& s = ops.s;
   float acc[8][8];
-  register_tile::clear(acc);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kDepth) {
-    {  // A: row o, reduction indices q..q+3
-      const int o = tid / 2, q = (tid % 2) * 4;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t f = row0 + o, r = r0 + q + i;
-        as[(q + i) * kRows + o] = f < s.rows && r < r_end ? ops.a(g, f, r) : 0.0f;
-      }
-    }
-    {  // B: reduction index r0 + q, columns o..o+3
-      const int q = tid / 32, o = (tid % 32) * 4;
-      const int64_t r = r0 + q;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t p = col0 + o + i;
-        bs[q * kCols + o + i] = r < r_end && p < s.cols ? ops.b(g, r, p) : 0.0f;
-      }
-    }
-    __syncthreads();
-    register_tile::multiply_slice(acc, as, bs, tx, ty);
-    __syncthreads();
-  }
-  register_tile::store_tile(acc, row0, col0, s.rows, s.cols, tx, ty,
+  accumulate_tile(ops, ops.s, smem, g, r_begin, r_end, acc);
+  register_tile::store_tile(acc, row0, col0, ops.s.rows, ops.s.cols, tx, ty,
                             [&](int64_t f, int64_t p, float v) { ops.store(g, split, f, p, v); });
 }
 

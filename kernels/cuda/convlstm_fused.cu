@@ -9,7 +9,9 @@
 #include "kernels/common/conv_desc.h"
 #include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/conv_igemm_ops.h"
+#include "kernels/cuda/conv_igemm_tile.h"
 #include "kernels/cuda/gemm_register_tile.h"
+#include "kernels/cuda/seq_driver.h"
 #include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
@@ -21,11 +23,8 @@ using kernels::ConvLstmDesc;
 using kernels::ConvLstmGrads;
 using kernels::ConvLstmPeepholes;
 using register_tile::kCols;
-using register_tile::kDepth;
 using register_tile::kRows;
 using register_tile::kThreads;
-
-constexpr int64_t kMaxBlocks = 4096;
 
 // What the fused step kernel reads and writes (see convlstm_fused.h); w_hi is W_h interleaved.
 struct FusedStep {
@@ -36,6 +35,12 @@ struct FusedStep {
   const int64_t* lengths;
   const float *w_hi, *h_prev, *c_prev, *ci, *cf, *co;
   float *act, *c, *h, *y;
+  // A of the h-path product: w_hi[row, r].
+  __device__ float a(int64_t, int64_t row, int64_t r) const { return w_hi[row * depth + r]; }
+  // B: the patch of h_prev at reduction index r under column p.
+  __device__ float b(int64_t, int64_t r, int64_t p) const {
+    return igemm::gather_patch(conv, z, h_prev, 0, r, p);
+  }
 };
 
 // Row 4 ch + q of w_hi = row q hid + ch of w_h (depth values each), for every row.
@@ -103,34 +108,11 @@ __device__ __forceinline__ void epilogue_column(const FusedStep& s, const float 
 // gates of channels row0/4 + ty and row0/4 + 16 + ty at its eight columns.
 __global__ void __launch_bounds__(kThreads) convlstm_fused_step_kernel(FusedStep s) {
   SIGNET_DYNAMIC_SHARED(float, smem);
-  float* as = smem;                   // as[r][row], kDepth x kRows
-  float* bs = smem + kDepth * kRows;  // bs[r][column], kDepth x kCols
   const int tid = int(threadIdx.x), tx = tid % 16, ty = tid / 16;
   const int64_t row0 = int64_t(blockIdx.y) * kRows, col0 = int64_t(blockIdx.x) * kCols;
-  const int64_t rows = 4 * s.hid;
   float acc[8][8];
-  register_tile::clear(acc);
-  for (int64_t r0 = 0; r0 < s.depth; r0 += kDepth) {
-    {  // A: interleaved row o, reduction indices q..q+3
-      const int o = tid / 2, q = (tid % 2) * 4;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t f = row0 + o, r = r0 + q + i;
-        as[(q + i) * kRows + o] = f < rows && r < s.depth ? s.w_hi[f * s.depth + r] : 0.0f;
-      }
-    }
-    {  // B: the patch of h_prev at reduction index r0 + q, columns o..o+3
-      const int q = tid / 32, o = (tid % 32) * 4;
-      const int64_t r = r0 + q;
-      for (int i = 0; i < 4; ++i) {
-        const int64_t p = col0 + o + i;
-        bs[q * kCols + o + i] =
-            r < s.depth && p < s.cols ? igemm::gather_patch(s.conv, s.z, s.h_prev, 0, r, p) : 0.0f;
-      }
-    }
-    __syncthreads();
-    register_tile::multiply_slice(acc, as, bs, tx, ty);
-    __syncthreads();
-  }
+  igemm::accumulate_tile(s, igemm::IgemmShape{4 * s.hid, s.cols, s.depth}, smem, 0, 0, s.depth,
+                         acc);
   // Eight calls with constant columns, not a loop: a loop the compiler does not unroll would
   // index acc at run time and put it in local memory (a stack frame).
   epilogue_column(s, acc, 0, row0, col0, tx, ty);
@@ -240,12 +222,6 @@ __global__ void convlstm_add_kernel(int64_t n, float* a, const float* b) {
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += stride) a[k] += b[k];
 }
 
-// Blocks for n elements: one thread each up to kMaxBlocks blocks, the grid-stride loop beyond.
-int blocks_for(int64_t n) {
-  const int64_t wanted = (n + kThreads - 1) / kThreads;
-  return int(wanted < kMaxBlocks ? wanted : kMaxBlocks);
-}
-
 // The 'same' convolution of `images` maps of `channels` channels into 4 hid gate channels.
 ConvDesc gate_conv(const ConvLstmDesc& d, int64_t images, int64_t channels) {
   ConvDesc c;
@@ -278,21 +254,7 @@ Workspace parts(const ConvLstmDesc& d, void* workspace) {
           reinterpret_cast<float*>(p + w_bytes + dh_bytes)};
 }
 
-// Copies n floats from src into dst on the default stream, or zeros dst when src is null.
-cudaError_t init_state(float* dst, const float* src, int64_t n) {
-  const size_t bytes = size_t(n) * sizeof(float);
-  if (src) return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream());
-  return cudaMemsetAsync(dst, 0, bytes, current_stream());
-}
-
 }  // namespace
-
-// Keeps the first failure of a sequence of launches.
-#define SIGNET_CONVLSTM_TRY(call)               \
-  do {                                          \
-    const cudaError_t status_ = (call);         \
-    if (status_ != cudaSuccess) return status_; \
-  } while (0)
 
 size_t convlstm_seq_workspace_bytes(const ConvLstmDesc& d) {
   const int64_t images = d.steps * d.batch;
@@ -308,16 +270,15 @@ cudaError_t convlstm_v3_fused_forward_f32(const ConvLstmDesc& d, const int64_t* 
                                           const float* h0, const float* c0,
                                           const ConvLstmBuffers& out, void* workspace) {
   const int64_t T = d.steps, N = d.batch, P = d.height * d.width, U = d.hidden * P;
-  SIGNET_CONVLSTM_TRY(init_state(out.hbuf, h0, N * U));
-  SIGNET_CONVLSTM_TRY(init_state(out.cbuf, c0, N * U));
+  SIGNET_SEQ_TRY(seq_driver::init_state(out.hbuf, h0, N * U));
+  SIGNET_SEQ_TRY(seq_driver::init_state(out.cbuf, c0, N * U));
   if (T == 0 || N * U == 0) return cudaSuccess;
-  SIGNET_CONVLSTM_TRY(
-      conv_v2_igemm_forward_f32(gate_conv(d, T * N, d.input), x, w_x, bias, out.act));
+  SIGNET_SEQ_TRY(conv_v2_igemm_forward_f32(gate_conv(d, T * N, d.input), x, w_x, bias, out.act));
   const Workspace ws = parts(d, workspace);
   const int64_t depth = d.hidden * d.kernel * d.kernel;
-  launch_kernel(convlstm_interleave_kernel, blocks_for(4 * d.hidden * depth), kThreads, 0,
-                current_stream(), d.hidden, depth, w_h, ws.w_hi);
-  SIGNET_CONVLSTM_TRY(cudaGetLastError());
+  launch_kernel(convlstm_interleave_kernel, seq_driver::blocks_for(4 * d.hidden * depth, kThreads),
+                kThreads, 0, current_stream(), d.hidden, depth, w_h, ws.w_hi);
+  SIGNET_SEQ_TRY(cudaGetLastError());
   FusedStep s{};
   s.conv = gate_conv(d, N, d.hidden);
   s.z = igemm::sizes_of(s.conv);
@@ -343,7 +304,7 @@ cudaError_t convlstm_v3_fused_forward_f32(const ConvLstmDesc& d, const int64_t* 
     s.y = out.y ? out.y + t * N * U : nullptr;
     launch_kernel(convlstm_fused_step_kernel, grid, dim3(kThreads),
                   size_t(register_tile::kSharedFloats) * sizeof(float), current_stream(), s);
-    SIGNET_CONVLSTM_TRY(cudaGetLastError());
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   return cudaSuccess;
 }
@@ -377,39 +338,39 @@ cudaError_t convlstm_v3_fused_backward_f32(const ConvLstmDesc& d, const int64_t*
     s.dy = dy ? dy + t * N * U : nullptr;
     s.dh_conv = pending ? ws.dh_conv : nullptr;
     s.dgates = g.dgates + t * N * 4 * U;
-    launch_kernel(convlstm_cell_backward_kernel, blocks_for(N * U), kThreads, 0, current_stream(),
-                  s);
-    SIGNET_CONVLSTM_TRY(cudaGetLastError());
-    SIGNET_CONVLSTM_TRY(conv_v2_igemm_backward_data_f32(h_conv, s.dgates, w_h, ws.dh_conv));
+    launch_kernel(convlstm_cell_backward_kernel, seq_driver::blocks_for(N * U, kThreads), kThreads,
+                  0, current_stream(), s);
+    SIGNET_SEQ_TRY(cudaGetLastError());
+    SIGNET_SEQ_TRY(conv_v2_igemm_backward_data_f32(h_conv, s.dgates, w_h, ws.dh_conv));
     pending = true;
   }
   if (pending) {
-    launch_kernel(convlstm_add_kernel, blocks_for(N * U), kThreads, 0, current_stream(), N * U,
-                  g.dh, static_cast<const float*>(ws.dh_conv));
-    SIGNET_CONVLSTM_TRY(cudaGetLastError());
+    launch_kernel(convlstm_add_kernel, seq_driver::blocks_for(N * U, kThreads), kThreads, 0,
+                  current_stream(), N * U, g.dh, static_cast<const float*>(ws.dh_conv));
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   const ConvDesc x_all = gate_conv(d, T * N, d.input), h_all = gate_conv(d, T * N, d.hidden);
-  if (g.x) SIGNET_CONVLSTM_TRY(conv_v2_igemm_backward_data_f32(x_all, g.dgates, w_x, g.x));
+  if (g.x) SIGNET_SEQ_TRY(conv_v2_igemm_backward_data_f32(x_all, g.dgates, w_x, g.x));
   if (g.w_x || g.bias) {
     if (!g.w_x) return cudaErrorInvalidValue;
-    SIGNET_CONVLSTM_TRY(
+    SIGNET_SEQ_TRY(
         conv_v2_igemm_backward_weights_f32(x_all, x, g.dgates, g.w_x, g.bias, ws.splits));
   }
   if (g.w_h)
-    SIGNET_CONVLSTM_TRY(
+    SIGNET_SEQ_TRY(
         conv_v2_igemm_backward_weights_f32(h_all, fwd.hbuf, g.dgates, g.w_h, nullptr, ws.splits));
   if (d.peephole == 1 && g.ci && g.cf && g.co) {
     launch_kernel(convlstm_peephole_channel_grad_kernel, dim3(unsigned(3 * d.hidden)),
                   dim3(kThreads), 0, current_stream(), T, N, d.hidden, P,
                   static_cast<const float*>(g.dgates), static_cast<const float*>(fwd.cbuf), g.ci,
                   g.cf, g.co);
-    SIGNET_CONVLSTM_TRY(cudaGetLastError());
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   if (d.peephole == 2 && g.ci && g.cf && g.co) {
-    launch_kernel(convlstm_peephole_position_grad_kernel, blocks_for(3 * U), kThreads, 0,
-                  current_stream(), T, N, U, static_cast<const float*>(g.dgates),
+    launch_kernel(convlstm_peephole_position_grad_kernel, seq_driver::blocks_for(3 * U, kThreads),
+                  kThreads, 0, current_stream(), T, N, U, static_cast<const float*>(g.dgates),
                   static_cast<const float*>(fwd.cbuf), g.ci, g.cf, g.co);
-    SIGNET_CONVLSTM_TRY(cudaGetLastError());
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   return cudaSuccess;
 }

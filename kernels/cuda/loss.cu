@@ -146,6 +146,33 @@ __global__ void mask_targets_kernel(int64_t n, const int64_t* __restrict__ targe
     out[i] = keep[i] == 0.0f ? ignore_index : target[i];
 }
 
+// Element i = (s, t) of the (n, steps) weights: 1 for t < lengths[s], else 0; NaN for a length
+// outside [0, steps], whose sample lands in *first_bad.
+__global__ void length_padding_kernel(int64_t n, int64_t steps, const int64_t* __restrict__ lengths,
+                                      float* __restrict__ keep, unsigned long long* first_bad) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n * steps; i += stride) {
+    const int64_t s = i / steps, t = i % steps, len = lengths[s];
+    const bool bad = len < 0 || len > steps;
+    if (bad && t == 0) atomicMin(first_bad, (unsigned long long)s);
+    keep[i] = bad ? NAN : (t < len ? 1.0f : 0.0f);
+  }
+}
+
+// Element i of a u8 (0 or 1) or f32 (finite, >= 0) mask as an f32 weight; NaN for any other
+// value, whose position lands in *first_bad.
+__global__ void mask_padding_kernel(int64_t n, const uint8_t* __restrict__ mask_u8,
+                                    const float* __restrict__ mask_f32, float* __restrict__ keep,
+                                    unsigned long long* first_bad) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const float v = mask_u8 ? float(mask_u8[i]) : mask_f32[i];
+    const bool ok = mask_u8 ? mask_u8[i] <= 1 : (v >= 0.0f && v < INFINITY);
+    if (!ok) atomicMin(first_bad, (unsigned long long)i);
+    keep[i] = ok ? v : NAN;
+  }
+}
+
 // Element i of BCE with logits (formula in loss.h); optional operands are null for ones.
 __global__ void bce_forward_kernel(int64_t n, const float* __restrict__ x,
                                    const float* __restrict__ y, const float* __restrict__ w,
@@ -264,6 +291,24 @@ cudaError_t mask_targets_i64(int64_t n, const int64_t* target, const float* keep
   if (n == 0) return cudaSuccess;
   launch_kernel(mask_targets_kernel, blocks_for(n), kThreads, 0, current_stream(), n, target, keep,
                 ignore_index, out);
+  return cudaGetLastError();
+}
+
+// An empty batch launches nothing.
+cudaError_t length_padding_f32(int64_t n, int64_t steps, const int64_t* lengths, float* keep,
+                               uint64_t* first_bad) {
+  if (n * steps == 0) return cudaSuccess;
+  launch_kernel(length_padding_kernel, blocks_for(n * steps), kThreads, 0, current_stream(), n,
+                steps, lengths, keep, reinterpret_cast<unsigned long long*>(first_bad));
+  return cudaGetLastError();
+}
+
+// An empty mask launches nothing.
+cudaError_t mask_padding_f32(int64_t n, const uint8_t* mask_u8, const float* mask_f32, float* keep,
+                             uint64_t* first_bad) {
+  if (n == 0) return cudaSuccess;
+  launch_kernel(mask_padding_kernel, blocks_for(n), kThreads, 0, current_stream(), n, mask_u8,
+                mask_f32, keep, reinterpret_cast<unsigned long long*>(first_bad));
   return cudaGetLastError();
 }
 

@@ -60,4 +60,16 @@ cudaError_t bce_with_logits_backward_f32(int64_t n, const float* x, const float*
 cudaError_t mask_targets_i64(int64_t n, const int64_t* target, const float* keep,
                              int64_t ignore_index, int64_t* out);
 
+// The padding weights of a sequence loss from per-sample lengths, checked on the device:
+// keep[s, t] = t < lengths[s] ? 1 : 0 over (n, steps); a length outside [0, steps] makes its row
+// NaN and *first_bad = min(*first_bad, s) (filled and read as for class_target_check). Launch
+// status.
+cudaError_t length_padding_f32(int64_t n, int64_t steps, const int64_t* lengths, float* keep,
+                               uint64_t* first_bad);
+// A loss mask as f32 weights, checked on the device: one of mask_u8 (values 0 or 1) and mask_f32
+// (finite weights >= 0) is given; keep[i] is its value, or NaN with *first_bad = min(*first_bad,
+// i) for any other value. Launch status.
+cudaError_t mask_padding_f32(int64_t n, const uint8_t* mask_u8, const float* mask_f32, float* keep,
+                             uint64_t* first_bad);
+
 }  // namespace signet::cuda

@@ -7,13 +7,13 @@
 #include "kernels/common/lstm_cell.h"
 #include "kernels/cuda/gemm_tiled.h"
 #include "kernels/cuda/lstm_cell.h"
+#include "kernels/cuda/seq_driver.h"
 #include "kernels/cuda/stream.h"
 
 namespace signet::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;
 
 // out[r, j] = bias[j] for r < rows, j < cols (the bias row under every (t, n) of act).
 __global__ void lstm_bias_rows_kernel(int64_t rows, int64_t cols, const float* bias, float* out) {
@@ -32,33 +32,13 @@ __global__ void lstm_column_sum_kernel(int64_t rows, int64_t cols, const float* 
   }
 }
 
-// Blocks for n elements: one thread each up to kMaxBlocks blocks, a grid-stride loop beyond.
-int blocks_for(int64_t n) {
-  const int64_t wanted = (n + kThreads - 1) / kThreads;
-  return int(wanted < kMaxBlocks ? wanted : kMaxBlocks);
-}
-
 // C (m, n) = op(A) op(B) + beta C for gapless row-major operands (lstm.cpp's gemm()).
 cudaError_t gemm(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, float beta,
                  const float* a, const float* b, float* c) {
   return gemm_v3_register_f32(kernels::row_major_gemm(m, n, k, trans_a, trans_b, beta), a, b, c);
 }
 
-// Copies n floats from src into dst on the default stream, or zeros dst when src is null.
-cudaError_t init_state(float* dst, const float* src, int64_t n) {
-  const size_t bytes = size_t(n) * sizeof(float);
-  if (src) return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream());
-  return cudaMemsetAsync(dst, 0, bytes, current_stream());
-}
-
 }  // namespace
-
-// Keeps the first failure of a sequence of launches.
-#define SIGNET_LSTM_TRY(call)                   \
-  do {                                          \
-    const cudaError_t status_ = (call);         \
-    if (status_ != cudaSuccess) return status_; \
-  } while (0)
 
 cudaError_t lstm_seq_input_f32(const LstmSeqDesc& d, const float* x, const float* w_ih,
                                const float* bias, const float* h0, const float* c0,
@@ -66,13 +46,13 @@ cudaError_t lstm_seq_input_f32(const LstmSeqDesc& d, const float* x, const float
   const int64_t T = d.steps, N = d.batch, H = d.hidden, G = 4 * H;
   if (N == 0 || H == 0) return cudaSuccess;
   const int64_t first = d.reverse ? T : 0;
-  SIGNET_LSTM_TRY(init_state(out.hbuf + first * N * H, h0, N * H));
-  SIGNET_LSTM_TRY(init_state(out.cbuf + first * N * H, c0, N * H));
+  SIGNET_SEQ_TRY(seq_driver::init_state(out.hbuf + first * N * H, h0, N * H));
+  SIGNET_SEQ_TRY(seq_driver::init_state(out.cbuf + first * N * H, c0, N * H));
   if (T == 0) return cudaSuccess;
   if (bias) {
-    launch_kernel(lstm_bias_rows_kernel, blocks_for(T * N * G), kThreads, 0, current_stream(),
-                  T * N, G, bias, out.act);
-    SIGNET_LSTM_TRY(cudaGetLastError());
+    launch_kernel(lstm_bias_rows_kernel, seq_driver::blocks_for(T * N * G, kThreads), kThreads, 0,
+                  current_stream(), T * N, G, bias, out.act);
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   return gemm(T * N, G, d.input, false, true, bias ? 1.0f : 0.0f, x, w_ih, out.act);
 }
@@ -81,14 +61,14 @@ cudaError_t lstm_seq_forward_f32(const LstmSeqDesc& d, const int64_t* lengths, c
                                  const float* w_ih, const float* w_hh, const float* bias,
                                  const float* h0, const float* c0, const LstmSeqForward& out) {
   const int64_t T = d.steps, N = d.batch, H = d.hidden, G = 4 * H;
-  SIGNET_LSTM_TRY(lstm_seq_input_f32(d, x, w_ih, bias, h0, c0, out));
+  SIGNET_SEQ_TRY(lstm_seq_input_f32(d, x, w_ih, bias, h0, c0, out));
   if (N == 0 || H == 0) return cudaSuccess;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = d.reverse ? T - 1 - s : s;
     const int64_t prev = d.reverse ? t + 1 : t, next = d.reverse ? t : t + 1;
     float* gates = out.act + t * N * G;
-    SIGNET_LSTM_TRY(gemm(N, G, H, false, true, 1.0f, out.hbuf + prev * N * H, w_hh, gates));
-    SIGNET_LSTM_TRY(lstm_cell_forward_f32(
+    SIGNET_SEQ_TRY(gemm(N, G, H, false, true, 1.0f, out.hbuf + prev * N * H, w_hh, gates));
+    SIGNET_SEQ_TRY(lstm_cell_forward_f32(
         {N, H, t}, lengths, gates, out.cbuf + prev * N * H, out.hbuf + prev * N * H, gates,
         out.cbuf + next * N * H, out.hbuf + next * N * H, out.y ? out.y + t * N * H : nullptr));
   }
@@ -102,22 +82,22 @@ cudaError_t lstm_seq_backward_f32(const LstmSeqDesc& d, const int64_t* lengths, 
   for (int64_t s = T - 1; s >= 0 && N > 0 && H > 0; --s) {
     const int64_t t = d.reverse ? T - 1 - s : s;
     const int64_t prev = d.reverse ? t + 1 : t, next = d.reverse ? t : t + 1;
-    SIGNET_LSTM_TRY(lstm_cell_backward_f32(
+    SIGNET_SEQ_TRY(lstm_cell_backward_f32(
         {N, H, t}, lengths, fwd.act + t * N * G, fwd.cbuf + prev * N * H, fwd.cbuf + next * N * H,
         dy ? dy + t * N * H : nullptr, g.dh, g.dc, g.dgates + t * N * G));
     if (s > 0 || g.need_h0)
-      SIGNET_LSTM_TRY(gemm(N, H, G, false, false, 1.0f, g.dgates + t * N * G, w_hh, g.dh));
+      SIGNET_SEQ_TRY(gemm(N, H, G, false, false, 1.0f, g.dgates + t * N * G, w_hh, g.dh));
   }
   // With no step (T, N or H zero) the weight gradients are zero; the GEMMs write them so.
-  if (g.x) SIGNET_LSTM_TRY(gemm(T * N, I, G, false, false, 0.0f, g.dgates, w_ih, g.x));
-  if (g.w_ih) SIGNET_LSTM_TRY(gemm(G, I, T * N, true, false, 0.0f, g.dgates, x, g.w_ih));
+  if (g.x) SIGNET_SEQ_TRY(gemm(T * N, I, G, false, false, 0.0f, g.dgates, w_ih, g.x));
+  if (g.w_ih) SIGNET_SEQ_TRY(gemm(G, I, T * N, true, false, 0.0f, g.dgates, x, g.w_ih));
   if (g.w_hh)
-    SIGNET_LSTM_TRY(
+    SIGNET_SEQ_TRY(
         gemm(G, H, T * N, true, false, 0.0f, g.dgates, fwd.hbuf + (d.reverse ? N * H : 0), g.w_hh));
   if (g.bias && G > 0) {
-    launch_kernel(lstm_column_sum_kernel, blocks_for(G), kThreads, 0, current_stream(), T * N, G,
-                  g.dgates, g.bias);
-    SIGNET_LSTM_TRY(cudaGetLastError());
+    launch_kernel(lstm_column_sum_kernel, seq_driver::blocks_for(G, kThreads), kThreads, 0,
+                  current_stream(), T * N, G, g.dgates, g.bias);
+    SIGNET_SEQ_TRY(cudaGetLastError());
   }
   return cudaSuccess;
 }
