@@ -2,13 +2,14 @@
 // random inputs in the same run, 1 and all threads. GFLOP/s = 2 m n k / median real time.
 // Inputs are not rotated: every case is compute-bound (2 m n k / 4 (mk + kn + mn) >= 15 flop
 // per byte) and the LSTM cases reuse their weights every step, as here.
-// `signet` runs SIGNET_IMPL_matmul's version (v4_shared unless set: v3_packed, v2_blocked,
-// v1_reference) on SIGNET_SIMD's path (the widest supported unless set), like the engine's
-// matmul; SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named
-// `signet_<version>` (compare lists it as a peer: its ratio is the default's speed-up over it).
-// OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes
-// the program with OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its
-// own detection picks Prescott on this Xeon); the context's openblas_env and openblas_core say so.
+// `signet` runs SIGNET_IMPL_matmul's version (unless set, the engine's choice for one product:
+// v5_direct_b where sgemm_v5_suits, else v4_shared; or v3_packed, v2_blocked, v1_reference) on
+// SIGNET_SIMD's path (the widest supported unless set), like the engine's matmul;
+// SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named `signet_<version>`
+// (compare lists it as a peer: its ratio is the default's speed-up over it). OpenBLAS reads
+// OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes the program with
+// OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its own detection picks
+// Prescott on this Xeon); the context's openblas_env and openblas_core say so.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -55,10 +56,16 @@ GemmData& data_for(const GemmCase& c) {
   return all.emplace(&c, std::move(g)).first->second;
 }
 
-// The version `signet` runs: SIGNET_IMPL_matmul or v4_shared.
+// The version `signet` runs: SIGNET_IMPL_matmul, or "" for the engine's choice (signet_choice).
 std::string signet_version() {
   const char* v = std::getenv("SIGNET_IMPL_matmul");
-  return v && *v ? v : "v4_shared";
+  return v && *v ? v : "";
+}
+
+// The version the engine's matmul runs for d (one product) when none is forced.
+std::string signet_choice(const GemmDesc& d) {
+  return signet::cpu::sgemm_v5_suits(d, signet::cpu::active_simd_path()) ? "v5_direct_b"
+                                                                         : "v4_shared";
 }
 
 // The version SIGNET_BENCH_GEMM_ALSO names (run beside `signet` as `signet_<version>`), or "".
@@ -69,19 +76,29 @@ std::string also_version() {
 
 // Bytes of workspace for every version of Signet's GEMM on d with `threads` threads.
 size_t workspace_bytes(const GemmDesc& d, int threads) {
-  return std::max(signet::cpu::sgemm_workspace_bytes(d, threads),
-                  signet::cpu::sgemm_v4_workspace_bytes(d, threads));
+  return std::max({signet::cpu::sgemm_workspace_bytes(d, threads),
+                   signet::cpu::sgemm_v4_workspace_bytes(d, threads),
+                   signet::cpu::sgemm_v5_workspace_bytes(d, threads)});
 }
 
-// C of g = A B with Signet's GEMM `version` (v1_reference, v2_blocked, v3_packed, v4_shared).
+// C of g = A B with Signet's GEMM `version` (v1_reference, v2_blocked, v3_packed, v4_shared,
+// v4_own_columns (v4 with every thread on its own columns whatever the shape), v5_direct_b; ""
+// for the engine's choice).
 void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int threads) {
   const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
-  if (version == "v2_blocked")
+  if (version.empty())
+    run_signet(signet_choice(g.d), g, c, ws, threads);
+  else if (version == "v2_blocked")
     signet::cpu::sgemm_v2_blocked(g.d, g.a.get(), g.b.get(), c, threads);
   else if (version == "v1_reference")
     signet::ref::gemm<float>(g.d, g.a.get(), g.b.get(), c);
   else if (version == "v3_packed")
     signet::cpu::sgemm_v3_packed(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
+  else if (version == "v4_own_columns")
+    signet::cpu::sgemm_v4_shared(g.d, g.a.get(), g.b.get(), c, ws, threads, path,
+                                 signet::cpu::V4Split::own_columns);
+  else if (version == "v5_direct_b")
+    signet::cpu::sgemm_v5_direct_b(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
   else
     signet::cpu::sgemm_v4_shared(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
 }
@@ -89,7 +106,7 @@ void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int
 // Whether `version` names one of the versions run_signet runs.
 bool known_version(const std::string& version) {
   return version == "v1_reference" || version == "v2_blocked" || version == "v3_packed" ||
-         version == "v4_shared";
+         version == "v4_shared" || version == "v4_own_columns" || version == "v5_direct_b";
 }
 
 // Signet's GEMM `version` on `threads` threads.
@@ -160,8 +177,9 @@ double max_rel_diff(const float* x, const float* y, size_t n) {
   return worst;
 }
 
-// Runs ours (signet_version() on all threads) and each peer once per case and records their
-// largest difference in the context, so a fast wrong answer cannot pass unnoticed.
+// Runs ours (signet_version() or the engine's choice, on all threads) and each peer once per case
+// and records their largest difference in the context, so a fast wrong answer cannot pass
+// unnoticed.
 void check_agreement() {
   const int threads = signet::bench::thread_counts().back();
   for (const GemmCase& c : kGemmCases) {
@@ -195,7 +213,13 @@ void register_gemm_cases() {
       std::exit(2);
     }
   check_agreement();
-  benchmark::AddCustomContext("signet_version", signet_version());
+  benchmark::AddCustomContext("signet_version", signet_version().empty()
+                                                    ? "engine's choice (signet_version/<case>)"
+                                                    : signet_version());
+  for (const GemmCase& c : kGemmCases)
+    benchmark::AddCustomContext(
+        std::string("signet_version/") + c.name,
+        signet_version().empty() ? signet_choice(data_for(c).d) : signet_version());
 #ifdef SIGNET_BENCH_OPENBLAS
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
   benchmark::AddCustomContext("openblas_config", openblas_get_config());

@@ -57,6 +57,22 @@ Kernel v4_on(SimdPath path, int threads) {
   };
 }
 
+// v5 on one SIMD path with a workspace sized by sgemm_v5_workspace_bytes.
+Kernel v5_on(SimdPath path, int threads) {
+  return [path, threads](const GemmDesc& d, const float* a, const float* b, float* c) {
+    std::vector<unsigned char> ws(signet::cpu::sgemm_v5_workspace_bytes(d, threads));
+    signet::cpu::sgemm_v5_direct_b(d, a, b, c, ws.data(), threads, path);
+  };
+}
+
+// v4 on one SIMD path with its split between threads forced.
+Kernel v4_split_on(SimdPath path, int threads, signet::cpu::V4Split split) {
+  return [path, threads, split](const GemmDesc& d, const float* a, const float* b, float* c) {
+    std::vector<unsigned char> ws(signet::cpu::sgemm_v4_workspace_bytes(d, threads));
+    signet::cpu::sgemm_v4_shared(d, a, b, c, ws.data(), threads, path, split);
+  };
+}
+
 // v2 on `threads` threads.
 Kernel v2_on(int threads) {
   return [threads](const GemmDesc& d, const float* a, const float* b, float* c) {
@@ -158,6 +174,62 @@ TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
     }
 }
 
+TEST(GemmCpu, V5DirectBMatchesReferenceOnEveryPath) {
+  for (SimdPath path : supported_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    expect_odd_shapes_match(v5_on(path, 2));
+    expect_blocks_and_batches_match(v5_on(path, 2));
+  }
+}
+
+// v5 on 1-3 threads (n split in 6-column groups, shares of unequal length), m around its tile
+// (4 rows) and the rule's limit (64), k with and without a 16-step tail, batches (the packed A
+// buffers of a transposed A alternate), every transpose.
+TEST(GemmCpu, V5DirectBOnOneToThreeThreads) {
+  for (SimdPath path : supported_paths())
+    for (int threads = 1; threads <= 3; ++threads) {
+      SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " threads " +
+                   std::to_string(threads));
+      for (int t = 0; t < 4; ++t) {
+        expect_matches_reference(v5_on(path, threads), desc(32, 1030, 272, t & 1, t & 2, 1, 0));
+        expect_matches_reference(v5_on(path, threads), desc(65, 301, 33, t & 1, t & 2, 1, 0.5, 3));
+        expect_matches_reference(v5_on(path, threads), desc(3, 2051, 40, t & 1, t & 2, -2, 1, 2));
+      }
+    }
+}
+
+// Each element of C is one tile's sum whatever the split, so v5 on 2 and 3 threads equals v5 on
+// 1 thread bit for bit (transposed A and B, so the AVX-512 path packs A too).
+TEST(GemmCpu, V5AnyThreadCountIsBitwiseEqualToOneThread) {
+  for (bool ta : {false, true}) {
+    const GemmDesc d = desc(32, 1300, 600, ta, true, 1.0, 0.0);
+    const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
+    std::vector<float> want(d.stride_c, 0);
+    v5_on(signet::cpu::detect_simd_path(), 1)(d, a.data(), b.data(), want.data());
+    for (int threads = 2; threads <= 3; ++threads) {
+      std::vector<float> c(d.stride_c, 1);
+      v5_on(signet::cpu::detect_simd_path(), threads)(d, a.data(), b.data(), c.data());
+      for (int64_t i = 0; i < d.m; ++i)
+        for (int64_t j = 0; j < d.n; ++j)
+          ASSERT_EQ(c[i * d.ldc + j], want[i * d.ldc + j]) << "ta " << ta << ", " << threads;
+    }
+  }
+}
+
+// Each split forced on the shapes where the rule picks the other (m = 301 shares B, m = 40 takes
+// own columns) on 2 and 3 threads, every transpose.
+TEST(GemmCpu, V4ForcedSplitsMatchReference) {
+  using signet::cpu::V4Split;
+  const SimdPath path = signet::cpu::detect_simd_path();
+  for (int threads = 2; threads <= 3; ++threads)
+    for (int t = 0; t < 4; ++t) {
+      expect_matches_reference(v4_split_on(path, threads, V4Split::own_columns),
+                               desc(301, 290, 530, t & 1, t & 2, 1, 0.5, 2));
+      expect_matches_reference(v4_split_on(path, threads, V4Split::shared_b),
+                               desc(40, 300, 270, t & 1, t & 2, 1, 0));
+    }
+}
+
 TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
   const GemmDesc d = desc(300, 260, 270, false, true, 1.0, 0.0);
   const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
@@ -241,9 +313,49 @@ TEST(GemmCpuDispatch, SmallBatchedItemsRunV3Packed) {
               "SIGNET_PROFILE: matmul +v3_packed");
 }
 
+// In a fresh process: profiles one linear-layer product x W^T of 32 rows (the LSTM step's
+// shape, smaller), checked against ref::gemm.
+void run_short_linear_profiled() {
+  setenv("SIGNET_PROFILE", "1", 1);
+  const std::vector<float> x = uniform_floats(32 * 130, 10), w = uniform_floats(90 * 130, 11);
+  const std::vector<float> got =
+      signet::matmul(signet::from_vector(x, {32, 130}), signet::from_vector(w, {90, 130}).t())
+          .to_vector<float>();
+  GemmDesc d = signet::kernels::row_major_gemm(32, 90, 130, false, true, 0.0);
+  std::vector<float> want(32 * 90);
+  signet::ref::gemm<float>(d, x.data(), w.data(), want.data());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4) << i;
+  std::exit(::testing::Test::HasFailure() ? 1 : 0);
+}
+
+TEST(GemmCpuDispatch, ShortRowsByTransposedBRunV5OnAvx512) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const bool avx512 = signet::cpu::active_simd_path() == SimdPath::avx512;
+  EXPECT_EXIT(run_short_linear_profiled(), ::testing::ExitedWithCode(0),
+              avx512 ? "SIGNET_PROFILE: matmul +v5_direct_b" : "SIGNET_PROFILE: matmul +v4_shared");
+}
+
+// v5's rule at its edges: AVX-512 only, one product, B transposed, m <= 64, k >= 128.
+TEST(GemmCpuDispatch, V5RuleEdges) {
+  using signet::kernels::row_major_gemm;
+  GemmDesc batched = row_major_gemm(32, 4096, 1024, false, true, 0);
+  batched.batch = 2;
+  EXPECT_FALSE(signet::cpu::sgemm_v5_suits(batched, SimdPath::avx512));
+  EXPECT_TRUE(
+      signet::cpu::sgemm_v5_suits(row_major_gemm(64, 4096, 128, true, true, 0), SimdPath::avx512));
+  EXPECT_FALSE(signet::cpu::sgemm_v5_suits(row_major_gemm(65, 4096, 1024, false, true, 0),
+                                           SimdPath::avx512));
+  EXPECT_FALSE(
+      signet::cpu::sgemm_v5_suits(row_major_gemm(32, 4096, 127, false, true, 0), SimdPath::avx512));
+  EXPECT_FALSE(signet::cpu::sgemm_v5_suits(row_major_gemm(32, 4096, 1024, false, false, 0),
+                                           SimdPath::avx512));
+  EXPECT_FALSE(
+      signet::cpu::sgemm_v5_suits(row_major_gemm(32, 4096, 1024, false, true, 0), SimdPath::avx2));
+}
+
 TEST(GemmCpuDispatch, ForcedVersionIsTheOneThatRuns) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  for (const char* impl : {"v4_shared", "v3_packed", "v2_blocked", "v1_reference"})
+  for (const char* impl : {"v5_direct_b", "v4_shared", "v3_packed", "v2_blocked", "v1_reference"})
     EXPECT_EXIT(run_matmul_profiled(impl), ::testing::ExitedWithCode(0),
                 std::string("SIGNET_PROFILE: matmul +") + impl);
 }

@@ -33,6 +33,21 @@ void gemm_v4_shared(const GemmDesc& d, const void* a, const void* b, void* c) {
                        static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
 }
 
+// v5: op(B) read in place, never packed (short op(A) by a transposed B); its scratch is a u8
+// workspace.
+void gemm_v5_direct_b(const GemmDesc& d, const void* a, const void* b, void* c) {
+  const int threads = cpu::default_threads();
+  Tensor ws = empty({static_cast<int64_t>(cpu::sgemm_v5_workspace_bytes(d, threads))}, DType::u8);
+  cpu::sgemm_v5_direct_b(d, static_cast<const float*>(a), static_cast<const float*>(b),
+                         static_cast<float*>(c), ws.raw_data(), threads, cpu::active_simd_path());
+}
+
+// v5 where sgemm_v5_suits says (AVX-512, one product, transposed B, m <= 64, k >= 128: the
+// LSTM step's X W^T).
+bool v5_fits(const GemmDesc& d) {
+  return cpu::sgemm_v5_suits(d, cpu::active_simd_path());
+}
+
 // v4 for one product or batch items of at least 2^21 multiply-adds; smaller batched items go to
 // v3, whose threads take a block of every item without v4's barrier per packed block of B.
 bool v4_fits(const GemmDesc& d) {
@@ -112,7 +127,8 @@ Shape batch_dims(const Tensor& x) {
 Tensor product(const Tensor& a, const Tensor& b) {
   static const dispatch::Op<GemmFn, GemmDesc> op{
       "matmul",
-      {{"v4_shared", Device::Type::cpu, {{DType::f32, &gemm_v4_shared}}, &v4_fits},
+      {{"v5_direct_b", Device::Type::cpu, {{DType::f32, &gemm_v5_direct_b}}, &v5_fits},
+       {"v4_shared", Device::Type::cpu, {{DType::f32, &gemm_v4_shared}}, &v4_fits},
        {"v3_packed", Device::Type::cpu, {{DType::f32, &gemm_v3_packed}}},
        {"v2_blocked", Device::Type::cpu, {{DType::f32, &gemm_v2_blocked}}, &never},
        {"v1_reference",

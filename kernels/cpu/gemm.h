@@ -17,6 +17,17 @@
 //                 OpenBLAS, 1.09x v3; LSTM input projection 1.00x OpenBLAS, step 1.07x, weight
 //                 gradient 1.82x (0.92x oneDNN). Figures to quote: a quiet rerun
 //                 (bench/RESULTS.md).
+//   v5 direct B   for a short op(A) (the LSTM step's X W^T): op(B) is read where it is stored,
+//                 never packed (v4 packs all of W^T, 16 MiB read and written, for 32 rows of
+//                 use). AVX-512 with op(B) transposed: 4 x 6 dot-product tiles along k, the sums
+//                 reduced once per tile; a transposed A is copied row-major first. Other paths
+//                 and transposes: the same tiles in plain loops (correct, not fast; the rule
+//                 sgemm_v5_suits keeps the engine off them). Expected on the LSTM step from
+//                 v4's parts: ~2x at 1 thread (v4 4.1 ms of which ~2 ms packing W^T; the
+//                 pre-packed product 1.9 ms). Measured 2026-12-01, AVX-512, loaded machine
+//                 (load 2-6): 1 thread 2.2-3.0 ms (91-119 GFLOP/s; OpenBLAS 71, v4 57-66),
+//                 2 threads 1.56 ms (172 GFLOP/s; OpenBLAS 101, v4 130). Quiet figures:
+//                 bench/RESULTS.md.
 // Kernels never allocate and never throw; shapes are checked by the caller.
 #pragma once
 #include <cstddef>
@@ -41,10 +52,26 @@ void sgemm_v3_packed(const kernels::GemmDesc& d, const float* a, const float* b,
 // Bytes of scratch sgemm_v4_shared needs for d on up to `threads` threads (any SIMD path).
 size_t sgemm_v4_workspace_bytes(const kernels::GemmDesc& d, int threads);
 
+// How v4 splits the work between threads: by its rule (m long enough and n <= 2 m: shared B),
+// or forced to one split (for bench_gemm's side-by-side runs, `v4_own_columns`).
+enum class V4Split { by_rule, shared_b, own_columns };
+
 // v4: v3's packing and micro-kernels, but with the threads splitting m and packing each
 // (KC, NC) block of op(B) once between them into a shared buffer (a barrier per block); when m
 // is too short to split, each thread takes its own columns as in v3.
 void sgemm_v4_shared(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
-                     void* workspace, int threads, SimdPath path);
+                     void* workspace, int threads, SimdPath path, V4Split mode = V4Split::by_rule);
+
+// Bytes of scratch sgemm_v5_direct_b needs for d on up to `threads` threads (any SIMD path).
+size_t sgemm_v5_workspace_bytes(const kernels::GemmDesc& d, int threads);
+
+// Whether the engine runs v5 for d on `path`: AVX-512, one product, op(B) transposed, m <= 64,
+// k >= 128.
+bool sgemm_v5_suits(const kernels::GemmDesc& d, SimdPath path);
+
+// v5: C = alpha op(A) op(B) + beta C without packing op(B); threads split n. Any shape,
+// transpose and path (fast on AVX-512 with op(B) transposed, see sgemm_v5_suits).
+void sgemm_v5_direct_b(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
+                       void* workspace, int threads, SimdPath path);
 
 }  // namespace signet::cpu

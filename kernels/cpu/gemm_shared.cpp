@@ -168,7 +168,7 @@ bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
 // The workspace layout (per-thread A blocks, then max(2, nt) B blocks) and the thread team.
 template <int MR, int NR>
 void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
-                const Blocking& bl) {
+                const Blocking& bl, V4Split mode) {
   int64_t a_floats, b_floats;
   panel_floats(d, bl, &a_floats, &b_floats);
   const bool parallel =
@@ -190,7 +190,7 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       split(d.m, MR, tid, nt, &m0, &m1);
       for (int64_t p = 0; p < d.batch; ++p)
         scale_c(c + p * d.stride_c, d.ldc, m0, m1, 0, d.n, static_cast<float>(d.beta));
-    } else if (shares_b(d, bl, nt)) {
+    } else if (mode == V4Split::by_rule ? shares_b(d, bl, nt) : mode == V4Split::shared_b) {
       float* const bbuf[2] = {bws, bws + b_floats};
       shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf);
     } else {
@@ -215,14 +215,14 @@ size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
 
 // Aligns the workspace to 64 bytes and runs the instantiation for the path's register tile.
 void sgemm_v4_shared(const GemmDesc& d, const float* a, const float* b, float* c, void* workspace,
-                     int threads, SimdPath path) {
+                     int threads, SimdPath path, V4Split mode) {
   if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
   const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
   float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
   const Blocking bl = v4_blocking(path);
-  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl);
-  if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl);
-  shared_all<4, 16>(d, a, b, c, ws, threads, bl);
+  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl, mode);
+  if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl, mode);
+  shared_all<4, 16>(d, a, b, c, ws, threads, bl, mode);
 }
 
 }  // namespace signet::cpu
