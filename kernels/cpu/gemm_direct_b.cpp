@@ -185,7 +185,8 @@ void sgemm_v5_direct_b(const GemmDesc& d, const float* a, const float* b, float*
   const int64_t lda_packed = round_up(std::max<int64_t>(d.k, 1), 16);
   const bool simd = path == SimdPath::avx512 && d.trans_b;
   const bool pack = simd && d.trans_a;
-  const bool parallel =
+  // Unused without OpenMP (the embedded build runs one thread).
+  [[maybe_unused]] const bool parallel =
       threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel num_threads(parallel ? threads : 1)
