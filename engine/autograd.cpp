@@ -213,9 +213,8 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
         SIGNET_CHECK(g.dtype() == node->inputs[i].dtype, node->name(),
                      " returned a gradient of dtype ", dtype_name(g.dtype()), " for input ", i,
                      " of dtype ", dtype_name(node->inputs[i].dtype));
-        SIGNET_CHECK(g.device() == node->inputs[i].device, node->name(),
-                     " returned a gradient on ", g.device().str(), " for input ", i, " on ",
-                     node->inputs[i].device.str());
+        SIGNET_CHECK(g.device() == node->inputs[i].device, node->name(), " returned a gradient on ",
+                     g.device().str(), " for input ", i, " on ", node->inputs[i].device.str());
         auto& buf = buffers[e.node.get()];
         buf.resize(e.node->num_outputs);
         accumulate(buf[e.input_nr], g);

@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -38,15 +37,7 @@ namespace signet {
 namespace {
 
 using Buffer = cuda::DeviceBuffer<float>;
-
-// n floats uniform in [-scale, scale) from seed.
-std::vector<float> uniform(size_t n, float scale, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
+using cuda::uniform;
 
 // Expects |got - want| <= tol (1 + |want|) everywhere; reports the worst element.
 void expect_near(const std::vector<float>& got, const std::vector<float>& want, double tol,
