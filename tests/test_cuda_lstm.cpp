@@ -31,6 +31,7 @@
 #include "kernels/cuda/lstm_seq.h"
 #include "kernels/reference/gemm.h"
 #include "kernels/reference/lstm.h"
+#include "tests/test_lstm_inputs.h"
 #include "tests/test_simt_buffer.h"
 
 namespace signet::cuda {
@@ -238,14 +239,9 @@ TEST(CudaLstmSeq, ForwardAndBackwardMatchCpuReference) {
     const int64_t T = sc.t, N = sc.n, I = sc.i, H = sc.h, G = 4 * H;
     const size_t nh = size_t(N * H), tnh = size_t(T) * nh, tng = size_t(T * N * G);
     const uint32_t seed = uint32_t(T * 1000 + N * 100 + H + sc.reverse);
-    const float k = 1.0f / std::sqrt(float(H));
-    const std::vector<float> x = uniform(size_t(T * N * I), 1.0f, seed),
-                             w_ih = uniform(size_t(G * I), k, seed + 1),
-                             w_hh = uniform(size_t(G * H), k, seed + 2),
-                             bias = uniform(size_t(G), 2 * k, seed + 3),
-                             h0 = uniform(nh, 1.0f, seed + 4), c0 = uniform(nh, 1.0f, seed + 5),
-                             dy = uniform(tnh, 1.0f, seed + 6), dh_n = uniform(nh, 1.0f, seed + 7),
-                             dc_n = uniform(nh, 1.0f, seed + 8);
+    const LstmLayerInputs in(d, seed);
+    const std::vector<float>&x = in.x, &w_ih = in.w_ih, &w_hh = in.w_hh, &bias = in.bias,
+          &h0 = in.h0, &c0 = in.c0, &dy = in.dy, &dh_n = in.dh_n, &dc_n = in.dc_n;
     const Lengths lens(sc.lengths);
     DeviceBuffer<float> dx(x), dw_ih(w_ih), dw_hh(w_hh), dbias(bias), dh0(h0), dc0(c0), ddy(dy),
         act(tng), hbuf(tnh + nh), cbuf(tnh + nh), y(tnh), dgates(tng), gx(x.size()),
