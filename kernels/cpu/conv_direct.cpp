@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/conv_slab.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cpu/workspace.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,11 +24,6 @@ using kernels::ConvDesc;
 
 constexpr int kTileW = 14;  // output positions per register tile
 constexpr int kLanes = 16;  // output channels per zmm
-
-// x rounded up to a multiple of 64.
-size_t round64(size_t x) {
-  return (x + 63) / 64 * 64;
-}
 
 // The forward problem that computes d's backward-data: dy in, dx out, channels swapped, padding
 // dilation * (kernel - 1) - padding.
@@ -75,12 +71,6 @@ Plan make_plan(const ConvDesc& d, int64_t max_rows = 0) {
   pl.img_bytes = round64(static_cast<size_t>(d.c * pl.plane) * sizeof(float));
   pl.row_bytes = round64(static_cast<size_t>(d.out[2] * 2 * kLanes) * sizeof(float));
   return pl;
-}
-
-// The workspace aligned up to 64 bytes.
-char* aligned(void* workspace) {
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  return reinterpret_cast<char*>((p + 63) / 64 * 64);
 }
 
 // wp[b][c][t][l] = value(b * 16 + l, c, t), zero for filters past d.k; channels split over
@@ -329,7 +319,7 @@ struct Pieces {
 
 // The pieces of an aligned workspace (no packed weights in it when `packed` is given).
 Pieces split(const Plan& pl, void* workspace, const float* packed) {
-  char* ws = aligned(workspace);
+  char* ws = aligned64(workspace);
   const size_t wp_bytes = packed ? 0 : pl.wp_bytes;
   return {reinterpret_cast<float*>(ws), reinterpret_cast<int64_t*>(ws + wp_bytes),
           ws + wp_bytes + pl.off_bytes};
@@ -497,7 +487,7 @@ void conv_v3_direct_backward_weights(const ConvDesc& d, const float* x, const fl
                                      float* dbias, void* workspace, int threads, SimdPath) {
   const WeightsPlan wp = make_weights_plan(d);
   const Plan& pl = wp.pl;
-  char* base = aligned(workspace);
+  char* base = aligned64(workspace);
   int64_t* xoff = reinterpret_cast<int64_t*>(base);
   for (int64_t qq = 0; qq < wp.q; ++qq)
     xoff[qq] = qq / pl.taps * pl.plane + tap_offset(d, pl, qq % pl.taps);

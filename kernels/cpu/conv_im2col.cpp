@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cpu/workspace.h"
 
 namespace signet::cpu {
 namespace {
@@ -70,12 +71,6 @@ Plan make_plan(const ConvDesc& d, int threads) {
   }
   pl.slice_bytes = pl.col_bytes + static_cast<size_t>(round_up(pl.gemm1_bytes, 64));
   return pl;
-}
-
-// The workspace aligned up to 64 bytes.
-char* aligned(void* workspace) {
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  return reinterpret_cast<char*>((p + 63) / 64 * 64);
 }
 
 // Calls fn(row, channel, input plane offset or -1, column) over rows [r0, r1) and output
@@ -206,7 +201,7 @@ size_t conv_workspace_bytes(const ConvDesc& d, int threads) {
 void conv_v2_im2col_forward(const ConvDesc& d, const float* x, const float* w, const float* bias,
                             float* y, void* workspace, int threads, SimdPath path) {
   const Plan pl = make_plan(d, threads);
-  char* ws = aligned(workspace);
+  char* ws = aligned64(workspace);
   parallel_ranges(d.n * d.groups * pl.tiles, threads, [&](int tid, int64_t lo, int64_t hi) {
     char* slice = ws + static_cast<size_t>(tid) * pl.slice_bytes;
     float* col = reinterpret_cast<float*>(slice);
@@ -236,7 +231,7 @@ void conv_v2_im2col_forward(const ConvDesc& d, const float* x, const float* w, c
 void conv_v2_im2col_backward_data(const ConvDesc& d, const float* dy, const float* w, float* dx,
                                   void* workspace, int threads, SimdPath path) {
   const Plan pl = make_plan(d, threads);
-  char* ws = aligned(workspace);
+  char* ws = aligned64(workspace);
   if (pl.pointwise) {
     parallel_ranges(d.n * d.groups * pl.tiles, threads, [&](int tid, int64_t lo, int64_t hi) {
       char* slice = ws + static_cast<size_t>(tid) * pl.slice_bytes;
@@ -269,7 +264,7 @@ void conv_v2_im2col_backward_data(const ConvDesc& d, const float* dy, const floa
 void conv_v2_im2col_backward_weights(const ConvDesc& d, const float* x, const float* dy, float* dw,
                                      float* dbias, void* workspace, int threads, SimdPath path) {
   const Plan pl = make_plan(d, threads);
-  char* ws = aligned(workspace);
+  char* ws = aligned64(workspace);
   std::memset(dw, 0, static_cast<size_t>(d.k * pl.rows) * sizeof(float));
   parallel_ranges(pl.rows, threads, [&](int tid, int64_t lo, int64_t hi) {
     char* slice = ws + static_cast<size_t>(tid) * pl.slice_bytes;

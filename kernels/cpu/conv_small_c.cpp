@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/conv_slab.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cpu/workspace.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -28,11 +29,6 @@ constexpr int64_t kSlabBytes = int64_t{128} << 10;
 // Outputs above this many bytes are written with streaming stores (case E, 205 MB: 6-9% faster
 // at 1 thread).
 constexpr double kStreamBytes = 64.0 * (1 << 20);
-
-// x rounded up to a multiple of 64.
-size_t round64(size_t x) {
-  return (x + 63) / 64 * 64;
-}
 
 // Sizes of the packed weights and bias, the tap offsets and one slab: the zero-padded input that
 // `rows` consecutive output rows of one output depth read (every channel, dspan depth slices, sh
@@ -142,12 +138,6 @@ void pack(const ConvDesc& d, const Plan& pl, const float* w, const float* bias, 
   for (int64_t k = 0; k < pl.kb * kFilters; ++k) bp[k] = bias && k < d.k ? bias[k] : 0.0f;
 }
 
-// The workspace aligned up to 64 bytes.
-char* aligned(void* workspace) {
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  return reinterpret_cast<char*>((p + 63) / 64 * 64);
-}
-
 }  // namespace
 
 bool conv_v4_small_c_fits(const ConvDesc& d) {
@@ -170,7 +160,7 @@ size_t conv_v4_small_c_workspace_bytes(const ConvDesc& d, int threads) {
 void conv_v4_small_c_forward(const ConvDesc& d, const float* x, const float* w, const float* bias,
                              float* y, void* workspace, int threads, SimdPath) {
   const Plan pl = make_plan(d);
-  char* ws = aligned(workspace);
+  char* ws = aligned64(workspace);
   float* wp = reinterpret_cast<float*>(ws);
   float* bp = reinterpret_cast<float*>(ws + pl.wp_bytes);
   int64_t* off = reinterpret_cast<int64_t*>(ws + pl.wp_bytes + pl.bias_bytes);

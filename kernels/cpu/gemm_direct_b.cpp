@@ -4,6 +4,7 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/workspace.h"
 
 #ifdef SIGNET_WITH_OPENMP
 #include <omp.h>
@@ -180,8 +181,7 @@ bool sgemm_v5_suits(const GemmDesc& d, SimdPath path) {
 void sgemm_v5_direct_b(const GemmDesc& d, const float* a, const float* b, float* c, void* workspace,
                        int threads, SimdPath path) {
   if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  float* ws = aligned64<float>(workspace);
   const int64_t lda_packed = round_up(std::max<int64_t>(d.k, 1), 16);
   const bool simd = path == SimdPath::avx512 && d.trans_b;
   const bool pack = simd && d.trans_a;

@@ -5,6 +5,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/workspace.h"
 
 #ifdef SIGNET_WITH_OPENMP
 #include <omp.h>
@@ -126,8 +127,7 @@ size_t sgemm_workspace_bytes(const GemmDesc& d, int threads) {
 void sgemm_v3_packed(const GemmDesc& d, const float* a, const float* b, float* c, void* workspace,
                      int threads, SimdPath path) {
   if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  float* ws = aligned64<float>(workspace);
   const Blocking bl = gemm_detail::blocking_for(path);
   if (bl.mr == 12) return packed_all<12, 32>(d, a, b, c, ws, threads, bl);
   if (bl.mr == 6) return packed_all<6, 16>(d, a, b, c, ws, threads, bl);

@@ -7,6 +7,7 @@
 #include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/cpu/gemm_pack.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cpu/workspace.h"
 
 namespace signet::cpu {
 namespace {
@@ -166,8 +167,7 @@ void sgemm_prepacked(const GemmDesc& d, const float* a, const float* packed_b, f
                      void* workspace, int threads, SimdPath path) {
   if (d.m <= 0 || d.n <= 0) return;
   const Blocking bl = gemm_detail::blocking_for(path);
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  float* ws = aligned64<float>(workspace);
   const int64_t a_floats = a_panel_floats(d, bl), slivers = round_up(d.n, bl.nr) / bl.nr;
   const int nt = d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork ? threads : 1;
   parallel_ranges(slivers, nt, [&](int tid, int64_t s0, int64_t s1) {
@@ -218,8 +218,7 @@ void sgemm_prepacked_t(const GemmDesc& d, const float* a, const float* packed_bt
                        void* workspace, int threads, SimdPath path) {
   if (d.m <= 0 || d.n <= 0) return;
   const Blocking bl = gemm_detail::blocking_for(path);
-  const uintptr_t p = reinterpret_cast<uintptr_t>(workspace);
-  float* ws = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  float* ws = aligned64<float>(workspace);
   const int64_t b_floats = bt_panel_floats(d, bl), slivers = round_up(d.n, bl.mr) / bl.mr;
   const int nt = d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork ? threads : 1;
   parallel_ranges(slivers, nt, [&](int tid, int64_t s0, int64_t s1) {
