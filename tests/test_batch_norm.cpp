@@ -34,14 +34,6 @@ using testing::gradcheck;
 using testing::uniform_floats;
 using Inputs = std::vector<Tensor>;
 
-// The SIMD paths this CPU can run.
-std::vector<SimdPath> supported_paths() {
-  std::vector<SimdPath> out;
-  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
-    if (cpu::simd_path_supported(p)) out.push_back(p);
-  return out;
-}
-
 // Expects every element of got within tol * (1 + |want|) of want.
 void expect_near_all(const std::vector<float>& got, const std::vector<float>& want, double tol,
                      const std::string& what) {
@@ -99,7 +91,7 @@ void expect_v2_matches_reference(const BatchNormDesc& d, bool affine, int thread
 }
 
 TEST(BatchNormKernels, V2MatchesReferenceOnEveryPath) {
-  for (SimdPath path : supported_paths())
+  for (SimdPath path : signet::cpu::supported_simd_paths())
     for (const BatchNormDesc& d : kernel_cases())
       for (bool affine : {true, false}) {
         SCOPED_TRACE(std::string(cpu::simd_path_name(path)) + " n=" + std::to_string(d.n) +

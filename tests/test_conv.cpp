@@ -90,14 +90,6 @@ void expect_v2_matches_reference(const ConvDesc& d, int threads, SimdPath path) 
   expect_close_relative(db, db_ref, tol_w, "bias gradient");
 }
 
-// The SIMD paths this CPU can run.
-std::vector<SimdPath> supported_paths() {
-  std::vector<SimdPath> out;
-  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
-    if (signet::cpu::simd_path_supported(p)) out.push_back(p);
-  return out;
-}
-
 TEST(ConvKernels, V2Im2colMatchesReferenceOnOddShapes) {
   for (const ConvDesc& d : odd_cases()) {
     SCOPED_TRACE(conv_name(d));
@@ -109,7 +101,7 @@ TEST(ConvKernels, V2Im2colMatchesReferenceOnOddShapes) {
 }
 
 TEST(ConvKernels, V2Im2colMatchesReferenceOnEverySimdPath) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (const ConvDesc& d : {odd_cases()[2], odd_cases()[6], odd_cases()[10]})
       expect_v2_matches_reference(d, 2, path);

@@ -26,14 +26,6 @@ using kernels::ElementwiseParams;
 using kernels::StridedDesc;
 using kernels::UnaryOp;
 
-// The SIMD paths this CPU runs (v2 has a baseline and an AVX-512 twin).
-std::vector<SimdPath> paths() {
-  std::vector<SimdPath> out;
-  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
-    if (cpu::simd_path_supported(p)) out.push_back(p);
-  return out;
-}
-
 // One broadcasting problem: output shape and the two input shapes.
 struct Case {
   Shape out, a, b;
@@ -98,7 +90,7 @@ void check_binary_ops() {
     for (BinaryOp op : ops) {
       ref::binary<T>(op, p, d, a.data<T>(), b.data<T>(), want.data<T>());
       for (int threads : {1, 2})
-        for (SimdPath path : paths()) {
+        for (SimdPath path : signet::cpu::supported_simd_paths()) {
           std::memset(got.raw_data(), 0xff, static_cast<size_t>(got.numel()) * sizeof(T));
           cpu::binary_v2<T>(op, p, l, a.data<T>(), b.data<T>(), got.data<T>(), threads, path);
           std::string what = "binary op " + std::to_string(static_cast<int>(op)) + " " +
@@ -135,7 +127,7 @@ void check_unary_ops() {
     for (UnaryOp op : ops) {
       ref::unary<T>(op, p, d, a.data<T>(), want.data<T>());
       for (int threads : {1, 2})
-        for (SimdPath path : paths()) {
+        for (SimdPath path : signet::cpu::supported_simd_paths()) {
           std::memset(got.raw_data(), 0xff, static_cast<size_t>(got.numel()) * sizeof(T));
           cpu::unary_v2<T>(op, p, l, a.data<T>(), got.data<T>(), threads, path);
           std::string what = "unary op " + std::to_string(static_cast<int>(op)) + " " +

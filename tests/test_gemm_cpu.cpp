@@ -125,21 +125,13 @@ void expect_blocks_and_batches_match(const Kernel& kernel) {
   expect_matches_reference(kernel, desc(7, 33, 0, false, true, 1.0, 0.5));
 }
 
-// The SIMD paths this CPU can run.
-std::vector<SimdPath> supported_paths() {
-  std::vector<SimdPath> out;
-  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
-    if (signet::cpu::simd_path_supported(p)) out.push_back(p);
-  return out;
-}
-
 TEST(GemmCpu, V2BlockedMatchesReferenceOnOddShapes) {
   expect_odd_shapes_match(v2_on(2));
   expect_blocks_and_batches_match(v2_on(2));
 }
 
 TEST(GemmCpu, V3PackedMatchesReferenceOnEveryPath) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     expect_odd_shapes_match(v3_on(path, 2));
     expect_blocks_and_batches_match(v3_on(path, 2));
@@ -151,7 +143,7 @@ TEST(GemmCpu, V3PackedOneThreadMatchesReference) {
 }
 
 TEST(GemmCpu, V4SharedMatchesReferenceOnEveryPath) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     expect_odd_shapes_match(v4_on(path, 2));
     expect_blocks_and_batches_match(v4_on(path, 2));
@@ -162,7 +154,7 @@ TEST(GemmCpu, V4SharedMatchesReferenceOnEveryPath) {
 // (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
 // alternate across both), n past NC, thread shares of unequal length, every transpose.
 TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
-  for (SimdPath path : supported_paths())
+  for (SimdPath path : signet::cpu::supported_simd_paths())
     for (int threads = 1; threads <= 3; ++threads) {
       SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " threads " +
                    std::to_string(threads));
@@ -175,7 +167,7 @@ TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
 }
 
 TEST(GemmCpu, V5DirectBMatchesReferenceOnEveryPath) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     expect_odd_shapes_match(v5_on(path, 2));
     expect_blocks_and_batches_match(v5_on(path, 2));
@@ -186,7 +178,7 @@ TEST(GemmCpu, V5DirectBMatchesReferenceOnEveryPath) {
 // (4 rows) and the rule's limit (64), k with and without a 16-step tail, batches (the packed A
 // buffers of a transposed A alternate), every transpose.
 TEST(GemmCpu, V5DirectBOnOneToThreeThreads) {
-  for (SimdPath path : supported_paths())
+  for (SimdPath path : signet::cpu::supported_simd_paths())
     for (int threads = 1; threads <= 3; ++threads) {
       SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " threads " +
                    std::to_string(threads));
@@ -245,7 +237,7 @@ TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
 // m past v4's MC (960 rows on AVX-512 and AVX2, 512 portable) in both splits: one thread
 // (sharing B) and two (n > 2 m: own columns, whose loops put MC blocks outside NC blocks).
 TEST(GemmCpu, V4RowsPastMcMatchReference) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (int t : {0, 3}) {
       expect_matches_reference(v4_on(path, 1), desc(1000, 20, 40, t & 1, t & 2, 1, 0.5));

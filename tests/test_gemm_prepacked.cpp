@@ -109,17 +109,9 @@ void expect_matches_reference(const GemmDesc& d, int threads, SimdPath path,
   }
 }
 
-// The SIMD paths this CPU can run.
-std::vector<SimdPath> supported_paths() {
-  std::vector<SimdPath> out;
-  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
-    if (signet::cpu::simd_path_supported(p)) out.push_back(p);
-  return out;
-}
-
 TEST(GemmPrepacked, MatchesReferenceOnOddShapesEveryPath) {
   const int64_t sizes[] = {1, 7, 33, 257};
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (int64_t m : sizes)
       for (int64_t n : sizes)
@@ -130,7 +122,7 @@ TEST(GemmPrepacked, MatchesReferenceOnOddShapesEveryPath) {
 }
 
 TEST(GemmPrepacked, MatchesReferenceAcrossCacheBlocksAndThreadCounts) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (int threads : {1, 2, 3}) {
       expect_matches_reference(desc(493, 40, 300, false, false, 1.0, 0.0), threads, path);
@@ -158,7 +150,7 @@ TEST(GemmPrepacked, OneThreadIsBitwiseEqualToV3Packed) {
 
 TEST(GemmPrepackedTransposed, MatchesReferenceOnOddShapesEveryPath) {
   const int64_t sizes[] = {1, 7, 33, 257};
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (int64_t m : sizes)
       for (int64_t n : sizes)
@@ -170,7 +162,7 @@ TEST(GemmPrepackedTransposed, MatchesReferenceOnOddShapesEveryPath) {
 }
 
 TEST(GemmPrepackedTransposed, MatchesReferenceOnStepShapesAndThreadCounts) {
-  for (SimdPath path : supported_paths()) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
     SCOPED_TRACE(signet::cpu::simd_path_name(path));
     for (int threads : {1, 2, 3}) {
       expect_matches_reference(desc(32, 4 * 97, 300, false, true, 1.0, 1.0), threads, path, true);

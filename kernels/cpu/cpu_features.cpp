@@ -48,6 +48,13 @@ bool simd_path_supported(SimdPath path) {
   return static_cast<int>(path) <= static_cast<int>(detect_simd_path());
 }
 
+std::vector<SimdPath> supported_simd_paths() {
+  std::vector<SimdPath> out;
+  for (SimdPath p : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512})
+    if (simd_path_supported(p)) out.push_back(p);
+  return out;
+}
+
 // Names used by SIGNET_SIMD, `signet info` and the profiler.
 const char* simd_path_name(SimdPath path) {
   switch (path) {

@@ -1,5 +1,6 @@
 // Which SIMD path the CPU kernels take: detected from cpuid, optionally narrowed by SIGNET_SIMD.
 #pragma once
+#include <vector>
 
 namespace signet::cpu {
 
@@ -14,6 +15,8 @@ SimdPath active_simd_path();
 bool parse_simd_path(const char* name, SimdPath* out);
 // True when this CPU can run `path`.
 bool simd_path_supported(SimdPath path);
+// Every path this CPU can run, narrowest first (tests run each kernel on each).
+std::vector<SimdPath> supported_simd_paths();
 // The name of a path ("portable", "avx2", "avx512").
 const char* simd_path_name(SimdPath path);
 
