@@ -1,14 +1,20 @@
 // Convolution versions behind kernels/cpu/conv_select.h: every version against the reference on
 // odd shapes for each pass it fits (2-D and 3-D), the shapes each version refuses, and the
-// selection rule (the version it claims, and that it never picks one that does not fit).
+// selection rule (the version it claims, and that it never picks one that does not fit); and the
+// prefetch feed of the direct versions' slabs (kernels/cpu/conv_slab.h): the lines it hands out
+// are those of the input the slab fill reads.
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "kernels/cpu/conv_select.h"
+#include "kernels/cpu/conv_slab.h"
 #include "kernels/reference/conv.h"
 #include "tests/support/conv_shapes.h"
 #include "tests/support/fixtures.h"
@@ -32,7 +38,7 @@ using signet::testing::uniform_floats;
 // chunks are partly input at both edges, wholly input inside), the same with 56 output rows
 // (forward slabs of 48 and 8); 33 and 32 channels in rows of one 13- and 14-wide tile (v3's
 // forward takes every channel in one pass, as on case B's 14x14; 14 columns padded to 16 fill one
-// masked chunk a row).
+// masked chunk a row); 64 x 130 x 9 weights (v3 packs more than 64k weights on every thread).
 std::vector<ConvDesc> odd_cases() {
   return {
       conv_desc(1, 1, 17, 1, {13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
@@ -50,6 +56,7 @@ std::vector<ConvDesc> odd_cases() {
       conv_desc(2, 33, 18, 1, {5, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       conv_desc(1, 40, 3, 1, {56, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
       conv_desc(2, 32, 20, 1, {5, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(1, 64, 130, 1, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
   };
 }
 
@@ -111,16 +118,16 @@ bool avx512() {
 
 TEST(ConvVersions, V3DirectMatchesReferenceOnOddShapes) {
   if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
-  // The 13 stride-1, groups-1 cases, each in all three passes.
-  EXPECT_EQ(check_version(ConvVersion::v3_direct), 39);
+  // The 14 stride-1, groups-1 cases, each in all three passes.
+  EXPECT_EQ(check_version(ConvVersion::v3_direct), 42);
 }
 
 TEST(ConvVersions, V4SmallCMatchesReferenceOnOddShapes) {
   if (!avx512()) GTEST_SKIP() << "v4_small_c needs AVX-512";
-  // The 13 stride-1, groups-1 cases, forward only: widths below, at and above the 16-lane
+  // The 14 stride-1, groups-1 cases, forward only: widths below, at and above the 16-lane
   // vectors and the 96-position chunk, 1 to 40 channels, 1 to 40 filters (tails of the 4-filter
   // blocks), rows that end inside a vector.
-  EXPECT_EQ(check_version(ConvVersion::v4_small_c), 13);
+  EXPECT_EQ(check_version(ConvVersion::v4_small_c), 14);
   // Slabs of one output row (a wide first layer) and of several rows with 3-D depth padding.
   for (const ConvDesc& d :
        {conv_desc(1, 3, 5, 1, {3, 4000}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
@@ -237,6 +244,68 @@ TEST(ConvVersions, SelectionRulePicksAVersionThatFits) {
       const ConvVersion v = signet::cpu::conv_select(d, pass);
       EXPECT_TRUE(signet::cpu::conv_version_fits(v, d, pass)) << conv_name(d);
     }
+}
+
+// Every line a feed hands out, in handing-out order (a few at a time, as the kernels take them).
+std::vector<uintptr_t> feed_lines(signet::cpu::LineFeed feed) {
+  std::vector<uintptr_t> lines;
+  for (;;) {
+    const char *begin, *end;
+    feed.take(3, &begin, &end);
+    if (begin == end) return lines;
+    for (const char* at = begin; at < end; at += 64)
+      lines.push_back(reinterpret_cast<uintptr_t>(at));
+  }
+}
+
+// A feed of strided ranges (unaligned, of 1 to a few lines; back-to-back ones merged into one)
+// hands out every line of every range and no other, at most len / 64 + 2 lines a range.
+TEST(ConvSlab, LineFeedHandsOutTheLinesOfItsRanges) {
+  std::vector<char> buf(8192);
+  const char* base = buf.data() + 5;
+  for (const auto& r : std::vector<std::vector<int64_t>>{
+           {3, 1000, 2, 300, 100}, {4, 130, 1, 0, 130}, {2, 700, 3, 200, 1}}) {
+    std::set<uintptr_t> want;
+    for (int64_t o = 0; o < r[0]; ++o)
+      for (int64_t i = 0; i < r[2]; ++i)
+        for (int64_t b = 0; b < r[4]; ++b)
+          want.insert(reinterpret_cast<uintptr_t>(base + o * r[1] + i * r[3] + b) & ~uintptr_t{63});
+    const std::vector<uintptr_t> got =
+        feed_lines(signet::cpu::LineFeed(base, r[0], r[1], r[2], r[3], r[4]));
+    EXPECT_EQ(std::set<uintptr_t>(got.begin(), got.end()), want) << r[0] << " x " << r[2];
+    EXPECT_LE(got.size(), static_cast<size_t>(r[0] * r[2] * (r[4] / 64 + 2)));
+  }
+  EXPECT_TRUE(feed_lines(signet::cpu::LineFeed(base, 3, 64, 2, 0, 0)).empty()) << "len 0";
+}
+
+// conv_slab_source's lines are exactly those holding the input values fill_conv_slab copies into
+// the slab (x holds its own index + 1, so the slab tells which values were read), for 3-D and
+// 2-D slabs at the edges and inside, with padding.
+TEST(ConvSlab, SlabSourceHandsOutTheLinesTheFillReads) {
+  for (const ConvDesc& d :
+       {conv_desc(3, 1, 3, 16, 1, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 2, 1}, {1, 1, 1}),
+        conv_desc(2, 4, 16, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1})}) {
+    const int64_t dspan = d.kernel[0], pw = d.in[2] + 2 * d.pad[2];
+    std::vector<float> x(d.c * signet::kernels::conv_in_volume(d));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i + 1);
+    for (const auto& [od, oh0, rows] : std::vector<std::array<int64_t, 3>>{
+             {0, 0, 4}, {d.out[0] - 1, 2, 5}, {d.out[0] / 2, d.out[1] - 3, 3}}) {
+      const int64_t sh = rows + d.kernel[1] - 1;
+      const signet::cpu::SlabShape s{dspan, sh, pw, dspan * sh * pw};
+      std::vector<float> slab(d.c * s.plane + 16);
+      signet::cpu::fill_conv_slab(d, s, x.data(), od, oh0, sh, slab.data(),
+                                  static_cast<int64_t>(slab.size()));
+      std::set<uintptr_t> want;
+      for (float v : slab)
+        if (v != 0.0f)
+          want.insert(reinterpret_cast<uintptr_t>(&x[static_cast<size_t>(v) - 1]) & ~uintptr_t{63});
+      ASSERT_FALSE(want.empty());
+      const std::vector<uintptr_t> got =
+          feed_lines(signet::cpu::conv_slab_source(d, s, x.data(), od, oh0, sh));
+      EXPECT_EQ(std::set<uintptr_t>(got.begin(), got.end()), want)
+          << conv_name(d) << " od " << od << " oh0 " << oh0;
+    }
+  }
 }
 
 }  // namespace

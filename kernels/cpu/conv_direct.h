@@ -21,6 +21,13 @@
 // 167 GFLOP/s one-core FMA peak of bench/RESULTS.md. B-D forward and backward-data after the
 // do-while tiles and the one-load-one-store slab rows (1 thread, thread CPU time, best of 9-32
 // calls, load 2-4): 146-157 GFLOP/s, 84-90% of the 174.7 GFLOP/s one-core peak.
+// After the prefetch feeds (the tiles prefetch, between their FMAs, the next work item's output
+// lines and next slab's input: conv_slab.h LineFeed), 16 x 16 transposes with half their
+// shuffles done by the loads, weights packed by transposes (C: 1 ms -> 0.07 ms a call) and
+// backward-weights without a division per position or per dw entry (1 thread, best-of CPU
+// time, A/B against the previous build in the same minutes, load 1.7, two runs): B fwd +7-8%,
+// D fwd +0-4%, B bwd_weights +7-23%, B bwd_data +1-6%, A bwd_weights +24-31%, E bwd_weights
+// +6-9%, C's three passes +1-3% (one run +13%), D bwd_data and bwd_weights -2% to +6%.
 // Kernels never allocate and never throw; shapes are checked by the caller (conv_v3_direct_fits).
 #pragma once
 #include <cstddef>

@@ -106,4 +106,48 @@ void fill_conv_slab(const kernels::ConvDesc& d, const SlabShape& s, const float*
   if (zero_floats > f.c * f.plane) zero_row(slab + f.c * f.plane, zero_floats - f.c * f.plane);
 }
 
+// An empty feed when any count or the length is not positive.
+LineFeed::LineFeed(const void* base, int64_t outer, int64_t outer_stride, int64_t inner,
+                   int64_t inner_stride, int64_t len)
+    : base_(static_cast<const char*>(base)),
+      outer_(len > 0 && inner > 0 ? std::max<int64_t>(outer, 0) : 0),
+      outer_stride_(outer_stride),
+      inner_(inner),
+      inner_stride_(inner_stride),
+      len_(len) {
+  // Back-to-back ranges (B's next image, every channel) make one.
+  if (inner_ == 1 && outer_ > 1 && outer_stride_ == len_) len_ *= outer_, outer_ = 1;
+  start(0, 0);
+}
+
+// Range (o, i) from the line holding its first byte.
+void LineFeed::start(int64_t o, int64_t i) {
+  o_ = o, i_ = i;
+  if (o_ >= outer_) return;
+  const char* first = base_ + o_ * outer_stride_ + i_ * inner_stride_;
+  at_ = first - (reinterpret_cast<uintptr_t>(first) & 63);
+  end_ = first + len_;
+}
+
+// The next lines in order, up to the end of the current range.
+void LineFeed::take(int64_t count, const char** begin, const char** end) {
+  *begin = *end = at_;
+  if (o_ >= outer_ || count <= 0) return;
+  *end = at_ + std::min<int64_t>(end_ - at_, count * 64);
+  at_ = *end;
+  if (at_ >= end_) i_ + 1 < inner_ ? start(o_, i_ + 1) : start(o_ + 1, 0);
+}
+
+// Per channel, per depth slice inside the input, the input rows the slab holds (one range).
+LineFeed conv_slab_source(const kernels::ConvDesc& d, const SlabShape& s, const float* x,
+                          int64_t od, int64_t oh0, int64_t rows) {
+  const int64_t z0 = std::clamp<int64_t>(od - d.pad[0], 0, d.in[0]);
+  const int64_t z1 = std::clamp<int64_t>(od - d.pad[0] + s.dspan, z0, d.in[0]);
+  const int64_t r0 = std::clamp<int64_t>(oh0 - d.pad[1], 0, d.in[1]);
+  const int64_t r1 = std::clamp<int64_t>(oh0 - d.pad[1] + std::min(rows, s.sh), r0, d.in[1]);
+  const int64_t row = d.in[2] * static_cast<int64_t>(sizeof(float)), plane = d.in[1] * row;
+  return LineFeed(x + (z0 * d.in[1] + r0) * d.in[2], d.c, d.in[0] * plane, z1 - z0, plane,
+                  (r1 - r0) * row);
+}
+
 }  // namespace signet::cpu
