@@ -1,6 +1,7 @@
 // Harness: buffers, names, counters and the shared main() (see harness.h).
 #include "bench/harness.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,17 @@ const char* best_openblas_core() {
   if (cpu::simd_path_supported(cpu::SimdPath::avx2)) return "Haswell";
 #endif
   return nullptr;
+}
+
+// This process's scheduling policy as "SCHED_OTHER" or "SCHED_FIFO <priority>": a run under
+// `chrt -f` is not interleaved with the machine's other processes, and its JSON says so.
+std::string scheduler_name() {
+  const int policy = sched_getscheduler(0);
+  sched_param param{};
+  sched_getparam(0, &param);
+  if (policy == SCHED_FIFO) return "SCHED_FIFO " + std::to_string(param.sched_priority);
+  if (policy == SCHED_RR) return "SCHED_RR " + std::to_string(param.sched_priority);
+  return "SCHED_OTHER";
 }
 
 // Re-executes this program with OpenBLAS at its best for this CPU: OPENBLAS_L2_SIZE unset and
@@ -145,6 +157,7 @@ int run_main(int argc, char** argv, void (*register_cases)()) {
   const char* changed = std::getenv(kEnvNote);
   benchmark::AddCustomContext("openblas_env", changed ? changed : "unchanged");
   benchmark::AddCustomContext("simd_path", cpu::simd_path_name(cpu::active_simd_path()));
+  benchmark::AddCustomContext("scheduler", scheduler_name());
   register_ceilings();
   register_cases();
   benchmark::RunSpecifiedBenchmarks();
