@@ -7,9 +7,10 @@
 //                 to an MR x NR register-tiled micro-kernel (AVX-512, AVX2+FMA or portable C++).
 //                 Measured 130-139 GFLOP/s (CPU time) on 1024^3, 1 thread, AVX-512: ~80% of the
 //                 FMA peak, 10x v2; the micro-kernel alone 94-99%. History: bench/RESULTS.md.
-//   v4 shared     v3's packing and micro-kernels; threads split m and pack each KC x NC block of
-//                 op(B) once between them into a shared buffer (one barrier per block, two
-//                 buffers alternating); when m is short or n > 2 m they split n instead, each
+//   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
+//                 once between them into a shared buffer (one barrier per block, two buffers
+//                 alternating) and claim 2-sliver chunks of m from a shared counter (the faster
+//                 core takes more); when m is short or n > 2 m they split n instead, each
 //                 packing its own B columns (A once per KC block). The macro-kernel keeps an A
 //                 sliver in L1 and streams B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01,
 //                 AVX-512, 2 threads, one run, fastest of 7 repetitions at real-time priority on

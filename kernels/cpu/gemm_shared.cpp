@@ -1,5 +1,6 @@
 // v4 SGEMM: v3's packing and micro-kernels with op(B) packed once per block for all threads.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "kernels/cpu/gemm.h"
@@ -94,15 +95,21 @@ void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, c
   }
 }
 
+// Rows of C a thread claims at a time in shared_b: two slivers (24 rows on AVX-512).
+constexpr int64_t kChunkSlivers = 2;
+
 // Split over m: for every (batch item, NC, KC) block the threads pack disjoint slivers of one
-// shared B block (two buffers alternate, so one barrier per block suffices), then each thread
-// multiplies its own rows against the whole block.
+// shared B block (two buffers alternate, so one barrier per block suffices), then claim chunks of
+// rows from a shared ticket counter (ticket t: block t / chunks, chunk t % chunks) and multiply
+// each against the whole block. Claiming instead of a fixed half each: on this VM one core often
+// runs 10-18% slower than the other for seconds at a time, and with fixed halves the faster one
+// then waited 10-18% of its time at the barriers (1024^3, 2 threads, rdtsc around the barrier);
+// claimed chunks measured 1.02-1.18x the fixed split (per-call pairs, SCHED_FIFO, 2026-12-01).
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-              int tid, int nt, float* apack, float* const bbuf[2]) {
-  int64_t m0, m1;
-  split(d.m, MR, tid, nt, &m0, &m1);
-  int64_t block = 0;
+              int tid, int nt, float* apack, float* const bbuf[2], std::atomic<int64_t>* tickets) {
+  const int64_t chunk = kChunkSlivers * MR, chunks = (d.m + chunk - 1) / chunk;
+  int64_t block = 0, ticket = -1;
   for (int64_t p = 0; p < d.batch; ++p) {
     const float* ap = a + p * d.stride_a;
     const float* bp = b + p * d.stride_b;
@@ -120,7 +127,14 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
 #pragma omp barrier
         }
 #endif
-        rows_against_block<MR, NR>(d, bl, ap, bpack, cp, m0, m1, jc, nc, pc, kc, apack);
+        // A ticket past this block is kept for the next one (tickets are handed out in order).
+        for (;; ticket = -1) {
+          if (ticket < 0) ticket = tickets->fetch_add(1, std::memory_order_relaxed);
+          if (ticket / chunks != block) break;
+          const int64_t r0 = ticket % chunks * chunk;
+          rows_against_block<MR, NR>(d, bl, ap, bpack, cp, r0, std::min(d.m, r0 + chunk), jc, nc,
+                                     pc, kc, apack);
+        }
       }
     }
   }
@@ -176,6 +190,7 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
   const int nt_req = parallel ? threads : 1;
   float* bws = ws + int64_t{nt_req} * a_floats;
+  std::atomic<int64_t> tickets{0};
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel num_threads(nt_req)
 #endif
@@ -193,7 +208,7 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
         scale_c(c + p * d.stride_c, d.ldc, m0, m1, 0, d.n, static_cast<float>(d.beta));
     } else if (mode == V4Split::by_rule ? shares_b(d, bl, nt) : mode == V4Split::shared_b) {
       float* const bbuf[2] = {bws, bws + b_floats};
-      shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf);
+      shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf, &tickets);
     } else {
       own_columns<MR, NR>(d, bl, a, b, c, tid, nt, apack, bws + tid * b_floats);
     }
