@@ -10,8 +10,9 @@
 //   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
 //                 once between them into a shared buffer (one barrier per block, two buffers
 //                 alternating) and claim 2-sliver chunks of m from a shared counter (the faster
-//                 core takes more); when m is short or n > 2 m they split n instead, each
-//                 packing its own B columns (A once per KC block). The macro-kernel keeps an A
+//                 core takes more); when m is short or n > 2 m they claim chunks of n
+//                 instead, each packing its chunks' B and the A blocks it reaches (one barrier
+//                 per KC block). The macro-kernel keeps an A
 //                 sliver in L1 and streams B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01,
 //                 AVX-512, 2 threads, one run, fastest of 7 repetitions at real-time priority on
 //                 a loaded machine (load ~14): 1024^3 300 GFLOP/s = 86% of the FMA peak, 0.99x

@@ -140,33 +140,51 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
   }
 }
 
-// Split over n (when m is too short to share out): each thread packs and multiplies its own
-// columns of every batch item, without barriers. The loops run KC, then MC, then NC blocks, so
-// that A is packed once (not once per NC block) when m fits one MC block, as it does whenever
-// this split is chosen for a short m.
+// Columns of C a thread claims at a time in own_columns: 16 slivers (512 on AVX-512), fewer
+// when n would give a thread fewer than four chunks.
+int64_t column_chunk(int64_t n, int64_t nr, int nt) {
+  return std::min(16 * nr, round_up((n + 4 * nt - 1) / (4 * nt), nr));
+}
+
+// Split over n (when m is too short to share out): for every (batch item, KC block) the threads
+// claim (MC block of rows, chunk of columns) tickets from the shared counter in order, each
+// packing the A block of the rows it works on (once per row block it reaches) and each chunk's
+// B; a barrier between KC blocks keeps one block's updates of C behind the last one's. Claimed
+// chunks instead of fixed halves for the reason shared_b gives.
 template <int MR, int NR>
 void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-                 int tid, int nt, float* apack, float* bpack) {
-  int64_t n0, n1;
-  split(d.n, NR, tid, nt, &n0, &n1);
+                 int nt, float* apack, float* bpack, std::atomic<int64_t>* tickets) {
   const float alpha = static_cast<float>(d.alpha);
-  const int64_t step = row_step(0, d.m, bl.mc, MR);
-  for (int64_t p = 0; p < d.batch && n0 < n1; ++p) {
+  const int64_t step = row_step(0, d.m, bl.mc, MR), row_blocks = (d.m + step - 1) / step;
+  const int64_t width = column_chunk(d.n, NR, nt), chunks = (d.n + width - 1) / width;
+  // packed: the ticket / chunks (KC block and row block) whose A block is in apack.
+  int64_t group = 0, ticket = -1, packed = -1;
+  for (int64_t p = 0; p < d.batch; ++p) {
     const float* ap = a + p * d.stride_a;
     const float* bp = b + p * d.stride_b;
     float* cp = c + p * d.stride_c;
-    for (int64_t pc = 0; pc < d.k; pc += bl.kc) {
+    for (int64_t pc = 0; pc < d.k; pc += bl.kc, ++group) {
       const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
       const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
-      for (int64_t ic = 0; ic < d.m; ic += step) {
-        const int64_t mc = std::min<int64_t>(step, d.m - ic);
-        pack_a<MR>(d, ap, ic, mc, pc, kc, apack, bl.avx512);
-        for (int64_t jc = n0; jc < n1; jc += bl.nc) {
-          const int64_t nc = std::min<int64_t>(bl.nc, n1 - jc);
-          pack_b<NR>(d, bp, pc, kc, jc, nc, bpack, bl.avx512);
-          macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, cp + ic * d.ldc + jc, d.ldc, alpha,
-                               beta);
+#ifdef SIGNET_WITH_OPENMP
+      if (nt > 1 && group > 0) {
+#pragma omp barrier
+      }
+#else
+      (void)nt;
+#endif
+      for (;; ticket = -1) {
+        if (ticket < 0) ticket = tickets->fetch_add(1, std::memory_order_relaxed);
+        if (ticket / (row_blocks * chunks) != group) break;
+        const int64_t ic = ticket / chunks % row_blocks * step, mc = std::min(step, d.m - ic);
+        if (packed != ticket / chunks) {
+          pack_a<MR>(d, ap, ic, mc, pc, kc, apack, bl.avx512);
+          packed = ticket / chunks;
         }
+        const int64_t jc = ticket % chunks * width, nc = std::min(width, d.n - jc);
+        pack_b<NR>(d, bp, pc, kc, jc, nc, bpack, bl.avx512);
+        macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, cp + ic * d.ldc + jc, d.ldc, alpha,
+                             beta);
       }
     }
   }
@@ -210,7 +228,7 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       float* const bbuf[2] = {bws, bws + b_floats};
       shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf, &tickets);
     } else {
-      own_columns<MR, NR>(d, bl, a, b, c, tid, nt, apack, bws + tid * b_floats);
+      own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &tickets);
     }
   }
 }
