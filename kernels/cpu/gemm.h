@@ -12,8 +12,8 @@
 //                 alternating) and claim 2-sliver chunks of m from a shared counter (the faster
 //                 core takes more); when m is short or n > 2 m they claim chunks of n
 //                 instead, each packing its chunks' B and the A blocks it reaches (one barrier
-//                 per KC block). The macro-kernel keeps an A
-//                 sliver in L1 and streams B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01,
+//                 per KC block). The macro-kernel keeps an A sliver in L1 and streams B from
+//                 L2 (NC 1024, MC 2x v3's). Measured 2026-12-01,
 //                 AVX-512, 2 threads, one run, fastest of 7 repetitions at real-time priority on
 //                 a loaded machine (load ~14): 1024^3 300 GFLOP/s = 86% of the FMA peak, 0.99x
 //                 OpenBLAS, 1.09x v3; LSTM input projection 1.00x OpenBLAS, step 1.07x, weight
