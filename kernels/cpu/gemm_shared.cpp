@@ -191,9 +191,9 @@ void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const fl
 }
 
 // Whether the threads share B (split m) rather than take their own columns (split n): when m
-// gives every thread at least 8 row slivers (a split within an eighth of balanced) and n is at
-// most 2 m. Sharing packs B once but has each core read the half the other packed; splitting n
-// packs all of A on every core, which costs less once n > 2 m (A is m x k, half of B k n / 2).
+// gives every thread at least 8 row slivers (four claimable chunks each) and n is at most 2 m.
+// Sharing packs B once but has each core read the half the other packed; splitting n packs all
+// of A on every core, which costs less once n > 2 m (A is m x k, half of B k n / 2).
 bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
   return nt == 1 || ((d.m + bl.mr - 1) / bl.mr >= int64_t{8} * nt && d.n <= 2 * d.m);
 }
