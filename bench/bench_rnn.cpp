@@ -11,11 +11,20 @@
 //   ConvLSTM fwd   F = T 2 N 4hid (C + hid) k^2 H W         (x-path and h-path convolutions)
 //   ConvLSTM fwd_bwd 3F                                     (data and weight gradients)
 //   lstm_step       2 m n k per product                     (one recurrent step GEMM of L1)
+//   lstm_steps      2 N 4H H (2T - 1)                       (a layer's recurrent products: T
+//                                                            forward, T - 1 backward, as the
+//                                                            per-step path runs them; the fused
+//                                                            steps skip the first forward one)
 // lstm_step runs L1's two step products alone on the kernels: forward h W_hh^T (32 x 4096 x
 // 1024) and backward dG W_hh (32 x 1024 x 4096), v3_packed (repacks W every call, the old
 // per-step path) beside prepacked (W packed once outside the timing; "pack" times that packing)
 // and prepacked_t (the transposed product W h^T of lstm_step_gemm v4_transposed on op(W)^T packed
 // once; "pack_t" times that packing).
+// lstm_steps runs one layer's recurrent part alone (L1 and S: packing W_hh both ways, T steps of
+// product + cell forward, T steps of cell gradient + product backward, no bias, h0 = 0): `fused`
+// is kernels/cpu/lstm_steps.h ("lstm_steps" / "lstm_steps_backward" v2_fused: one OpenMP region
+// and one barrier per step), `per_step` the same work as v1_steps runs it (sgemm_prepacked_t and
+// the v2 cells, two OpenMP regions per step).
 // oneDNN's vanilla LSTM runs the same input-projection and recurrent GEMMs, so F holds for it
 // too. Its t1 fwd_infer once measured 187 GFLOP/s, above the 158.8 GFLOP/s FMA ceiling: not the
 // formula but the threads: its primitives had been created at 2 threads and kept that count at
@@ -46,6 +55,8 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_prepacked.h"
+#include "kernels/cpu/lstm_cell.h"
+#include "kernels/cpu/lstm_steps.h"
 
 #ifdef SIGNET_BENCH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -431,6 +442,70 @@ void bm_step_gemm(benchmark::State& state, const StepCase* c, const char* impl, 
     signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
 }
 
+// One layer's recurrent part: L1's and S's sizes (batch 32).
+struct StepsCase {
+  const char* name;
+  int64_t T, H;
+};
+const StepsCase kStepsCases[] = {{"L1_B32_T20_H1024", 20, 1024}, {"S_B32_T120_H512", 120, 512}};
+
+// The recurrent part of case c, `fused` or per step, on `threads` threads (see the header).
+void bm_lstm_steps(benchmark::State& state, const StepsCase* c, bool fused, int threads) {
+  namespace cpu = signet::cpu;
+  const int64_t T = c->T, N = 32, H = c->H, G = 4 * H, NH = N * H;
+  const cpu::SimdPath path = cpu::active_simd_path();
+  signet::bench::set_omp_threads(threads);
+  const Tensor w = (signet::rand({G, H}) * 2.0 - 1.0) * 0.03, proj = signet::rand({T, N, G});
+  const Tensor dy = signet::rand({T, N, H}) * 2.0 - 1.0;
+  Tensor act = signet::empty({T, N, G}), hbuf = signet::zeros({T + 1, N, H});
+  Tensor cbuf = signet::zeros({T + 1, N, H}), dh = signet::zeros({N, H}),
+         dc = signet::zeros({N, H});
+  Tensor dg = signet::empty({T, N, G});
+  const cpu::LstmStepsDesc d{T, N, H, false};
+  const signet::kernels::GemmDesc df = signet::kernels::row_major_gemm(N, G, H, false, true, 1.0);
+  const signet::kernels::GemmDesc db = signet::kernels::row_major_gemm(N, H, G, false, false, 1.0);
+  Tensor pw = signet::empty({static_cast<int64_t>(
+      std::max(cpu::lstm_steps_packed_w_floats(H, path), cpu::sgemm_packed_bt_floats(df, path)))});
+  Tensor pwb = signet::empty({static_cast<int64_t>(cpu::sgemm_packed_bt_floats(db, path))});
+  const size_t ws_bytes = std::max({cpu::lstm_steps_workspace_bytes(d, threads, path),
+                                    cpu::sgemm_prepacked_t_workspace_bytes(df, threads, path),
+                                    cpu::sgemm_prepacked_t_workspace_bytes(db, threads, path)});
+  Tensor ws = signet::empty({static_cast<int64_t>(ws_bytes)}, signet::DType::u8);
+  float *A = act.data<float>(), *hb = hbuf.data<float>(), *cb = cbuf.data<float>();
+  float *DG = dg.data<float>(), *DH = dh.data<float>(), *DC = dc.data<float>();
+  const float* W = w.data<float>();
+  for (auto _ : state) {
+    std::memcpy(A, proj.data<float>(), sizeof(float) * T * N * G);
+    if (fused) {
+      cpu::lstm_steps_pack_w(H, W, pw.data<float>(), threads, path);
+      cpu::lstm_steps_forward(d, nullptr, pw.data<float>(), nullptr, true, A, hb, cb, nullptr,
+                              ws.raw_data(), threads, path);
+      cpu::lstm_steps_pack_w_backward(H, W, pwb.data<float>(), threads, path);
+      cpu::lstm_steps_backward(d, nullptr, pwb.data<float>(), A, cb, dy.data<float>(), false, DH,
+                               DC, DG, nullptr, ws.raw_data(), threads, path);
+    } else {
+      cpu::sgemm_pack_bt(df, W, pw.data<float>(), threads, path);
+      for (int64_t t = 0; t < T; ++t) {
+        float* g = A + t * N * G;
+        cpu::sgemm_prepacked_t(df, hb + t * NH, pw.data<float>(), g, ws.raw_data(), threads, path);
+        cpu::lstm_cell_forward_v2({N, H, t}, nullptr, g, cb + t * NH, hb + t * NH, g,
+                                  cb + (t + 1) * NH, hb + (t + 1) * NH, nullptr, threads, path);
+      }
+      cpu::sgemm_pack_bt(db, W, pwb.data<float>(), threads, path);
+      for (int64_t t = T - 1; t >= 0; --t) {
+        float* g = DG + t * N * G;
+        cpu::lstm_cell_backward_v2({N, H, t}, nullptr, A + t * N * G, cb + t * NH,
+                                   cb + (t + 1) * NH, dy.data<float>() + t * NH, DH, DC, g, threads,
+                                   path);
+        if (t > 0)
+          cpu::sgemm_prepacked_t(db, g, pwb.data<float>(), DH, ws.raw_data(), threads, path);
+      }
+    }
+    benchmark::DoNotOptimize(DH);
+  }
+  signet::bench::set_flop_counters(state, 2.0 * N * G * H * (2 * T - 1), threads);
+}
+
 // Every case for ours and oneDNN (when found at build time), thread counts 1 and all.
 void register_rnn_cases() {
 #ifdef SIGNET_BENCH_ONEDNN
@@ -461,6 +536,13 @@ void register_rnn_cases() {
         signet::bench::configure(benchmark::RegisterBenchmark(
             signet::bench::case_name("lstm_step", c.name, c.direction, impl, t).c_str(),
             bm_step_gemm, &c, impl, t));
+    for (const StepsCase& c : kStepsCases)
+      for (bool fused : {true, false})
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(signet::bench::case_name("lstm_steps", c.name, "fwd_bwd",
+                                                                  fused ? "fused" : "per_step", t)
+                                             .c_str(),
+                                         bm_lstm_steps, &c, fused, t));
     for (bool backward : {false, true}) {
       const std::string name = signet::bench::case_name("convlstm", "T16_B8_in64_hid64_32x32_k3",
                                                         backward ? "fwd_bwd" : "fwd", "signet", t);

@@ -306,6 +306,26 @@ TEST(LstmLayer, GradcheckReverseWithLengthsAndState) {
   }
 }
 
+// Without h0 the weight gradient of W_hh leaves out the step whose h_prev is h0 = 0 (the first,
+// or the last when reverse): checked in both directions, with c0 and lengths.
+TEST(LstmLayer, GradcheckWithoutH0BothDirections) {
+  LstmWeights w = random_weights(2, 3, true, 57);
+  Tensor lengths = from_vector<int64_t>({3, 2, 0});
+  Inputs in = {random_f64({3, 3, 2}, -1, 1, 58), random_f64({3, 3}, -1, 1, 59)};
+  for (const Tensor& t : flat(w)) in.push_back(t);
+  for (bool reverse : {false, true}) {
+    SCOPED_TRACE(reverse ? "reverse" : "forward");
+    EXPECT_TRUE(gradcheck(
+        [&](const Inputs& xs) {
+          size_t i = 2;
+          LstmLayerResult r =
+              lstm_layer(xs[0], unflat(xs, i, true), Tensor(), xs[1], lengths, reverse);
+          return joined({r.output, r.h_n, r.c_n});
+        },
+        in));
+  }
+}
+
 TEST(LstmLayer, GradcheckOnlyHiddenOutputReached) {
   LstmWeights w = random_weights(2, 2, true, 55);
   Inputs in = {random_f64({3, 2, 2}, -1, 1, 56)};
@@ -486,9 +506,12 @@ TEST(Lstm, FloatForwardAgreesWithDouble) {
 }
 
 // An f32 layer (13 rows: more than one register tile; 4H = 148: a partial sliver) with state,
-// forward and every gradient, with the "lstm_step_gemm" version `impl` forced.
+// forward and every gradient, with the "lstm_step_gemm" version `impl` forced (on the per-step
+// path, "lstm_steps" v1_steps: the fused steps do not run that op).
 Inputs step_gemm_run(const char* impl) {
   setenv("SIGNET_IMPL_lstm_step_gemm", impl, 1);
+  setenv("SIGNET_IMPL_lstm_steps", "v1_steps", 1);
+  setenv("SIGNET_IMPL_lstm_steps_backward", "v1_steps", 1);
   const int64_t T = 5, N = 13, I = 9, H = 37;
   LstmWeights w = random_weights(I, H, true, 150);
   Inputs xs = {random_f64({T, N, I}, -1, 1, 151),
@@ -504,6 +527,8 @@ Inputs step_gemm_run(const char* impl) {
   Tensor all = joined({r.output, r.h_n, r.c_n});
   sum(all * random_f64({T * N * H + 2 * N * H}, -1, 1, 154).to(DType::f32)).backward();
   unsetenv("SIGNET_IMPL_lstm_step_gemm");
+  unsetenv("SIGNET_IMPL_lstm_steps");
+  unsetenv("SIGNET_IMPL_lstm_steps_backward");
   Inputs out{all.detach()};
   for (const Tensor& t : xs) out.push_back(t.grad());
   return out;

@@ -321,9 +321,12 @@ class ForceImpl {
 };
 
 // Output, h_n and every gradient of a 2-layer bidirectional f32 LSTM with odd sizes and
-// lengths, run under the given "lstm_gemm" and "lstm_cell*" versions.
+// lengths, run under the given "lstm_gemm" and "lstm_cell*" versions (a forced cell runs the
+// per-step "lstm_steps" v1_steps, which calls it; "" the engine's choice, the fused steps).
 std::vector<Tensor> run_lstm(const std::string& gemm, const std::string& cell) {
   ForceImpl g("lstm_gemm", gemm), f("lstm_cell", cell), b("lstm_cell_backward", cell);
+  const std::string steps = cell.empty() ? "" : "v1_steps";
+  ForceImpl st("lstm_steps", steps), sb("lstm_steps_backward", steps);
   manual_seed(41);
   nn::LstmOptions o;
   o.input_size = 37;

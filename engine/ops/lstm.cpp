@@ -1,5 +1,6 @@
 #include "engine/ops/lstm.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_prepacked.h"
 #include "kernels/cpu/lstm_cell.h"
+#include "kernels/cpu/lstm_steps.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/reference/gemm.h"
 #include "kernels/reference/lstm.h"
@@ -320,19 +322,31 @@ void* at(const Tensor& t, int64_t index) {
   return static_cast<char*>(t.raw_data()) + index * static_cast<int64_t>(dtype_size(t.dtype()));
 }
 
-// One layer's forward steps over its buffers: act (T, N, 4H) holds the input projection plus bias
-// and receives the activated gates, hbuf and cbuf (T + 1, N, H) hold the initial state in their
-// first slot (T when reverse), y (T, N, H) is null without lengths.
+// One layer's forward steps over its buffers: act (T, N, 4H) holds the input projection (the
+// steps add `bias`) and receives the activated gates, hbuf and cbuf (T + 1, N, H) hold the initial
+// state in their first slot (T when reverse), y (T, N, H) is null without lengths; h0_zero: no h0
+// was given.
 struct LayerSteps {
   Device device = Device::cpu();
   DType dtype = DType::f32;
   int64_t T = 0, N = 0, H = 0;
   bool reverse = false;
+  bool h0_zero = false;
   const int64_t* lengths = nullptr;
   const Tensor* w_hh = nullptr;
+  const Tensor* bias = nullptr;  // b_ih + b_hh (4H), null without bias; act does not hold it yet
   void *act = nullptr, *hbuf = nullptr, *cbuf = nullptr, *y = nullptr;
 };
 using StepsFn = void (*)(const LayerSteps&);
+
+// act (T, N, 4H) += the bias row on every (t, n), as a rank-1 GEMM (the strided broadcast copy
+// took ~9 ms per L1 forward, bench/bench_rnn.cpp under load); for the versions whose cell does
+// not add it.
+void add_bias_rows(const LayerSteps& a) {
+  if (!a.bias) return;
+  gemm(a.device, a.dtype, a.T * a.N, 4 * a.H, 1, false, false, 1.0,
+       ones({a.T * a.N, 1}, a.dtype, a.device).raw_data(), a.bias->raw_data(), a.act);
+}
 
 // v1: per step the recurrent product ("lstm_step_gemm") and the fused cell ("lstm_cell").
 void steps_v1(const LayerSteps& a) {
@@ -340,6 +354,7 @@ void steps_v1(const LayerSteps& a) {
   auto ptr = [esize](void* base, int64_t index) {
     return static_cast<char*>(base) + index * esize;
   };
+  add_bias_rows(a);
   const StepGemm step_gemm(a.device, a.dtype, a.T, N, G, H, true, *a.w_hh);
   for (int64_t s = 0; s < a.T; ++s) {
     const int64_t t = a.reverse ? a.T - 1 - s : s;
@@ -350,6 +365,30 @@ void steps_v1(const LayerSteps& a) {
                  ptr(a.hbuf, prev * N * H), gates, ptr(a.cbuf, next * N * H),
                  ptr(a.hbuf, next * N * H), a.y ? ptr(a.y, t * N * H) : nullptr);
   }
+}
+
+// v2: every step in one OpenMP team, each thread the products and cells of its share of the unit
+// blocks (the others take from its back when it falls behind), one barrier per step; W_hh packed
+// once (kernels/cpu/lstm_steps.h); the bias added in the cell; the first product skipped when h0
+// is zero. Measured with v2 backward (forward + backward steps of a layer, in-process alternation
+// with the per-step path, OMP_WAIT_POLICY=passive, the runs where both cores were free, load 1-4
+// from other guests, 14:22-14:39): medians L1 t2 50-65 ms vs 59-72 (-10 to -15%), S t2 83-104 ms
+// vs 129-147 (-30 to -35%); t1 within the host's +-5% noise of the per-step path.
+void steps_v2_fused(const LayerSteps& a) {
+  const cpu::SimdPath path = cpu::active_simd_path();
+  const cpu::LstmStepsDesc d{a.T, a.N, a.H, a.reverse};
+  const int threads = cpu::lstm_steps_threads(d, cpu::default_threads());
+  Tensor packed =
+      empty({static_cast<int64_t>(cpu::lstm_steps_packed_w_floats(a.H, path))}, a.dtype);
+  Tensor ws =
+      empty({static_cast<int64_t>(cpu::lstm_steps_workspace_bytes(d, threads, path))}, DType::u8);
+  cpu::lstm_steps_pack_w(a.H, static_cast<const float*>(a.w_hh->raw_data()),
+                         static_cast<float*>(packed.raw_data()), threads, path);
+  cpu::lstm_steps_forward(d, a.lengths, static_cast<const float*>(packed.raw_data()),
+                          a.bias ? static_cast<const float*>(a.bias->raw_data()) : nullptr,
+                          a.h0_zero, static_cast<float*>(a.act), static_cast<float*>(a.hbuf),
+                          static_cast<float*>(a.cbuf), static_cast<float*>(a.y), ws.raw_data(),
+                          threads, path);
 }
 
 // v2_cuda_persistent's rule: a batch of at most 32, and each block's rows of W_hh (with a chunk of
@@ -365,6 +404,7 @@ void steps_v2_cuda_persistent(const LayerSteps& a) {
   SIGNET_CHECK(persistent_fits(a), "lstm_steps: v2_cuda_persistent does not take batch ", a.N,
                " with hidden ", a.H, " on ", a.device.str(),
                " (batch at most 32, and a block's W_hh rows in shared memory at one block per SM)");
+  add_bias_rows(a);
   cuda_lstm_persistent_steps_f32(a.T, a.N, a.H, a.reverse, a.lengths, a.w_hh->raw_data(), a.act,
                                  a.hbuf, a.cbuf, a.y);
 }
@@ -373,7 +413,8 @@ void steps_v2_cuda_persistent(const LayerSteps& a) {
 void layer_steps(const LayerSteps& a) {
   static const dispatch::Op<StepsFn, LayerSteps> op{
       "lstm_steps",
-      {{"v1_steps", Device::Type::cpu, {{DType::f32, &steps_v1}, {DType::f64, &steps_v1}}},
+      {{"v2_fused", Device::Type::cpu, {{DType::f32, &steps_v2_fused}}},
+       {"v1_steps", Device::Type::cpu, {{DType::f32, &steps_v1}, {DType::f64, &steps_v1}}},
        {"v2_cuda_persistent",
         Device::Type::cuda,
         {{DType::f32, &steps_v2_cuda_persistent}},
@@ -434,6 +475,7 @@ struct LayerContext {
   std::vector<int64_t> lengths;
   Tensor lengths_on_device;  // the lengths as i64 on a cuda device (kernels read them there)
   bool need_x = false, need_w = false, need_b = false, need_h0 = false, need_c0 = false;
+  bool has_h0 = false;  // an h0 was given (without one, h_prev of the first step is 0)
 };
 
 // Gradients of one layer's inputs (undefined where not needed).
@@ -448,27 +490,109 @@ const int64_t* lengths_for_kernels(const LayerContext& k) {
   return static_cast<const int64_t*>(k.lengths_on_device.raw_data());
 }
 
+// One layer's backward steps: from dh, dc (the gradients of h_n, c_n) and dy (null when the
+// output has none), through the forward's act and cbuf, dgates (T, N, 4H) receives the gates'
+// gradients and dh, dc end as those of h0, c0; the first step's product into dh runs only when
+// need_h0.
+struct LayerBackSteps {
+  Device device = Device::cpu();
+  DType dtype = DType::f32;
+  int64_t T = 0, N = 0, H = 0;
+  bool reverse = false, need_h0 = false;
+  const int64_t* lengths = nullptr;
+  const Tensor* w_hh = nullptr;
+  const void *act = nullptr, *cbuf = nullptr, *dy = nullptr;
+  void *dh = nullptr, *dc = nullptr, *dgates = nullptr;
+  void* dbias = nullptr;  // (4H): receives the column sums of dgates; null when not needed
+};
+using BackStepsFn = void (*)(const LayerBackSteps&);
+
+// v1: per step the fused cell gradient ("lstm_cell_backward") and the product dG W_hh into dh
+// ("lstm_step_gemm").
+void back_steps_v1(const LayerBackSteps& a) {
+  const int64_t T = a.T, N = a.N, H = a.H, G = 4 * H, esize = int64_t(dtype_size(a.dtype));
+  auto ptr = [esize](const void* base, int64_t index) {
+    return const_cast<char*>(static_cast<const char*>(base)) + index * esize;
+  };
+  std::optional<StepGemm> step_gemm;
+  const int64_t steps = T - 1 + (a.need_h0 ? 1 : 0);
+  if (steps > 0) step_gemm.emplace(a.device, a.dtype, steps, N, H, G, false, *a.w_hh);
+  for (int64_t step = T - 1; step >= 0; --step) {
+    const int64_t t = a.reverse ? T - 1 - step : step;
+    const int64_t prev = a.reverse ? t + 1 : t, next = a.reverse ? t : t + 1;
+    cell_backward(a.device, a.dtype, {N, H, t}, a.lengths, ptr(a.act, t * N * G),
+                  ptr(a.cbuf, prev * N * H), ptr(a.cbuf, next * N * H),
+                  a.dy ? ptr(a.dy, t * N * H) : nullptr, a.dh, a.dc, ptr(a.dgates, t * N * G));
+    if (step > 0 || a.need_h0) (*step_gemm)(ptr(a.dgates, t * N * G), a.dh);
+  }
+  // The column sums of dgates as one GEMM, ones (1, T N) dgates (the reference sum took ~18 ms on
+  // L1, bench/bench_rnn.cpp under load).
+  if (a.dbias)
+    gemm(a.device, a.dtype, 1, G, T * N, false, false, 0.0,
+         ones({1, T * N}, a.dtype, a.device).raw_data(), a.dgates, a.dbias);
+}
+
+// v2: every step in one OpenMP team, each thread the dh products and cell gradients of its share
+// of the unit blocks (taken from the back by the others when it falls behind), one barrier per
+// step (kernels/cpu/lstm_steps.h); the bias gradient from per-step column sums taken in the cell
+// pass and added over t here (v1's GEMM with a ones row runs at m = 1, ~4 GFLOP/s: 1.2 ms of L1's
+// and 3.9 ms of S's fwd_bwd at t1).
+void back_steps_v2_fused(const LayerBackSteps& a) {
+  const cpu::SimdPath path = cpu::active_simd_path();
+  const cpu::LstmStepsDesc d{a.T, a.N, a.H, a.reverse};
+  const int threads = cpu::lstm_steps_threads(d, cpu::default_threads());
+  const bool product = a.T > 1 || a.need_h0;
+  const int64_t G = 4 * a.H;
+  Tensor packed;
+  Tensor ws =
+      empty({static_cast<int64_t>(cpu::lstm_steps_workspace_bytes(d, threads, path))}, DType::u8);
+  Tensor partial = a.dbias ? empty({a.T, G}, a.dtype) : Tensor();
+  if (product) {
+    packed =
+        empty({static_cast<int64_t>(cpu::lstm_steps_packed_w_backward_floats(a.H, path))}, a.dtype);
+    cpu::lstm_steps_pack_w_backward(a.H, static_cast<const float*>(a.w_hh->raw_data()),
+                                    static_cast<float*>(packed.raw_data()), threads, path);
+  }
+  cpu::lstm_steps_backward(
+      d, a.lengths, product ? static_cast<const float*>(packed.raw_data()) : nullptr,
+      static_cast<const float*>(a.act), static_cast<const float*>(a.cbuf),
+      static_cast<const float*>(a.dy), a.need_h0, static_cast<float*>(a.dh),
+      static_cast<float*>(a.dc), static_cast<float*>(a.dgates),
+      a.dbias ? static_cast<float*>(partial.raw_data()) : nullptr, ws.raw_data(), threads, path);
+  if (!a.dbias) return;
+  const float* p = static_cast<const float*>(partial.raw_data());
+  float* out = static_cast<float*>(a.dbias);
+  std::copy(p, p + G, out);
+  for (int64_t t = 1; t < a.T; ++t)
+    for (int64_t j = 0; j < G; ++j) out[j] += p[t * G + j];
+}
+
+// Runs one layer's backward steps through the "lstm_steps_backward" dispatch entry.
+void layer_back_steps(const LayerBackSteps& a) {
+  static const dispatch::Op<BackStepsFn, LayerBackSteps> op{
+      "lstm_steps_backward",
+      {{"v2_fused", Device::Type::cpu, {{DType::f32, &back_steps_v2_fused}}},
+       {"v1_steps",
+        Device::Type::cpu,
+        {{DType::f32, &back_steps_v1}, {DType::f64, &back_steps_v1}}},
+       {"v1_cuda_steps", Device::Type::cuda, {{DType::f32, &back_steps_v1}}}}};
+  op.run(a.device, a.dtype, a, a);
+}
+
 // Backward of lstm_layer: saved = (x, w_ih, w_hh, hbuf, cbuf, act); grads of (output, h_n, c_n).
 LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s) {
   const int64_t T = k.T, N = k.N, I = k.I, H = k.H, G = 4 * H;
   const Tensor &x = s[0], &w_ih = s[1], &w_hh = s[2], &hbuf = s[3], &cbuf = s[4], &act = s[5];
-  const int64_t* lens = lengths_for_kernels(k);
   Tensor dgates = empty({T, N, G}, k.dtype, k.device);
   Tensor dh = g[1].defined() ? g[1].clone() : zeros({N, H}, k.dtype, k.device);
   Tensor dc = g[2].defined() ? g[2].clone() : zeros({N, H}, k.dtype, k.device);
   Tensor dy = g[0].defined() ? g[0].contiguous() : Tensor();
-  std::optional<StepGemm> step_gemm;
-  const int64_t steps = T - 1 + (k.need_h0 ? 1 : 0);
-  if (steps > 0) step_gemm.emplace(k.device, k.dtype, steps, N, H, G, false, w_hh);
-  for (int64_t step = T - 1; step >= 0; --step) {
-    const int64_t t = k.reverse ? T - 1 - step : step;
-    const int64_t prev = k.reverse ? t + 1 : t, next = k.reverse ? t : t + 1;
-    cell_backward(k.device, k.dtype, {N, H, t}, lens, at(act, t * N * G), at(cbuf, prev * N * H),
-                  at(cbuf, next * N * H), dy.defined() ? at(dy, t * N * H) : nullptr, dh.raw_data(),
-                  dc.raw_data(), at(dgates, t * N * G));
-    if (step > 0 || k.need_h0) (*step_gemm)(at(dgates, t * N * G), dh.raw_data());
-  }
   LayerGrads out;
+  if (k.need_b) out.bias = empty({G}, k.dtype, k.device);
+  layer_back_steps({k.device, k.dtype, T, N, H, k.reverse, k.need_h0, lengths_for_kernels(k), &w_hh,
+                    act.raw_data(), cbuf.raw_data(), dy.defined() ? dy.raw_data() : nullptr,
+                    dh.raw_data(), dc.raw_data(), dgates.raw_data(),
+                    k.need_b ? out.bias.raw_data() : nullptr});
   if (k.need_x) {
     out.x = empty({T, N, I}, k.dtype, k.device);
     gemm(k.device, k.dtype, T * N, I, G, false, false, 0.0, dgates.raw_data(), w_ih.raw_data(),
@@ -479,15 +603,14 @@ LayerGrads layer_backward(const LayerContext& k, const Grads& g, const Grads& s)
     out.w_hh = empty({G, H}, k.dtype, k.device);
     gemm(k.device, k.dtype, G, I, T * N, true, false, 0.0, dgates.raw_data(), x.raw_data(),
          out.w_ih.raw_data());
-    gemm(k.device, k.dtype, G, H, T * N, true, false, 0.0, dgates.raw_data(),
-         at(hbuf, k.reverse ? N * H : 0), out.w_hh.raw_data());
-  }
-  if (k.need_b) {
-    // The column sums of dgates as one GEMM, ones (1, T N) dgates (the reference sum took
-    // ~18 ms on L1, bench/bench_rnn.cpp under load).
-    out.bias = empty({G}, k.dtype, k.device);
-    gemm(k.device, k.dtype, 1, G, T * N, false, false, 0.0,
-         ones({1, T * N}, k.dtype, k.device).raw_data(), dgates.raw_data(), out.bias.raw_data());
+    // Without h0 the step whose h_prev is h0 = 0 adds nothing: its N rows are left out (1/T of
+    // this GEMM: ~1.8 ms of L1's t1 fwd_bwd).
+    const int64_t skip = k.has_h0 ? 0 : 1, first_g = k.reverse ? 0 : skip * N * G;
+    if (T > skip)
+      gemm(k.device, k.dtype, G, H, (T - skip) * N, true, false, 0.0, at(dgates, first_g),
+           at(hbuf, (k.reverse ? 1 : skip) * N * H), out.w_hh.raw_data());
+    else
+      fill_into(out.w_hh, 0.0);
   }
   if (k.need_h0) out.h0 = dh;
   if (k.need_c0) out.c0 = dc;
@@ -507,6 +630,7 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
   k.dtype = x.dtype();
   k.device = x.device();
   k.reverse = reverse;
+  k.has_h0 = h0.defined();
   const int64_t T = k.T, N = k.N, H = k.H, G = 4 * H;
   const bool has_bias = w.b_ih.defined();
   const bool grad = autograd::needs_grad({&x, &w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh, &h0, &c0});
@@ -521,14 +645,11 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     w_ih = w.w_ih.contiguous();
     w_hh = w.w_hh.contiguous();
     act = empty({T, N, G}, k.dtype, k.device);
-    // The bias row broadcast to every (t, n) as a rank-1 GEMM on the fast path (the strided
-    // broadcast copy took ~9 ms per L1 forward, bench/bench_rnn.cpp under load).
-    if (has_bias)
-      gemm(k.device, k.dtype, T * N, G, 1, false, false, 0.0,
-           ones({T * N, 1}, k.dtype, k.device).raw_data(),
-           add(w.b_ih, w.b_hh).contiguous().raw_data(), act.raw_data());
-    gemm(k.device, k.dtype, T * N, G, k.I, false, true, has_bias ? 1.0 : 0.0, xc.raw_data(),
-         w_ih.raw_data(), act.raw_data());
+    // The input projection; the steps add the bias (the fused cell reads it; beta = 0 here does
+    // not read act).
+    gemm(k.device, k.dtype, T * N, G, k.I, false, true, 0.0, xc.raw_data(), w_ih.raw_data(),
+         act.raw_data());
+    const Tensor bias = has_bias ? add(w.b_ih, w.b_hh).contiguous() : Tensor();
     hbuf = empty({T + 1, N, H}, k.dtype, k.device);
     cbuf = empty({T + 1, N, H}, k.dtype, k.device);
     const int64_t first = reverse ? T : 0, last = reverse ? 0 : T;
@@ -542,8 +663,9 @@ LstmLayerResult lstm_layer(const Tensor& x, const LstmWeights& w, const Tensor& 
     else
       fill_into(c_first, 0.0);
     Tensor y = lens ? empty({T, N, H}, k.dtype, k.device) : Tensor();
-    layer_steps({k.device, k.dtype, T, N, H, reverse, lens, &w_hh, act.raw_data(), hbuf.raw_data(),
-                 cbuf.raw_data(), lens ? y.raw_data() : nullptr});
+    layer_steps({k.device, k.dtype, T, N, H, reverse, !h0.defined(), lens, &w_hh,
+                 has_bias ? &bias : nullptr, act.raw_data(), hbuf.raw_data(), cbuf.raw_data(),
+                 lens ? y.raw_data() : nullptr});
     r.output = lens ? y : hbuf.narrow(0, reverse ? 0 : 1, T);
     r.h_n = hbuf.narrow(0, last, 1).squeeze(0).clone();
     r.c_n = cbuf.narrow(0, last, 1).squeeze(0).clone();

@@ -81,10 +81,36 @@ GemmDesc transposed(const GemmDesc& d) {
   return t;
 }
 
-// C[0:cols, 0:rows] = T^T + beta C for the rows x cols tile T (row stride nr, rows <= 16), through
-// a transposed copy (16 x 16 AVX-512 transposes when `avx512`); beta == 0 never reads C.
-void add_transposed(const float* tile, int nr, int rows, int cols, float* c, int64_t ldc,
-                    float beta, bool avx512) {
+// Columns [s0 MR, s1 MR) of C (slivers [s0, s1) of the packed op(B)^T): packs op(A)^T into
+// `bpack`, then one micro-kernel call over all of k per MR x NR tile, transposed into C.
+void transposed_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* pbt,
+                        float* c, int64_t s0, int64_t s1, float* bpack) {
+  const GemmDesc t = transposed(d);
+  for (int64_t j0 = 0; j0 < d.m; j0 += bl.nr)
+    pack_b_one_sliver(t, bl, a, 0, d.k, j0, bpack + j0 * d.k);
+  alignas(64) float tile[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
+  for (int64_t s = s0; s < s1; ++s) {
+    const int rows = static_cast<int>(std::min<int64_t>(bl.mr, d.n - s * bl.mr));
+    for (int64_t j0 = 0; j0 < d.m; j0 += bl.nr) {
+      const int cols = static_cast<int>(std::min<int64_t>(bl.nr, d.m - j0));
+      bl.kernel(d.k, pbt + s * bl.mr * d.k, bpack + j0 * d.k, tile, bl.nr,
+                static_cast<float>(d.alpha), 0.0f);
+      sgemm_add_tile_transposed(tile, bl.nr, rows, cols, c + j0 * d.ldc + s * bl.mr, d.ldc,
+                                static_cast<float>(d.beta), bl.avx512);
+    }
+  }
+}
+
+// Floats of one thread's packed op(A)^T (a 64-byte multiple).
+int64_t bt_panel_floats(const GemmDesc& d, const Blocking& bl) {
+  return round_up(round_up(std::max<int64_t>(d.m, 1), bl.nr) * std::max<int64_t>(d.k, 0), 16);
+}
+
+}  // namespace
+
+// A transposed copy of the tile (16 x 16 AVX-512 transposes when `avx512`), added column by column.
+void sgemm_add_tile_transposed(const float* tile, int nr, int rows, int cols, float* c, int64_t ldc,
+                               float beta, bool avx512) {
   alignas(64) float tt[gemm_detail::kMaxNr * 16];
   if (avx512) {
     const float* src[16];
@@ -104,33 +130,6 @@ void add_transposed(const float* tile, int nr, int rows, int cols, float* c, int
     }
   }
 }
-
-// Columns [s0 MR, s1 MR) of C (slivers [s0, s1) of the packed op(B)^T): packs op(A)^T into
-// `bpack`, then one micro-kernel call over all of k per MR x NR tile, transposed into C.
-void transposed_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* pbt,
-                        float* c, int64_t s0, int64_t s1, float* bpack) {
-  const GemmDesc t = transposed(d);
-  for (int64_t j0 = 0; j0 < d.m; j0 += bl.nr)
-    pack_b_one_sliver(t, bl, a, 0, d.k, j0, bpack + j0 * d.k);
-  alignas(64) float tile[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
-  for (int64_t s = s0; s < s1; ++s) {
-    const int rows = static_cast<int>(std::min<int64_t>(bl.mr, d.n - s * bl.mr));
-    for (int64_t j0 = 0; j0 < d.m; j0 += bl.nr) {
-      const int cols = static_cast<int>(std::min<int64_t>(bl.nr, d.m - j0));
-      bl.kernel(d.k, pbt + s * bl.mr * d.k, bpack + j0 * d.k, tile, bl.nr,
-                static_cast<float>(d.alpha), 0.0f);
-      add_transposed(tile, bl.nr, rows, cols, c + j0 * d.ldc + s * bl.mr, d.ldc,
-                     static_cast<float>(d.beta), bl.avx512);
-    }
-  }
-}
-
-// Floats of one thread's packed op(A)^T (a 64-byte multiple).
-int64_t bt_panel_floats(const GemmDesc& d, const Blocking& bl) {
-  return round_up(round_up(std::max<int64_t>(d.m, 1), bl.nr) * std::max<int64_t>(d.k, 0), 16);
-}
-
-}  // namespace
 
 // k x n rounded up to whole slivers.
 size_t sgemm_packed_b_floats(const GemmDesc& d, SimdPath path) {

@@ -20,6 +20,7 @@
 // ms (sgemm_prepacked 2.19), backward 1.76-2.10 ms (2.18-2.21); AVX2 path 4.1-4.2 ms (5.3).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cpu/cpu_features.h"
@@ -60,5 +61,11 @@ void sgemm_prepacked_t(const kernels::GemmDesc& d, const float* a, const float* 
 // True when the transposed product computes fewer padded tile elements than sgemm_prepacked
 // (round_up(n, MR) round_up(m, NR) < round_up(m, MR) round_up(n, NR)) on `path`.
 bool sgemm_prepacked_t_pads_less(const kernels::GemmDesc& d, SimdPath path);
+
+// C[0:cols, 0:rows] = T^T + beta C for the rows x cols micro-kernel tile T (row stride nr, rows <=
+// 16, cols <= 32); beta == 0 never reads C. The transposed products' store, shared with the fused
+// LSTM steps (lstm_steps.h).
+void sgemm_add_tile_transposed(const float* tile, int nr, int rows, int cols, float* c, int64_t ldc,
+                               float beta, bool avx512);
 
 }  // namespace signet::cpu

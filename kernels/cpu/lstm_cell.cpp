@@ -63,11 +63,11 @@ float tanh1(float x) {
   return std::copysign(t, x);
 }
 
-// Forward of one active row on the portable path.
-void row_forward_portable(int64_t H, const float* a, const float* a2, const float* cp, float* s,
-                          float* c, float* h, float* y) {
+// Forward of units [u0, u1) of one active row on the portable path.
+void row_forward_portable(int64_t H, int64_t u0, int64_t u1, const float* a, const float* a2,
+                          const float* cp, float* s, float* c, float* h, float* y) {
   auto pre = [&](int64_t k) { return a2 ? a[k] + a2[k] : a[k]; };
-  for (int64_t j = 0; j < H; ++j) {
+  for (int64_t j = u0; j < u1; ++j) {
     const float i = sigmoid1(pre(j)), f = sigmoid1(pre(H + j));
     const float g = tanh1(pre(2 * H + j)), o = sigmoid1(pre(3 * H + j));
     s[j] = i;
@@ -81,10 +81,10 @@ void row_forward_portable(int64_t H, const float* a, const float* a2, const floa
   }
 }
 
-// Backward of one active row on the portable path (see lstm_unit_backward).
-void row_backward_portable(int64_t H, const float* s, const float* cp, const float* c,
-                           const float* dy, float* dh, float* dc, float* dg) {
-  for (int64_t j = 0; j < H; ++j) {
+// Backward of units [u0, u1) of one active row on the portable path (see lstm_unit_backward).
+void row_backward_portable(int64_t H, int64_t u0, int64_t u1, const float* s, const float* cp,
+                           const float* c, const float* dy, float* dh, float* dc, float* dg) {
+  for (int64_t j = u0; j < u1; ++j) {
     const float i = s[j], f = s[H + j], g = s[2 * H + j], o = s[3 * H + j];
     const float dhj = dh[j] + (dy ? dy[j] : 0.0f);
     const float tc = tanh1(c[j]);
@@ -157,11 +157,12 @@ SIGNET_AVX512 inline __m512 load_pre(__mmask16 m, const float* a, const float* a
   return a2 ? _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, a2 + k)) : v;
 }
 
-// Forward of one active row in 16-unit vectors.
-SIGNET_AVX512 void row_forward_avx512(int64_t H, const float* a, const float* a2, const float* cp,
-                                      float* s, float* c, float* h, float* y) {
-  for (int64_t j = 0; j < H; j += 16) {
-    const __mmask16 m = tail_mask(H, j);
+// Forward of units [u0, u1) of one active row in 16-unit vectors.
+SIGNET_AVX512 void row_forward_avx512(int64_t H, int64_t u0, int64_t u1, const float* a,
+                                      const float* a2, const float* cp, float* s, float* c,
+                                      float* h, float* y) {
+  for (int64_t j = u0; j < u1; j += 16) {
+    const __mmask16 m = tail_mask(u1, j);
     const __m512 i = sigmoid16(load_pre(m, a, a2, j));
     const __m512 f = sigmoid16(load_pre(m, a, a2, H + j));
     const __m512 g = tanh16(load_pre(m, a, a2, 2 * H + j));
@@ -178,12 +179,13 @@ SIGNET_AVX512 void row_forward_avx512(int64_t H, const float* a, const float* a2
   }
 }
 
-// Backward of one active row in 16-unit vectors.
-SIGNET_AVX512 void row_backward_avx512(int64_t H, const float* s, const float* cp, const float* c,
-                                       const float* dy, float* dh, float* dc, float* dg) {
+// Backward of units [u0, u1) of one active row in 16-unit vectors.
+SIGNET_AVX512 void row_backward_avx512(int64_t H, int64_t u0, int64_t u1, const float* s,
+                                       const float* cp, const float* c, const float* dy, float* dh,
+                                       float* dc, float* dg) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  for (int64_t j = 0; j < H; j += 16) {
-    const __mmask16 m = tail_mask(H, j);
+  for (int64_t j = u0; j < u1; j += 16) {
+    const __mmask16 m = tail_mask(u1, j);
     const __m512 i = _mm512_maskz_loadu_ps(m, s + j), f = _mm512_maskz_loadu_ps(m, s + H + j);
     const __m512 g = _mm512_maskz_loadu_ps(m, s + 2 * H + j);
     const __m512 o = _mm512_maskz_loadu_ps(m, s + 3 * H + j);
@@ -250,59 +252,77 @@ void lstm_cell_forward_v2(const LstmCellDesc& d, const int64_t* lengths, const f
   lstm_cell_forward_sum_v2(d, lengths, gates, nullptr, c_prev, h_prev, act, c, h, y, threads, path);
 }
 
+void lstm_cell_forward_units(const LstmCellDesc& d, const int64_t* lengths, const float* gates,
+                             const float* gates2, int64_t gates2_stride, const float* c_prev,
+                             const float* h_prev, float* act, float* c, float* h, float* y,
+                             int64_t b0, int64_t b1, int64_t u0, int64_t u1, SimdPath path) {
+  const int64_t H = d.hidden;
+  if (u0 >= u1) return;
+  for (int64_t b = b0; b < b1; ++b) {
+    const float* a = gates + b * 4 * H;
+    const float* a2 = gates2 ? gates2 + b * gates2_stride : nullptr;
+    float* s = act + b * 4 * H;
+    const float* cp = c_prev + b * H;
+    float* cb = c + b * H;
+    float* hb = h + b * H;
+    float* yb = y ? y + b * H : nullptr;
+    if (!kernels::lstm_row_active(d, lengths, b)) {
+      for (int k = 0; k < 4; ++k) std::fill(s + k * H + u0, s + k * H + u1, 0.0f);
+      std::copy(cp + u0, cp + u1, cb + u0);
+      std::copy(h_prev + b * H + u0, h_prev + b * H + u1, hb + u0);
+      if (yb) std::fill(yb + u0, yb + u1, 0.0f);
+      continue;
+    }
+#if defined(__x86_64__)
+    if (path == SimdPath::avx512) {
+      row_forward_avx512(H, u0, u1, a, a2, cp, s, cb, hb, yb);
+      continue;
+    }
+#endif
+    row_forward_portable(H, u0, u1, a, a2, cp, s, cb, hb, yb);
+  }
+}
+
+void lstm_cell_backward_units(const LstmCellDesc& d, const int64_t* lengths, const float* act,
+                              const float* c_prev, const float* c, const float* dy, float* dh,
+                              float* dc, float* dgates, int64_t b0, int64_t b1, int64_t u0,
+                              int64_t u1, SimdPath path) {
+  const int64_t H = d.hidden;
+  if (u0 >= u1) return;
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t k = b * H;
+    float* dg = dgates + b * 4 * H;
+    if (!kernels::lstm_row_active(d, lengths, b)) {
+      for (int g = 0; g < 4; ++g) std::fill(dg + g * H + u0, dg + g * H + u1, 0.0f);
+      continue;
+    }
+    const float* dyb = dy ? dy + k : nullptr;
+#if defined(__x86_64__)
+    if (path == SimdPath::avx512) {
+      row_backward_avx512(H, u0, u1, act + 4 * k, c_prev + k, c + k, dyb, dh + k, dc + k, dg);
+      continue;
+    }
+#endif
+    row_backward_portable(H, u0, u1, act + 4 * k, c_prev + k, c + k, dyb, dh + k, dc + k, dg);
+  }
+}
+
 void lstm_cell_forward_sum_v2(const LstmCellDesc& d, const int64_t* lengths, const float* gates,
                               const float* gates2, const float* c_prev, const float* h_prev,
                               float* act, float* c, float* h, float* y, int threads,
                               SimdPath path) {
-  const int64_t H = d.hidden;
   parallel_ranges(d.batch, cell_threads(d, threads), [&](int, int64_t lo, int64_t hi) {
-    for (int64_t b = lo; b < hi; ++b) {
-      const float* a = gates + b * 4 * H;
-      const float* a2 = gates2 ? gates2 + b * 4 * H : nullptr;
-      float* s = act + b * 4 * H;
-      const float* cp = c_prev + b * H;
-      float* cb = c + b * H;
-      float* hb = h + b * H;
-      float* yb = y ? y + b * H : nullptr;
-      if (!kernels::lstm_row_active(d, lengths, b)) {
-        std::fill(s, s + 4 * H, 0.0f);
-        std::copy(cp, cp + H, cb);
-        std::copy(h_prev + b * H, h_prev + (b + 1) * H, hb);
-        if (yb) std::fill(yb, yb + H, 0.0f);
-        continue;
-      }
-#if defined(__x86_64__)
-      if (path == SimdPath::avx512) {
-        row_forward_avx512(H, a, a2, cp, s, cb, hb, yb);
-        continue;
-      }
-#endif
-      row_forward_portable(H, a, a2, cp, s, cb, hb, yb);
-    }
+    lstm_cell_forward_units(d, lengths, gates, gates2, 4 * d.hidden, c_prev, h_prev, act, c, h, y,
+                            lo, hi, 0, d.hidden, path);
   });
 }
 
 void lstm_cell_backward_v2(const LstmCellDesc& d, const int64_t* lengths, const float* act,
                            const float* c_prev, const float* c, const float* dy, float* dh,
                            float* dc, float* dgates, int threads, SimdPath path) {
-  const int64_t H = d.hidden;
   parallel_ranges(d.batch, cell_threads(d, threads), [&](int, int64_t lo, int64_t hi) {
-    for (int64_t b = lo; b < hi; ++b) {
-      const int64_t k = b * H;
-      float* dg = dgates + b * 4 * H;
-      if (!kernels::lstm_row_active(d, lengths, b)) {
-        std::fill(dg, dg + 4 * H, 0.0f);
-        continue;
-      }
-      const float* dyb = dy ? dy + k : nullptr;
-#if defined(__x86_64__)
-      if (path == SimdPath::avx512) {
-        row_backward_avx512(H, act + 4 * k, c_prev + k, c + k, dyb, dh + k, dc + k, dg);
-        continue;
-      }
-#endif
-      row_backward_portable(H, act + 4 * k, c_prev + k, c + k, dyb, dh + k, dc + k, dg);
-    }
+    lstm_cell_backward_units(d, lengths, act, c_prev, c, dy, dh, dc, dgates, lo, hi, 0, d.hidden,
+                             path);
   });
 }
 

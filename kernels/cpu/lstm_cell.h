@@ -54,4 +54,21 @@ void lstm_cell_backward_v2(const kernels::LstmCellDesc& d, const int64_t* length
                            const float* c_prev, const float* c, const float* dy, float* dh,
                            float* dc, float* dgates, int threads, SimdPath path);
 
+// lstm_cell_forward_sum_v2 on rows [b0, b1) and units [u0, u1) of each row only, on the calling
+// thread (act may alias gates), row b's second addend at gates2 + b gates2_stride (stride 0: one
+// 4H bias row for every row; gates2 may be null): the fused step kernels (lstm_steps.h) run
+// chunks of units.
+void lstm_cell_forward_units(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                             const float* gates, const float* gates2, int64_t gates2_stride,
+                             const float* c_prev, const float* h_prev, float* act, float* c,
+                             float* h, float* y, int64_t b0, int64_t b1, int64_t u0, int64_t u1,
+                             SimdPath path);
+
+// lstm_cell_backward_v2 on rows [b0, b1) and units [u0, u1) of each row only, on the calling
+// thread.
+void lstm_cell_backward_units(const kernels::LstmCellDesc& d, const int64_t* lengths,
+                              const float* act, const float* c_prev, const float* c,
+                              const float* dy, float* dh, float* dc, float* dgates, int64_t b0,
+                              int64_t b1, int64_t u0, int64_t u1, SimdPath path);
+
 }  // namespace signet::cpu
