@@ -1,8 +1,9 @@
 // Convolution versions behind kernels/cpu/conv_select.h: every version against the reference on
 // odd shapes for each pass it fits (2-D and 3-D), the shapes each version refuses, and the
-// selection rule (the version it claims, and that it never picks one that does not fit); and the
-// prefetch feed of the direct versions' slabs (kernels/cpu/conv_slab.h): the lines it hands out
-// are those of the input the slab fill reads.
+// selection rule (the version it claims, and that it never picks one that does not fit); that
+// v3's results do not depend on which thread claimed which work (and that a one-thread team runs
+// every share); and the prefetch feed of the direct versions' slabs (kernels/cpu/conv_slab.h):
+// the lines it hands out are those of the input the slab fill reads.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -172,6 +173,88 @@ TEST(ConvVersions, V3DirectIsBitwiseRepeatableForAThreadCount) {
                                            r[2].data(), r[3].data(), ws.data(), 3, path);
   }
   for (int i = 0; i < 4; ++i) EXPECT_EQ(runs[0][i], runs[1][i]) << i;
+}
+
+TEST(ConvVersions, V3DirectIsBitwiseEqualOnEveryThreadCountForwardAndData) {
+  if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
+  // The threads claim the forward's items (image, row block, filter pair) as they go: 45 images
+  // of two filter pairs (90 items; chunks that end inside an image) and 3 images of two row
+  // blocks of 56 rows; each output must not depend on which thread computed it, or when.
+  for (const ConvDesc& d : {conv_desc(45, 3, 40, 1, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+                            conv_desc(3, 40, 20, 1, {56, 60}, {3, 3}, {1, 1}, {1, 1}, {1, 1})})
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+      SCOPED_TRACE(conv_name(d) + " pass " + std::to_string(static_cast<int>(pass)));
+      expect_matches_reference(ConvVersion::v3_direct, d, pass, 3);
+      const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
+      const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
+      const std::vector<float> in = uniform_floats(pass == ConvPass::forward ? nx : ny, 8),
+                               w = uniform_floats(
+                                   d.k * d.c * signet::kernels::conv_kernel_volume(d), 9),
+                               b = uniform_floats(d.k, 10);
+      std::vector<float> ws(
+          signet::cpu::conv_version_workspace_bytes(ConvVersion::v3_direct, d, pass, 3) / 4 + 1);
+      auto run = [&](int threads) {
+        std::vector<float> out(pass == ConvPass::forward ? ny : nx);
+        if (pass == ConvPass::forward)
+          signet::cpu::conv_run_forward(ConvVersion::v3_direct, d, in.data(), w.data(), b.data(),
+                                        out.data(), ws.data(), threads,
+                                        signet::cpu::active_simd_path());
+        else
+          signet::cpu::conv_run_backward_data(ConvVersion::v3_direct, d, in.data(), w.data(),
+                                              out.data(), ws.data(), threads,
+                                              signet::cpu::active_simd_path());
+        return out;
+      };
+      const std::vector<float> one = run(1);
+      for (int threads : {2, 3, 2, 3}) EXPECT_EQ(run(threads), one) << threads << " threads";
+    }
+}
+
+TEST(ConvVersions, V3DirectBackwardWeightsIsBitwiseRepeatableWithClaimedSlots) {
+  if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
+  // 45 images of one chunk: 16 slots on 2 threads, 24 on 3, claimed as the threads go (chunks of
+  // slots, the next claimed ahead); the sums must not depend on which thread ran which slot.
+  const ConvDesc d = conv_desc(45, 3, 40, 1, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const size_t nx = d.n * d.c * signet::kernels::conv_in_volume(d);
+  const size_t ny = d.n * d.k * signet::kernels::conv_out_volume(d);
+  const size_t nw = d.k * d.c * signet::kernels::conv_kernel_volume(d);
+  const std::vector<float> x = uniform_floats(nx, 11), dy = uniform_floats(ny, 12);
+  for (int threads : {2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    expect_matches_reference(ConvVersion::v3_direct, d, ConvPass::backward_weights, threads);
+    std::vector<float> ws(signet::cpu::conv_version_workspace_bytes(
+                              ConvVersion::v3_direct, d, ConvPass::backward_weights, threads) /
+                              4 +
+                          1);
+    std::vector<float> runs[3][2];
+    for (auto& r : runs) {
+      r[0].resize(nw), r[1].resize(d.k);
+      signet::cpu::conv_run_backward_weights(ConvVersion::v3_direct, d, x.data(), dy.data(),
+                                             r[0].data(), r[1].data(), ws.data(), threads,
+                                             signet::cpu::active_simd_path());
+    }
+    for (int i = 1; i < 3; ++i) {
+      EXPECT_EQ(runs[i][0], runs[0][0]) << "dw, run " << i;
+      EXPECT_EQ(runs[i][1], runs[0][1]) << "dbias, run " << i;
+    }
+  }
+}
+
+TEST(ConvVersions, V3DirectRunsEveryThreadsShareInANestedRegion) {
+  if (!avx512()) GTEST_SKIP() << "v3_direct needs AVX-512";
+  // Inside another parallel region the kernels' own region gets one thread, which must run the
+  // shares of all the threads asked for: 5 items or slots on 3 threads (static shares) and 90
+  // items (claimed).
+  for (const ConvDesc& d : {conv_desc(5, 3, 20, 1, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+                            conv_desc(45, 3, 40, 1, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1})})
+    for (ConvPass pass : kPasses) {
+      SCOPED_TRACE(conv_name(d) + " pass " + std::to_string(static_cast<int>(pass)));
+#pragma omp parallel num_threads(2)
+      {
+#pragma omp master
+        expect_matches_reference(ConvVersion::v3_direct, d, pass, 3);
+      }
+    }
 }
 
 TEST(ConvVersions, V2Im2colMatchesReferenceThroughTheSelectionApi) {

@@ -1,10 +1,14 @@
 // v3 direct convolution: packed weights, a zero-padded image per thread and an AVX-512 register
-// tile of 14 output positions x 32 output channels. Work is split by static contiguous ranges
-// of (image, 32-filter pair, output row), so results do not depend on timing.
+// tile of 14 output positions x 32 output channels. The threads claim the forward's work items
+// (image, block of output rows, filter pair) and backward-weights' slots as they go (ItemClaims);
+// each output value is computed by one item in a fixed order and each slot's dw sums its own
+// chunks in order, so results do not depend on timing (backward-weights' depend on the thread
+// count, through the slots).
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -275,9 +279,10 @@ constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileW>());
 #if defined(__x86_64__)
 // acc[j][v] (at dwb + j * 16 + v * vstride) += sum over positions i < np of x[j][i] * dyb[v][i],
 // for J (channel, tap) pairs at x[j] (padded-image rows, position i at x[j] + pos[i]) and V
-// 16-filter blocks of the blocked gradient dyb (16 filters per position, block v at + v * dstride).
-// Per position it prefetches (into L2) the next line of [pf, pf_end), as the forward tile does.
-template <int J, int V>
+// 16-filter blocks of the blocked gradient dyb (16 filters per position, block v at + v * dstride);
+// with First the sums are stored (acc not read: the first chunk of a slot). Per position it
+// prefetches (into L2) the next line of [pf, pf_end), as the forward tile does.
+template <int J, int V, bool First>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void weights_tile(
     const float* const* x, const int64_t* pos, int64_t np, const float* dyb, int64_t dstride,
     float* dwb, int64_t vstride, const char* pf, const char* pf_end) {
@@ -302,7 +307,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void weights_tile(
   for (int j = 0; j < J; ++j)
     for (int v = 0; v < V; ++v) {
       float* o = dwb + j * kLanes + v * vstride;
-      _mm512_store_ps(o, _mm512_add_ps(_mm512_load_ps(o), acc[j][v]));
+      _mm512_store_ps(o, First ? acc[j][v] : _mm512_add_ps(_mm512_load_ps(o), acc[j][v]));
     }
 }
 
@@ -311,11 +316,12 @@ using WeightsTileFn = void (*)(const float* const* x, const int64_t* pos, int64_
                                const float* dyb, int64_t dstride, float* dwb, int64_t vstride,
                                const char* pf, const char* pf_end);
 
-// The weights tiles for 1..kTileW pairs, one filter block then two.
+// The weights tiles for 1..kTileW pairs, one filter block then two, adding then storing.
 template <size_t... J>
-constexpr std::array<WeightsTileFn, 2 * sizeof...(J)> make_weights_tiles(
+constexpr std::array<WeightsTileFn, 4 * sizeof...(J)> make_weights_tiles(
     std::index_sequence<J...>) {
-  return {&weights_tile<J + 1, 1>..., &weights_tile<J + 1, 2>...};
+  return {&weights_tile<J + 1, 1, false>..., &weights_tile<J + 1, 2, false>...,
+          &weights_tile<J + 1, 1, true>..., &weights_tile<J + 1, 2, true>...};
 }
 
 constexpr auto kWeightsTiles = make_weights_tiles(std::make_index_sequence<kTileW>());
@@ -335,67 +341,141 @@ int64_t channel_blocks(const ConvDesc& d, const Plan& pl, int64_t ntiles) {
 }
 #endif
 
-// y = conv(x, packed weights) + bias for a forward problem: items (image, block of pl.rows output
-// rows of one depth, pair of 16-filter blocks) split over threads, the slab built once per block;
-// per row, channel blocks outside and tiles of at most 14 positions (the row split evenly) inside,
-// accumulating in a row buffer, then transposed to y. The tiles of an item prefetch into L2 the
-// y lines of the thread's next item, then the input of its next slab: from memory, B's fill and
-// transposes (14 store rows of 14 floats per filter and image) took 10.8% of its forward, 6.9%
-// with the prefetch and transpose_full (1 thread, perf cpu-clock samples).
+// The items of a parallel loop, claimed from a shared counter in chunks of the unclaimed items
+// over 4 x threads (at least one; all of them on one thread), the next chunk claimed while the
+// current one runs, so that a thread knows the items it runs after the current one (for its
+// prefetches): a thread that runs late (preempted, woken late, its core shared) takes fewer items
+// instead of holding the others at the end of the loop. Below 4 items a thread the split is
+// static (thread tid's share of total, as parallel_ranges), so that no thread claims another's
+// only item before that one wakes.
+class ItemClaims {
+ public:
+  ItemClaims(std::atomic<int64_t>& next, int64_t total, int threads, int tid)
+      : next_(next), total_(total), threads_(threads), fixed_(total < 4 * int64_t{threads}) {
+    if (fixed_)
+      lo_ = total * tid / threads, hi_ = total * (tid + 1) / threads;
+    else
+      claim(&lo_, &hi_);
+    if (lo_ == hi_) lo_ = hi_ = total;
+  }
+  // The first item of this thread (total when none is left).
+  int64_t first() const { return lo_; }
+  // The item this thread runs after i, an item of its current chunk up to which it runs
+  // (claiming the next chunk when i ends the current one; total when none is left).
+  int64_t following(int64_t i) {
+    if (i + 1 < hi_) return i + 1;
+    if (!ahead_) claim(&alo_, &ahi_), ahead_ = true;
+    return alo_;
+  }
+  // The item after i, the item that runs now (following(i)), the next chunk becoming current
+  // when i ends this one.
+  int64_t after(int64_t i) {
+    const int64_t n = following(i);
+    if (i + 1 >= hi_) lo_ = alo_, hi_ = ahi_, ahead_ = false;
+    return n;
+  }
+  // The end of the current chunk.
+  int64_t end() const { return hi_; }
+
+ private:
+  // Claims the next chunk as [*lo, *hi) (empty at total when none is left).
+  void claim(int64_t* lo, int64_t* hi) {
+    if (fixed_) {
+      *lo = *hi = total_;
+      return;
+    }
+    int64_t at = next_.load(std::memory_order_relaxed), n = 0;
+    do {
+      if (at >= total_) {
+        *lo = *hi = total_;
+        return;
+      }
+      n = threads_ == 1 ? total_ - at : std::max<int64_t>(1, (total_ - at) / (4 * threads_));
+    } while (!next_.compare_exchange_weak(at, at + n, std::memory_order_relaxed));
+    *lo = at, *hi = at + n;
+  }
+  std::atomic<int64_t>& next_;
+  int64_t total_;
+  int threads_;
+  bool fixed_;
+  int64_t lo_ = 0, hi_ = 0, alo_ = 0, ahi_ = 0;
+  bool ahead_ = false;
+};
+
+// y = conv(x, packed weights) + bias for a forward problem: items (image, block of pl.rows
+// output rows of one depth, pair of 16-filter blocks) claimed by the threads (ItemClaims), a slab
+// built once per block a thread runs; per row, channel blocks outside and tiles of at most 14
+// positions (the row split evenly) inside, accumulating in a row buffer, then transposed to y.
+// The tiles of an item prefetch into L2 the y lines of the thread's next item, then the input of
+// its next slab: from memory, B's fill and transposes (14 store rows of 14 floats per filter and
+// image) took 10.8% of its forward, 6.9% with the prefetch and transpose_full (1 thread, perf
+// cpu-clock samples). Claimed rather than split statically: at 2 threads under load (3-5) one
+// thread finished 0.55-1.3 ms (B, 15-30% of a call) and 0.7-6.7 ms (D) before the other and
+// waited; claimed, 0.03-0.5 ms and 0.14-1.5 ms (per-thread timestamps, 200-call means).
 void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* wp,
                 const int64_t* off, const float* bias, float* y, char* slices, int threads) {
 #if defined(__x86_64__)
   const int64_t pairs = (pl.kb + 1) / 2, per_depth = (d.out[1] + pl.rows - 1) / pl.rows;
-  const int64_t blocks = d.out[0] * per_depth;
+  const int64_t blocks = d.out[0] * per_depth, groups = d.n * blocks;
   const int64_t p = kernels::conv_out_volume(d), in_vol = kernels::conv_in_volume(d);
   const int64_t ntiles = (d.out[2] + kTileW - 1) / kTileW;
   const int64_t wstride = d.c * pl.taps * kLanes, cblocks = channel_blocks(d, pl, ntiles);
-  parallel_ranges(d.n * blocks * pairs, threads, [&](int tid, int64_t lo, int64_t hi) {
+  const int64_t total = groups * pairs;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, total)));
+  std::atomic<int64_t> next{0};
+  // A team smaller than nt (a nested parallel region) runs several threads' shares in turn.
+  parallel_ranges(nt, nt, [&](int tid, int64_t lo, int64_t hi) {
     char* slice = slices + static_cast<size_t>(tid) * pl.thread_bytes();
     float* img = reinterpret_cast<float*>(slice);
     float* racc = reinterpret_cast<float*>(slice + pl.img_bytes);
-    int64_t cur = -1;
-    LineFeed x_feed;
-    for (int64_t item = lo; item < hi; ++item) {
-      const int64_t n = item / (blocks * pairs), blk = item / pairs % blocks;
-      const int64_t b0 = item % pairs * 2, od = blk / per_depth, oh0 = blk % per_depth * pl.rows;
-      const int64_t nr = std::min(pl.rows, d.out[1] - oh0);
-      if (item / pairs != cur) {
-        pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
-        const int64_t next = item / pairs + 1;
-        x_feed = next * pairs < hi ? slab_source(d, pl, x, next / blocks, next % blocks, per_depth)
-                                   : LineFeed();
-      }
-      cur = item / pairs;
-      const int v = static_cast<int>(std::min<int64_t>(2, pl.kb - b0));
-      const int64_t k0 = b0 * kLanes, k1 = std::min(d.k, k0 + v * kLanes);
-      // While this item runs, its tiles prefetch the lines of y that the next item writes, then
-      // a share of the next slab's input.
-      LineFeed y_feed = item + 1 < hi ? y_rows(d, pl, y, item + 1, pairs, per_depth) : LineFeed();
-      const int64_t calls = nr * cblocks * ntiles;
-      const int64_t per_call = (y_feed.lines() + x_feed.lines() / pairs) / calls + 1;
-      for (int64_t r = 0; r < nr; ++r) {
-        for (int64_t cb = 0; cb < cblocks; ++cb) {
-          const int64_t c0 = d.c * cb / cblocks, nc = d.c * (cb + 1) / cblocks - c0;
-          for (int64_t t = 0; t < ntiles; ++t) {
-            const int64_t ow0 = d.out[2] * t / ntiles, ow1 = d.out[2] * (t + 1) / ntiles;
-            const char *pf, *pf_end;
-            y_feed.take(std::min(2 * nc, per_call), &pf, &pf_end);
-            if (pf == pf_end) x_feed.take(std::min(2 * nc, per_call), &pf, &pf_end);
-            kTiles[((c0 == 0) * 2 + v - 1) * kTileW + (ow1 - ow0) - 1](
-                img + c0 * pl.plane + r * pl.pw + ow0, pl.plane, off, pl.taps, nc,
-                wp + b0 * wstride + c0 * pl.taps * kLanes, wstride, racc + ow0 * 2 * kLanes, pf,
-                pf_end);
-          }
+    for (int64_t share = lo; share < hi; ++share) {
+      ItemClaims claims(next, total, nt, static_cast<int>(share));
+      int64_t cur = -1;
+      LineFeed x_feed;
+      for (int64_t item = claims.first(), item1 = 0; item < total; item = item1) {
+        const int64_t g = item / pairs, n = g / blocks, blk = g % blocks, od = blk / per_depth;
+        const int64_t oh0 = blk % per_depth * pl.rows, nr = std::min(pl.rows, d.out[1] - oh0);
+        if (g != cur) {
+          pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
+          // The first item after this thread's items of block g (in its current chunk).
+          const int64_t at = claims.following(std::min(claims.end(), (g + 1) * pairs) - 1);
+          x_feed = at < total && at / pairs != g
+                       ? slab_source(d, pl, x, at / pairs / blocks, at / pairs % blocks, per_depth)
+                       : LineFeed();
         }
-        const int64_t row = od * d.out[1] + oh0 + r;
-        for (int64_t kk = k0; kk < k1; kk += kLanes) {
-          const int nk = static_cast<int>(std::min<int64_t>(kLanes, k1 - kk));
-          for (int64_t ow = 0; ow < d.out[2]; ow += kLanes) {
-            const int nw = static_cast<int>(std::min<int64_t>(kLanes, d.out[2] - ow));
-            transpose_full(racc + ow * 2 * kLanes + (kk - k0), 2 * kLanes,
-                           y + (n * d.k + kk) * p + row * d.out[2] + ow, p, nk, lanes(nw),
-                           bias ? bias + kk : nullptr);
+        cur = g;
+        item1 = claims.after(item);
+        const int64_t b0 = item % pairs * 2;
+        const int v = static_cast<int>(std::min<int64_t>(2, pl.kb - b0));
+        const int64_t k0 = b0 * kLanes, k1 = std::min(d.k, k0 + v * kLanes);
+        // While this item runs, its tiles prefetch the lines of y that the next item writes, then
+        // a share of the next slab's input.
+        LineFeed y_feed = item1 < total ? y_rows(d, pl, y, item1, pairs, per_depth) : LineFeed();
+        const int64_t calls = nr * cblocks * ntiles;
+        const int64_t per_call = (y_feed.lines() + x_feed.lines() / pairs) / calls + 1;
+        for (int64_t r = 0; r < nr; ++r) {
+          for (int64_t cb = 0; cb < cblocks; ++cb) {
+            const int64_t c0 = d.c * cb / cblocks, nc = d.c * (cb + 1) / cblocks - c0;
+            for (int64_t t = 0; t < ntiles; ++t) {
+              const int64_t ow0 = d.out[2] * t / ntiles, ow1 = d.out[2] * (t + 1) / ntiles;
+              const char *pf, *pf_end;
+              y_feed.take(std::min(2 * nc, per_call), &pf, &pf_end);
+              if (pf == pf_end) x_feed.take(std::min(2 * nc, per_call), &pf, &pf_end);
+              kTiles[((c0 == 0) * 2 + v - 1) * kTileW + (ow1 - ow0) - 1](
+                  img + c0 * pl.plane + r * pl.pw + ow0, pl.plane, off, pl.taps, nc,
+                  wp + b0 * wstride + c0 * pl.taps * kLanes, wstride, racc + ow0 * 2 * kLanes, pf,
+                  pf_end);
+            }
+          }
+          const int64_t row = od * d.out[1] + oh0 + r;
+          for (int64_t kk = k0; kk < k1; kk += kLanes) {
+            const int nk = static_cast<int>(std::min<int64_t>(kLanes, k1 - kk));
+            for (int64_t ow = 0; ow < d.out[2]; ow += kLanes) {
+              const int nw = static_cast<int>(std::min<int64_t>(kLanes, d.out[2] - ow));
+              transpose_full(racc + ow * 2 * kLanes + (kk - k0), 2 * kLanes,
+                             y + (n * d.k + kk) * p + row * d.out[2] + ow, p, nk, lanes(nw),
+                             bias ? bias + kk : nullptr);
+            }
           }
         }
       }
@@ -478,8 +558,8 @@ void pack_for(const ConvDesc& d, const Plan& pl, bool data, const float* w, floa
 }
 
 // Backward-weights sizes: pairs (channel, tap), output rows per chunk of dy (within one output
-// depth) and the pieces of one thread's slice (slab of the chunk, blocked dy chunk, chunk
-// positions, private blocked dw).
+// depth), the pieces of one thread's slice (slab of the chunk, blocked dy chunk, chunk
+// positions) and one slot's blocked dw.
 struct WeightsPlan {
   Plan pl;
   int64_t q = 0, chunk_p = 0;
@@ -488,6 +568,22 @@ struct WeightsPlan {
 
 // Chunks of about kChunkBytes of blocked dy, whole output rows.
 constexpr int64_t kChunkBytes = int64_t{256} << 10;
+
+// The slots' private dw of backward-weights take at most about kSlotBytes in all.
+constexpr int64_t kSlotBytes = int64_t{4} << 20;
+
+// Backward-weights' slots for `units` chunks (all images) on `threads` threads: fixed contiguous
+// ranges of the chunks, each summed in order into its own blocked dw, the slots' dw summed in
+// slot order, so that results depend on the thread count, not on timing. Up to 8 a thread (within
+// kSlotBytes) so that the threads claim them as they go (ItemClaims); with fewer than 4 a thread,
+// one a thread (one on one thread).
+int64_t weights_slots(const WeightsPlan& wp, int64_t units, int threads) {
+  if (threads <= 1) return 1;
+  const int64_t fit = kSlotBytes / static_cast<int64_t>(wp.dwb_bytes);
+  const int64_t most = std::min({units, int64_t{8} * threads, fit});
+  return most >= int64_t{4} * threads ? most
+                                      : std::max<int64_t>(1, std::min<int64_t>(units, threads));
+}
 
 // The backward-weights plan of d.
 WeightsPlan make_weights_plan(const ConvDesc& d) {
@@ -501,15 +597,17 @@ WeightsPlan make_weights_plan(const ConvDesc& d) {
   wp.dyb_bytes = round64(static_cast<size_t>(kb * kLanes * wp.chunk_p) * sizeof(float));
   wp.pos_bytes = round64(static_cast<size_t>(wp.chunk_p) * sizeof(int64_t));
   wp.dwb_bytes = round64(static_cast<size_t>(kb * kLanes * (wp.q + 1)) * sizeof(float));
-  wp.slice_bytes = wp.pl.img_bytes + wp.dyb_bytes + wp.pos_bytes + wp.dwb_bytes;
+  wp.slice_bytes = wp.pl.img_bytes + wp.dyb_bytes + wp.pos_bytes;
   return wp;
 }
 
 #if defined(__x86_64__)
-// acc[l] += sum over positions i < np of dyb[i][l] (one block of 16 filters: the bias gradient).
+// acc[l] += sum over positions i < np of dyb[i][l] (one block of 16 filters: the bias gradient);
+// with `first` acc is not read.
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void add_block_sums(const float* dyb,
                                                                                   int64_t np,
-                                                                                  float* acc) {
+                                                                                  float* acc,
+                                                                                  bool first) {
   __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                  _mm512_setzero_ps()};
   int64_t i = 0;
@@ -517,17 +615,18 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void add_block_sum
     for (int u = 0; u < 4; ++u) s[u] = _mm512_add_ps(s[u], _mm512_load_ps(dyb + (i + u) * kLanes));
   for (; i < np; ++i) s[0] = _mm512_add_ps(s[0], _mm512_load_ps(dyb + i * kLanes));
   const __m512 t = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3]));
-  _mm512_store_ps(acc, _mm512_add_ps(_mm512_load_ps(acc), t));
+  _mm512_store_ps(acc, first ? t : _mm512_add_ps(_mm512_load_ps(acc), t));
 }
 #endif
 
 // Adds rows [r0, r0 + nr) (of one output depth) of image n's dy times their slab img into dwb
-// ([kb][q + 1][16], entry q the bias gradient): dy blocked to [kb][position][16] with each
-// position's index in the slab, then the tiles, which prefetch the lines of feeds[0] then
-// feeds[1] (the next chunk's x rows and dy rows) spread over the chunk's tile calls.
+// ([kb][q + 1][16], entry q the bias gradient; with `first` dwb is overwritten): dy blocked to
+// [kb][position][16] with each position's index in the slab, then the tiles, which prefetch the
+// lines of feeds[0] then feeds[1] (the next chunk's x rows and dy rows) spread over the chunk's
+// tile calls.
 void weights_chunk(const ConvDesc& d, const WeightsPlan& wp, int64_t n, int64_t r0, int64_t nr,
                    const float* dy, const float* img, const int64_t* xoff, float* dyb, int64_t* pos,
-                   float* dwb, LineFeed* feeds) {
+                   float* dwb, LineFeed* feeds, bool first) {
 #if defined(__x86_64__)
   const Plan& pl = wp.pl;
   const int64_t np = nr * d.out[2], p = kernels::conv_out_volume(d);
@@ -557,16 +656,17 @@ void weights_chunk(const ConvDesc& d, const WeightsPlan& wp, int64_t n, int64_t 
       const char *pf, *pf_end;
       feeds[0].take(std::min(np, per_call), &pf, &pf_end);
       if (pf == pf_end) feeds[1].take(std::min(np, per_call), &pf, &pf_end);
-      kWeightsTiles[(v - 1) * kTileW + j - 1](
+      kWeightsTiles[(first * 2 + v - 1) * kTileW + j - 1](
           xs, pos, np, dyb + b0 * wp.chunk_p * kLanes, wp.chunk_p * kLanes,
           dwb + (b0 * (wp.q + 1) + q0) * kLanes, (wp.q + 1) * kLanes, pf, pf_end);
     }
   }
   for (int64_t b = 0; b < pl.kb; ++b)
-    add_block_sums(dyb + b * wp.chunk_p * kLanes, np, dwb + (b * (wp.q + 1) + wp.q) * kLanes);
+    add_block_sums(dyb + b * wp.chunk_p * kLanes, np, dwb + (b * (wp.q + 1) + wp.q) * kLanes,
+                   first);
 #else
   (void)d, (void)wp, (void)n, (void)r0, (void)nr, (void)dy, (void)img, (void)xoff, (void)dyb;
-  (void)pos, (void)dwb, (void)feeds;
+  (void)pos, (void)dwb, (void)feeds, (void)first;
 #endif
 }
 
@@ -620,15 +720,24 @@ void conv_v3_direct_backward_data(const ConvDesc& d, const float* dy, const floa
   run_direct(t, pl, dy, packed ? packed : ws.wp, ws.off, nullptr, dx, ws.slices, threads);
 }
 
-// Pair offsets, then per thread a padded image, a dy chunk, its positions and a private dw.
-size_t conv_v3_direct_weights_workspace_bytes(const ConvDesc& d, int threads) {
-  const WeightsPlan wp = make_weights_plan(d);
-  return wp.xoff_bytes + static_cast<size_t>(std::max(threads, 1)) * wp.slice_bytes + 64;
+// Chunks of backward-weights in all: images x output depths x row chunks a depth.
+int64_t weights_units(const ConvDesc& d, const WeightsPlan& wp) {
+  return d.n * d.out[0] * ((d.out[1] + wp.pl.rows - 1) / wp.pl.rows);
 }
 
-// Threads take contiguous ranges of images, each accumulating a private blocked dw over its
-// images and chunks (a slab each) in a fixed order; the private buffers are summed in thread
-// order.
+// Pair offsets, per thread a padded image, a dy chunk and its positions, then per slot a dw.
+size_t conv_v3_direct_weights_workspace_bytes(const ConvDesc& d, int threads) {
+  const WeightsPlan wp = make_weights_plan(d);
+  const int nt = std::max(threads, 1);
+  const int64_t slots = weights_slots(wp, weights_units(d, wp), nt);
+  return wp.xoff_bytes + static_cast<size_t>(nt) * wp.slice_bytes +
+         static_cast<size_t>(slots) * wp.dwb_bytes + 64;
+}
+
+// Threads claim slots (weights_slots: fixed ranges of chunks), each accumulating the slot's
+// blocked dw over its chunks (a slab each) in order; the slots' dw are summed in slot order.
+// Claimed rather than split statically: at 2 threads under load (3-5) one thread finished B's
+// images 0.57-1.4 ms (15-30% of a call) before the other; with 16 slots claimed, 0.19 ms.
 void conv_v3_direct_backward_weights(const ConvDesc& d, const float* x, const float* dy, float* dw,
                                      float* dbias, void* workspace, int threads, SimdPath) {
   const WeightsPlan wp = make_weights_plan(d);
@@ -639,58 +748,74 @@ void conv_v3_direct_backward_weights(const ConvDesc& d, const float* x, const fl
     xoff[qq] = qq / pl.taps * pl.plane + tap_offset(d, pl, qq % pl.taps);
   char* slices = base + wp.xoff_bytes;
   const int nt = std::max(threads, 1);
-  auto dwb_of = [&](int tid) {
-    return reinterpret_cast<float*>(slices + static_cast<size_t>(tid) * wp.slice_bytes +
-                                    pl.img_bytes + wp.dyb_bytes + wp.pos_bytes);
+  const int64_t per_depth = (d.out[1] + pl.rows - 1) / pl.rows, chunks = d.out[0] * per_depth;
+  const int64_t units = d.n * chunks, slots = weights_slots(wp, units, nt);
+  auto dwb_of = [&](int64_t s) {
+    return reinterpret_cast<float*>(slices + static_cast<size_t>(nt) * wp.slice_bytes +
+                                    static_cast<size_t>(s) * wp.dwb_bytes);
   };
-  for (int t = 0; t < nt; ++t) std::memset(dwb_of(t), 0, wp.dwb_bytes);
   const int64_t in_vol = kernels::conv_in_volume(d), p = kernels::conv_out_volume(d);
-  parallel_ranges(d.n, nt, [&](int tid, int64_t lo, int64_t hi) {
+  std::atomic<int64_t> next{0};
+  const int team = static_cast<int>(std::min<int64_t>(nt, slots));
+  // A team smaller than asked for (a nested parallel region) runs several shares in turn.
+  parallel_ranges(team, team, [&](int tid, int64_t lo, int64_t hi) {
     char* slice = slices + static_cast<size_t>(tid) * wp.slice_bytes;
     float* img = reinterpret_cast<float*>(slice);
     float* dyb = reinterpret_cast<float*>(slice + pl.img_bytes);
     int64_t* pos = reinterpret_cast<int64_t*>(slice + pl.img_bytes + wp.dyb_bytes);
-    // Chunk ch of the thread's images: image ch / chunks, block ch % chunks of rows; while one
-    // runs, the next one's x rows and dy rows are prefetched.
-    const int64_t per_depth = (d.out[1] + pl.rows - 1) / pl.rows, chunks = d.out[0] * per_depth;
-    for (int64_t ch = lo * chunks; ch < hi * chunks; ++ch) {
-      const int64_t n = ch / chunks, od = ch % chunks / per_depth;
-      const int64_t oh0 = ch % per_depth * pl.rows, nr = std::min(pl.rows, d.out[1] - oh0);
-      pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
-      LineFeed feeds[2];
-      if (ch + 1 < hi * chunks) {
-        const int64_t n1 = (ch + 1) / chunks, blk = (ch + 1) % chunks;
-        const int64_t oh1 = blk % per_depth * pl.rows, nr1 = std::min(pl.rows, d.out[1] - oh1);
-        feeds[0] = slab_source(d, pl, x, n1, blk, per_depth);
-        feeds[1] =
-            (LineFeed(dy + (n1 * d.k * p + blk / per_depth * d.out[1] * d.out[2] + oh1 * d.out[2]),
-                      d.k, p * static_cast<int64_t>(sizeof(float)), 1, 0,
-                      nr1 * d.out[2] * static_cast<int64_t>(sizeof(float))));
-      }
-      weights_chunk(d, wp, n, od * d.out[1] + oh0, nr, dy, img, xoff, dyb, pos, dwb_of(tid), feeds);
-    }
-  });
-  // Entry q of each block row holds the bias gradient's partial sums.
-  auto total = [&](int64_t k, int64_t qq) {
-    const int64_t at = (k / kLanes * (wp.q + 1) + qq) * kLanes + k % kLanes;
-    float sum = 0.0f;
-    for (int t = 0; t < nt; ++t) sum += dwb_of(t)[at];
-    return sum;
-  };
-  // Per filter a run of q entries 16 floats apart (no division per entry: B's 18432 divisions
-  // took 2.3% of its backward-weights).
-  parallel_ranges(d.k, nt, [&](int, int64_t lo, int64_t hi) {
-    for (int64_t k = lo; k < hi; ++k) {
-      const int64_t at = k / kLanes * (wp.q + 1) * kLanes + k % kLanes;
-      for (int64_t qq = 0; qq < wp.q; ++qq) {
-        float sum = 0.0f;
-        for (int t = 0; t < nt; ++t) sum += dwb_of(t)[at + qq * kLanes];
-        dw[k * wp.q + qq] = sum;
+    for (int64_t share = lo; share < hi; ++share) {
+      ItemClaims claims(next, slots, team, static_cast<int>(share));
+      // Chunk ch: image ch / chunks, block ch % chunks of rows; while one runs, the next one's x
+      // rows and dy rows (of this slot or the thread's next one, claimed as the slot's last chunk
+      // starts) are prefetched.
+      for (int64_t s = claims.first(), s1 = 0; s < slots; s = s1) {
+        float* dwb = dwb_of(s);
+        const int64_t begin = units * s / slots, end = units * (s + 1) / slots;
+        if (begin == end) std::memset(dwb, 0, wp.dwb_bytes);  // no images: nothing stores
+        s1 = begin == end ? claims.after(s) : slots;
+        for (int64_t ch = begin; ch < end; ++ch) {
+          if (ch + 1 == end) s1 = claims.after(s);
+          const int64_t n = ch / chunks, od = ch % chunks / per_depth;
+          const int64_t oh0 = ch % per_depth * pl.rows, nr = std::min(pl.rows, d.out[1] - oh0);
+          pad_slab(d, pl, x + n * d.c * in_vol, od, oh0, nr, img);
+          const int64_t ch1 = ch + 1 < end ? ch + 1 : s1 < slots ? units * s1 / slots : units;
+          LineFeed feeds[2];
+          if (ch1 < units) {
+            const int64_t n1 = ch1 / chunks, blk = ch1 % chunks;
+            const int64_t oh1 = blk % per_depth * pl.rows, nr1 = std::min(pl.rows, d.out[1] - oh1);
+            feeds[0] = slab_source(d, pl, x, n1, blk, per_depth);
+            feeds[1] = LineFeed(
+                dy + (n1 * d.k * p + blk / per_depth * d.out[1] * d.out[2] + oh1 * d.out[2]), d.k,
+                p * static_cast<int64_t>(sizeof(float)), 1, 0,
+                nr1 * d.out[2] * static_cast<int64_t>(sizeof(float)));
+          }
+          weights_chunk(d, wp, n, od * d.out[1] + oh0, nr, dy, img, xoff, dyb, pos, dwb, feeds,
+                        ch == begin);
+        }
       }
     }
   });
-  if (dbias)
-    for (int64_t k = 0; k < d.k; ++k) dbias[k] = total(k, wp.q);
+  // Per filter block and run of entries (entry q of a block row holds the bias gradient's
+  // partial sums), the slots' 16-lane rows summed in slot order, then written to dw's filters.
+  const int64_t rows = wp.q + 1;
+  parallel_ranges(pl.kb * rows, nt, [&](int, int64_t lo, int64_t hi) {
+    for (int64_t at = lo; at < hi; ++at) {
+      const int64_t b = at / rows, qq = at % rows;
+      float sum[kLanes];
+      for (int l = 0; l < kLanes; ++l) sum[l] = 0.0f;
+      for (int64_t s = 0; s < slots; ++s) {
+        const float* src = dwb_of(s) + at * kLanes;
+        for (int l = 0; l < kLanes; ++l) sum[l] += src[l];
+      }
+      const int nk = static_cast<int>(std::min<int64_t>(kLanes, d.k - b * kLanes));
+      for (int l = 0; l < nk; ++l) {
+        if (qq < wp.q)
+          dw[(b * kLanes + l) * wp.q + qq] = sum[l];
+        else if (dbias)
+          dbias[b * kLanes + l] = sum[l];
+      }
+    }
+  });
 }
 
 }  // namespace signet::cpu

@@ -10,12 +10,16 @@
 // Backward-weights keeps the filters as lanes: dy is blocked to [K/16][position][16] one chunk of
 // output rows at a time (about 256 KiB) and a tile of 14 (channel, tap) pairs x 32 filters
 // accumulates over the chunk's positions (one dy vector pair and 14 broadcasts per position);
-// threads split the batch, each with a private dw, summed in thread order at the end.
+// the chunks are cut into fixed slots (up to 8 a thread), each with its own dw, summed in slot
+// order at the end. The threads claim the forward's work items and backward-weights' slots as
+// they go (a thread that runs late takes fewer), each result computed in a fixed order, so results
+// do not depend on timing (backward-weights' do depend on the thread count).
 // Scratch (conv_v3_direct_workspace_bytes): the packed weights plus one slab and one row of
 // accumulators per thread; backward-weights: per thread the slab of one dy chunk (rows of one
-// output depth), the blocked chunk and a private dw. Bounded by the slab and chunk sizes, the
-// filter count and the row width, not by N or the image size. The packed weights may come from
-// the caller (engine/ops/conv.cpp caches them by the weight's storage and version).
+// output depth) and the blocked chunk, and a dw per slot (at most about 4 MiB of them, or one a
+// thread). Bounded by the slab and chunk sizes, the filter count and the row width, not by N or
+// the image size. The packed weights may come from the caller (engine/ops/conv.cpp caches them
+// by the weight's storage and version).
 // Measured (1 thread, CPU time, 2 shared cores under load 6-9, bench/bench_conv.cpp): 28-146
 // GFLOP/s over the cases A-E in all passes, 1.3-6x v2; 97-146 on B-D, 60-87% of the
 // 167 GFLOP/s one-core FMA peak of bench/RESULTS.md. B-D forward and backward-data after the
@@ -28,6 +32,11 @@
 // time, A/B against the previous build in the same minutes, load 1.7, two runs): B fwd +7-8%,
 // D fwd +0-4%, B bwd_weights +7-23%, B bwd_data +1-6%, A bwd_weights +24-31%, E bwd_weights
 // +6-9%, C's three passes +1-3% (one run +13%), D bwd_data and bwd_weights -2% to +6%.
+// Claimed work at 2 threads (A/B against the static split, alternated, SCHED_FIFO, load 2-5 from
+// the other users of the host): B fwd 3.69-3.90 ms against 4.59-4.84 (oneDNN-from-NCHW 4.0-5.6
+// in the same runs), D fwd 33.3-39.1 against 40.0-40.8 (oneDNN 34-38); the threads' finishing
+// times 0.6-1.3 ms apart (B) before, 0.03-0.5 ms after. On a quiet host (t2 1.97x t1 for B) there
+// was little to win: 2% between the threads' busy time and the call.
 // Kernels never allocate and never throw; shapes are checked by the caller (conv_v3_direct_fits).
 #pragma once
 #include <cstddef>
