@@ -34,6 +34,15 @@ class FunctionNode : public Node {
   std::vector<SavedTensor> saved_;
 };
 
+// Whether g is seen by nobody but the engine's gradient buffer: its handle and its storage held
+// once, contiguous and not on a graph. Such a gradient becomes a leaf's .grad as it is; any other
+// is copied, since it may alias another leaf's .grad or a caller's tensor (an LSTM's 16 MiB
+// weight gradients took 1.25 ms each to copy).
+bool only_held_here(const Tensor& g) {
+  return g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+         !g.grad_fn() && !g.requires_grad();
+}
+
 // The sink of a leaf: adds arriving gradients into the leaf's .grad.
 class AccumulateGrad : public Node {
  public:
@@ -45,8 +54,10 @@ class AccumulateGrad : public Node {
     const Tensor& g = grads[0];
     Tensor leaf(leaf_);
     Tensor old = leaf.grad();
-    // A fresh copy: the incoming gradient may alias another leaf's or a caller's tensor.
-    leaf.set_grad(old.defined() ? add(old, g) : g.clone());
+    if (old.defined())
+      leaf.set_grad(add(old, g));
+    else
+      leaf.set_grad(only_held_here(g) ? g : g.clone());
     return {};
   }
   void release() override {}

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -34,6 +35,39 @@ TEST(Autograd, BackwardWithExplicitGradient) {
   Tensor y = x * 3.0;
   y.backward(from_vector<double>({10.0, -1.0}));
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{30.0, -3.0}));
+}
+
+// A leaf's .grad never aliases a tensor someone else holds: the caller's gradient (the root
+// itself a leaf, or passed through by add), or the one gradient add hands to both its inputs.
+TEST(Autograd, LeafGradientsDoNotAliasOtherTensors) {
+  Tensor x = from_vector<double>({1.0, 2.0}).requires_grad_();
+  Tensor dy = from_vector<double>({5.0, 6.0});
+  x.backward(dy);
+  Tensor a = from_vector<double>({1.0, 2.0}).requires_grad_();
+  Tensor b = from_vector<double>({3.0, 4.0}).requires_grad_();
+  Tensor da = from_vector<double>({7.0, 8.0});
+  (a + b).backward(da);
+  dy.fill_(0.0);
+  da.fill_(0.0);
+  a.grad().fill_(-1.0);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{5.0, 6.0}));
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{7.0, 8.0}));
+}
+
+// A gradient nothing else holds becomes the leaf's .grad without a copy: backward through
+// neg(x) allocates what neg(dy) allocates, and nothing more.
+TEST(Autograd, LeafTakesAGradientNobodyElseHolds) {
+  auto allocations = [] { return CpuAllocator::instance().stats().allocations; };
+  Tensor x = from_vector<double>({1.0, 2.0}).requires_grad_();
+  Tensor y = neg(x);
+  Tensor dy = from_vector<double>({1.0, -1.0});
+  const uint64_t a0 = allocations();
+  Tensor negated = neg(dy);
+  const uint64_t for_neg = allocations() - a0;
+  const uint64_t a1 = allocations();
+  y.backward(dy);
+  EXPECT_EQ(allocations() - a1, for_neg);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{-1.0, 1.0}));
 }
 
 TEST(Autograd, DetachAndNoGradStopGradients) {
