@@ -6,7 +6,9 @@
 // v5_direct_b where sgemm_v5_suits, else v4_shared; or v3_packed, v2_blocked, v1_reference) on
 // SIGNET_SIMD's path (the widest supported unless set), like the engine's matmul;
 // SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named `signet_<version>`
-// (compare lists it as a peer: its ratio is the default's speed-up over it). OpenBLAS reads
+// (compare lists it as a peer: its ratio is the default's speed-up over it). `pair_onednn`
+// alternates `signet` and oneDNN call by call and reports the median of their time ratios
+// (harness run_paired). OpenBLAS reads
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes the program with
 // OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its own detection picks
 // Prescott on this Xeon); the context's openblas_env and openblas_core say so.
@@ -121,14 +123,19 @@ void bm_signet(benchmark::State& state, const GemmCase* c, int threads, std::str
 }
 
 #ifdef SIGNET_BENCH_OPENBLAS
-// cblas_sgemm, row-major, with openblas_set_num_threads(threads).
+// C of g = A B (into c) with cblas_sgemm, row-major, on OpenBLAS's current thread count.
+void call_openblas(const GemmCase& c, GemmData& g, float* out) {
+  cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans,
+              c.trans_b ? CblasTrans : CblasNoTrans, c.m, c.n, c.k, 1.0f, g.a.get(), g.d.lda,
+              g.b.get(), g.d.ldb, 0.0f, out, g.d.ldc);
+}
+
+// cblas_sgemm with openblas_set_num_threads(threads).
 void bm_openblas(benchmark::State& state, const GemmCase* c, int threads) {
   GemmData& g = data_for(*c);
   openblas_set_num_threads(threads);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, c->trans_a ? CblasTrans : CblasNoTrans,
-                c->trans_b ? CblasTrans : CblasNoTrans, c->m, c->n, c->k, 1.0f, g.a.get(), g.d.lda,
-                g.b.get(), g.d.ldb, 0.0f, g.c.get(), g.d.ldc);
+    call_openblas(*c, g, g.c.get());
     benchmark::ClobberMemory();
   }
   signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
@@ -136,16 +143,36 @@ void bm_openblas(benchmark::State& state, const GemmCase* c, int threads) {
 #endif
 
 #ifdef SIGNET_BENCH_ONEDNN
-// dnnl_sgemm (row-major), threads set through OpenMP (oneDNN's CPU runtime here).
+// C of g = A B (into c) with dnnl_sgemm (row-major) on OpenMP's current thread count.
+void call_onednn(const GemmCase& c, GemmData& g, float* out) {
+  dnnl_sgemm(c.trans_a ? 'T' : 'N', c.trans_b ? 'T' : 'N', c.m, c.n, c.k, 1.0f, g.a.get(), g.d.lda,
+             g.b.get(), g.d.ldb, 0.0f, out, g.d.ldc);
+}
+
+// dnnl_sgemm, threads set through OpenMP (oneDNN's CPU runtime here).
 void bm_onednn(benchmark::State& state, const GemmCase* c, int threads) {
   GemmData& g = data_for(*c);
   signet::bench::set_omp_threads(threads);
   for (auto _ : state) {
-    dnnl_sgemm(c->trans_a ? 'T' : 'N', c->trans_b ? 'T' : 'N', c->m, c->n, c->k, 1.0f, g.a.get(),
-               g.d.lda, g.b.get(), g.d.ldb, 0.0f, g.c.get(), g.d.ldc);
+    call_onednn(*c, g, g.c.get());
     benchmark::ClobberMemory();
   }
   signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+#endif
+
+#ifdef SIGNET_BENCH_ONEDNN
+// Ours (signet_version()) and oneDNN alternated call by call (harness run_paired), both on
+// `threads` OpenMP threads. oneDNN only: OpenBLAS's own threads would compete with OpenMP's
+// workers, which spin for a while after each of our calls (measured on 1024^3 and the input
+// projection: OpenBLAS paired 1.21-1.63, the same two timed apart 0.93-1.09 in the same runs).
+void bm_pair_onednn(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+  auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
+  signet::bench::set_omp_threads(threads);
+  signet::bench::run_paired(
+      state, [&] { run_signet(signet_version(), g, g.c.get(), ws.get(), threads); },
+      [&] { call_onednn(*c, g, g.c.get()); });
 }
 #endif
 
@@ -190,14 +217,11 @@ void check_agreement() {
     run_signet(signet_version(), g, ours.get(), ws.get(), threads);
     std::string note;
 #ifdef SIGNET_BENCH_OPENBLAS
-    cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans,
-                c.trans_b ? CblasTrans : CblasNoTrans, c.m, c.n, c.k, 1.0f, g.a.get(), g.d.lda,
-                g.b.get(), g.d.ldb, 0.0f, peer.get(), g.d.ldc);
+    call_openblas(c, g, peer.get());
     note += "openblas " + std::to_string(max_rel_diff(ours.get(), peer.get(), n)) + " ";
 #endif
 #ifdef SIGNET_BENCH_ONEDNN
-    dnnl_sgemm(c.trans_a ? 'T' : 'N', c.trans_b ? 'T' : 'N', c.m, c.n, c.k, 1.0f, g.a.get(),
-               g.d.lda, g.b.get(), g.d.ldb, 0.0f, peer.get(), g.d.ldc);
+    call_onednn(c, g, peer.get());
     note += "onednn " + std::to_string(max_rel_diff(ours.get(), peer.get(), n));
 #endif
     benchmark::AddCustomContext(std::string("max_rel_diff/") + c.name,
@@ -252,6 +276,8 @@ void register_gemm_cases() {
 #ifdef SIGNET_BENCH_ONEDNN
       signet::bench::configure(
           benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn, &c, t));
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name("pair_onednn").c_str(), bm_pair_onednn, &c, t));
 #endif
     }
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -132,6 +133,30 @@ void set_flop_counters(benchmark::State& state, double flops_per_iteration, int 
 void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration) {
   state.counters["GB/s"] =
       benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// See harness.h.
+void run_paired(benchmark::State& state, const std::function<void()>& ours,
+                const std::function<void()>& peer) {
+  using Clock = std::chrono::steady_clock;
+  auto timed = [](const std::function<void()>& fn) {
+    const Clock::time_point start = Clock::now();
+    fn();
+    benchmark::ClobberMemory();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    const bool ours_first = ratios.size() % 2 == 0;
+    const double first = timed(ours_first ? ours : peer), second = timed(ours_first ? peer : ours);
+    ratios.push_back(ours_first ? second / first : first / second);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  if (n == 0) return;
+  state.counters["pair_ratio"] = ratios[n / 2];
+  state.counters["pair_q1"] = ratios[n / 4];
+  state.counters["pair_q3"] = ratios[3 * n / 4];
 }
 
 // See harness.h.

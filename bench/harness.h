@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ void set_flop_counters(benchmark::State& state, double flops_per_iteration, int 
 // Sets the GB/s counter: bytes per iteration over real time (compare divides it by the copy
 // ceiling of the same run).
 void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration);
+
+// A paired case (impl `pair_<peer>`): every iteration runs ours and the peer once each, in
+// alternating order, and the counters give the median (pair_ratio) and quartiles (pair_q1,
+// pair_q3) over the iterations of peer time / our time. Two calls milliseconds apart see the same
+// host, so this ratio holds where the ratio of two separately timed medians moves by 15-30% with
+// the host (bench/RESULTS.md); `bench/compare` prints it beside the medians.
+void run_paired(benchmark::State& state, const std::function<void()>& ours,
+                const std::function<void()>& peer);
 
 // Sets the OpenMP thread count (the engine's and oneDNN's CPU runtime); nothing without OpenMP.
 void set_omp_threads(int threads);
