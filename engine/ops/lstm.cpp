@@ -1,6 +1,5 @@
 #include "engine/ops/lstm.h"
 
-#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -559,12 +558,9 @@ void back_steps_v2_fused(const LayerBackSteps& a) {
       static_cast<const float*>(a.dy), a.need_h0, static_cast<float*>(a.dh),
       static_cast<float*>(a.dc), static_cast<float*>(a.dgates),
       a.dbias ? static_cast<float*>(partial.raw_data()) : nullptr, ws.raw_data(), threads, path);
-  if (!a.dbias) return;
-  const float* p = static_cast<const float*>(partial.raw_data());
-  float* out = static_cast<float*>(a.dbias);
-  std::copy(p, p + G, out);
-  for (int64_t t = 1; t < a.T; ++t)
-    for (int64_t j = 0; j < G; ++j) out[j] += p[t * G + j];
+  if (a.dbias)
+    cpu::lstm_steps_bias_sum(static_cast<const float*>(partial.raw_data()), a.T, a.H,
+                             static_cast<float*>(a.dbias));
 }
 
 // Runs one layer's backward steps through the "lstm_steps_backward" dispatch entry.

@@ -360,4 +360,12 @@ void lstm_steps_backward(const LstmStepsDesc& d, const int64_t* lengths,
   });
 }
 
+// Step by step, so that the sum does not depend on the thread count.
+void lstm_steps_bias_sum(const float* dbias_steps, int64_t steps, int64_t hidden, float* out) {
+  const int64_t G = 4 * hidden;
+  std::fill(out, out + G, 0.0f);
+  for (int64_t t = 0; t < steps; ++t)
+    for (int64_t j = 0; j < G; ++j) out[j] += dbias_steps[t * G + j];
+}
+
 }  // namespace signet::cpu

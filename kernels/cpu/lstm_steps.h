@@ -84,4 +84,8 @@ void lstm_steps_backward(const LstmStepsDesc& d, const int64_t* lengths,
                          const float* dy, bool last_product, float* dh, float* dc, float* dgates,
                          float* dbias_steps, void* workspace, int threads, SimdPath path);
 
+// The bias gradient from lstm_steps_backward's per-step column sums: out[j] (j < 4H) = the sum
+// over t = 0 .. steps - 1, in that order, of dbias_steps[t 4H + j].
+void lstm_steps_bias_sum(const float* dbias_steps, int64_t steps, int64_t hidden, float* out);
+
 }  // namespace signet::cpu
