@@ -5,6 +5,8 @@
 //   onednn          oneDNN from NCHW/OIHW: the reorders into the layouts it picks (format any) and
 //                   back are inside the timing, the same contract as ours (the gating peer).
 //   onednn_blocked  oneDNN on its own layouts, reorders outside the timing (a goal for later).
+//   pair_onednn     the selected version and `onednn` alternated call by call (harness
+//                   run_paired): the median and quartiles of the per-call ratio peer / ours.
 // GFLOP/s = 2 N K C R S P Q / time (R S = taps, P Q = output positions; kD too in 3-D), the same
 // count for every pass; peak_frac = that over ceiling/fma_avx512/tN of the same run.
 // ws_per_thread (signet only) = the version's workspace bytes for the case / threads.
@@ -78,15 +80,19 @@ std::vector<const ConvCase*> all_cases() {
   return out;
 }
 
-// One pass of Signet's version v on `threads` threads.
-void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion v, int threads) {
-  const ConvDesc d = conv_desc_of(*c);
-  Data& b = data_for(*c);
-  const ConvPass p = static_cast<ConvPass>(pass);
-  const size_t ws_bytes = signet::cpu::conv_version_workspace_bytes(v, d, p, threads);
-  auto ws = signet::bench::raw_buffer(ws_bytes);
-  const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
-  for (auto _ : state) {
+// Signet's version v for one pass of a case on `threads` threads, with its workspace.
+struct SignetPass {
+  SignetPass(const ConvCase& c, int pass, ConvVersion version, int threads_)
+      : d(conv_desc_of(c)),
+        b(data_for(c)),
+        p(static_cast<ConvPass>(pass)),
+        v(version),
+        threads(threads_),
+        ws_bytes(signet::cpu::conv_version_workspace_bytes(v, d, p, threads)),
+        ws(signet::bench::raw_buffer(ws_bytes)),
+        path(signet::cpu::active_simd_path()) {}
+  // One call of the pass.
+  void run() {
     if (p == ConvPass::forward)
       signet::cpu::conv_run_forward(v, d, b.x.get(), b.w.get(), b.b.get(), b.y.get(), ws.get(),
                                     threads, path);
@@ -96,10 +102,26 @@ void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion
     else
       signet::cpu::conv_run_backward_weights(v, d, b.x.get(), b.dy.get(), b.dw.get(), b.db.get(),
                                              ws.get(), threads, path);
+  }
+  ConvDesc d;
+  Data& b;
+  ConvPass p;
+  ConvVersion v;
+  int threads;
+  size_t ws_bytes;
+  std::unique_ptr<unsigned char[], void (*)(void*)> ws;
+  signet::cpu::SimdPath path;
+};
+
+// One pass of Signet's version v on `threads` threads.
+void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion v, int threads) {
+  SignetPass ours(*c, pass, v, threads);
+  for (auto _ : state) {
+    ours.run();
     benchmark::ClobberMemory();
   }
-  signet::bench::set_flop_counters(state, conv_flops(d), threads);
-  state.counters["ws_per_thread"] = static_cast<double>(ws_bytes) / threads;
+  signet::bench::set_flop_counters(state, conv_flops(ours.d), threads);
+  state.counters["ws_per_thread"] = static_cast<double>(ours.ws_bytes) / threads;
   state.SetLabel(signet::cpu::conv_version_name(v));
 }
 
@@ -211,6 +233,19 @@ void bm_onednn(benchmark::State& state, const ConvCase* c, int pass, bool inside
   signet::bench::set_flop_counters(state, conv_flops(conv_desc_of(*c)), threads);
 }
 
+// The selected version and oneDNN from NCHW alternated call by call (harness run_paired), both on
+// `threads` OpenMP threads: the median of the per-call ratios oneDNN time / our time.
+void bm_pair_onednn(benchmark::State& state, const ConvCase* c, int pass, ConvVersion v,
+                    int threads) {
+  signet::bench::set_omp_threads(threads);
+  SignetPass ours(*c, pass, v, threads);
+  OnednnPass peer(*c, pass);
+  peer.run(true);
+  signet::bench::run_paired(
+      state, [&] { ours.run(); }, [&] { peer.run(true); });
+  state.SetLabel(signet::cpu::conv_version_name(v));
+}
+
 // Largest |x - y| / (1 + |y|) over n values.
 double max_rel_diff(const float* x, const float* y, size_t n) {
   double worst = 0;
@@ -287,6 +322,8 @@ void register_conv_cases() {
             benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn, &c, pass, true, t));
         signet::bench::configure(benchmark::RegisterBenchmark(name("onednn_blocked").c_str(),
                                                               bm_onednn, &c, pass, false, t));
+        signet::bench::configure(benchmark::RegisterBenchmark(name("pair_onednn").c_str(),
+                                                              bm_pair_onednn, &c, pass, chosen, t));
 #endif
       }
     }

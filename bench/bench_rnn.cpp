@@ -5,6 +5,8 @@
 // Directions: fwd_infer (no graph), fwd_train (the graph and what backward needs are kept),
 // fwd_bwd (training forward, then backward from a fixed random dy to x and every weight; oneDNN's
 // diff weights are zeroed inside the timing, as an optimiser's zero_grad would).
+// `pair_onednn` alternates ours and oneDNN call by call (harness run_paired) and reports the
+// median and quartiles of the per-call ratio oneDNN time / our time.
 // FLOP formulas (the cell's elementwise work is not counted):
 //   LSTM forward   F = sum over layers 2 T N 4H (I_l + H)   (input projection + recurrent GEMMs)
 //   LSTM fwd_bwd   3F                                       (dX, dH and both weight gradients)
@@ -107,22 +109,25 @@ LstmData& lstm_data(const LstmCase& c) {
   return all.emplace(&c, std::move(d)).first->second;
 }
 
+// One pass of Signet's nn::LSTM in direction dir.
+void signet_lstm_pass(LstmData& d, Dir dir) {
+  if (dir == Dir::fwd_infer) {
+    signet::NoGradGuard no_grad;
+    benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
+    return;
+  }
+  d.m->zero_grad();
+  d.x.zero_grad();
+  Tensor y = d.m->forward(d.x).first;
+  if (dir == Dir::fwd_bwd) y.backward(d.dy);
+  benchmark::DoNotOptimize(y.raw_data());
+}
+
 // Signet's nn::LSTM in direction dir with `threads` threads.
 void bm_signet_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
   LstmData& d = lstm_data(*c);
   signet::bench::set_omp_threads(threads);
-  for (auto _ : state) {
-    if (dir == Dir::fwd_infer) {
-      signet::NoGradGuard no_grad;
-      benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
-      continue;
-    }
-    d.m->zero_grad();
-    d.x.zero_grad();
-    Tensor y = d.m->forward(d.x).first;
-    if (dir == Dir::fwd_bwd) y.backward(d.dy);
-    benchmark::DoNotOptimize(y.raw_data());
-  }
+  for (auto _ : state) signet_lstm_pass(d, dir);
   signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
                                    threads);
 }
@@ -272,6 +277,16 @@ void bm_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int thr
   for (auto _ : state) onednn_pass(o, dir);
   signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
                                    threads);
+}
+
+// Ours and oneDNN alternated call by call in direction dir (harness run_paired), both on
+// `threads` OpenMP threads: the median of the per-call ratios oneDNN time / our time.
+void bm_pair_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
+  LstmData& d = lstm_data(*c);
+  OnednnLstm& o = onednn_lstm(*c, threads);
+  signet::bench::set_omp_threads(threads);
+  signet::bench::run_paired(
+      state, [&] { signet_lstm_pass(d, dir); }, [&] { onednn_pass(o, dir); });
 }
 
 // Largest |x - y| / (1 + |y|) over n values.
@@ -528,6 +543,9 @@ void register_rnn_cases() {
 #ifdef SIGNET_BENCH_ONEDNN
         signet::bench::configure(
             benchmark::RegisterBenchmark(name("onednn").c_str(), bm_onednn_lstm, &c, dir, t));
+        signet::bench::configure(benchmark::RegisterBenchmark(name("pair_onednn").c_str(),
+                                                              bm_pair_onednn_lstm, &c, dir, t))
+            ->MinTime(1.0);  // several pairs per repetition: one pair takes 0.1-0.7 s
 #endif
       }
     }
