@@ -16,7 +16,8 @@ using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* 
 struct Blocking {
   int mr, nr, kc, mc, nc;
   MicroKernel kernel;
-  bool avx512;  // the packing routines may use AVX-512 too
+  MicroKernel kernel_stream_a;  // the same tile, for an A sliver streamed once from memory
+  bool avx512;                  // the packing routines may use AVX-512 too
 };
 
 // The largest register tile of any path (for edge-tile scratch on the stack).

@@ -65,7 +65,7 @@ void forward_products(const LstmStepsDesc& d, const Blocking& bl, const float* p
   for (int64_t j0 = 0; j0 < N; j0 += bl.nr) {
     const int cols = static_cast<int>(std::min<int64_t>(bl.nr, N - j0));
     for (int64_t k = 0; k < 4; ++k) {
-      bl.kernel(H, pw + (4 * q + k) * bl.mr * H, hp + j0 * H, tile, bl.nr, 1.0f, 0.0f);
+      bl.kernel_stream_a(H, pw + (4 * q + k) * bl.mr * H, hp + j0 * H, tile, bl.nr, 1.0f, 0.0f);
       sgemm_add_tile_transposed(tile, bl.nr, rows, cols, gates + j0 * G + k * H + q * bl.mr, G,
                                 1.0f, bl.avx512);
     }
@@ -80,7 +80,7 @@ void backward_products(const LstmStepsDesc& d, const Blocking& bl, const float* 
   const int rows = static_cast<int>(std::min<int64_t>(bl.mr, H - q * bl.mr));
   for (int64_t j0 = 0; j0 < N; j0 += bl.nr) {
     const int cols = static_cast<int>(std::min<int64_t>(bl.nr, N - j0));
-    bl.kernel(G, pwt + q * bl.mr * G, gp + j0 * G, tile, bl.nr, 1.0f, 0.0f);
+    bl.kernel_stream_a(G, pwt + q * bl.mr * G, gp + j0 * G, tile, bl.nr, 1.0f, 0.0f);
     sgemm_add_tile_transposed(tile, bl.nr, rows, cols, dh + j0 * H + q * bl.mr, H, 1.0f, bl.avx512);
   }
 }

@@ -23,9 +23,10 @@
 // thread can be at most one step ahead of another. W_hh is packed once per sequence call:
 // forward as 4 MR-row slivers (gates i, f, g, o) per block of MR units, each over all H steps of k
 // (lstm_steps_pack_w); backward as gemm_prepacked.h's sgemm_pack_bt of dG W_hh (MR-unit slivers
-// over all 4H steps of k). Every block is computed the same way on any thread: the results do not
-// depend on the thread count or on who took which block. Kernels never allocate and never throw;
-// the caller checks shapes.
+// over all 4H steps of k). Every step reads all of packed W_hh once (16 MiB for H = 1024, more than
+// the L2s hold), so its slivers go through the micro-kernel that prefetches A (kernel_stream_a).
+// Every block is computed the same way on any thread: the results do not depend on the thread count
+// or on who took which block. Kernels never allocate and never throw; the caller checks shapes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
