@@ -8,7 +8,8 @@
 // SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named `signet_<version>`
 // (compare lists it as a peer: its ratio is the default's speed-up over it). `pair_onednn`
 // alternates `signet` and oneDNN call by call and reports the median of their time ratios
-// (harness run_paired). OpenBLAS reads
+// (harness run_paired); `pair_peak` alternates `signet` and the FMA ceiling's loop and reports
+// the median fraction of the peak over the pairs (harness run_paired_peak). OpenBLAS reads
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes the program with
 // OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its own detection picks
 // Prescott on this Xeon); the context's openblas_env and openblas_core say so.
@@ -120,6 +121,17 @@ void bm_signet(benchmark::State& state, const GemmCase* c, int threads, std::str
     benchmark::ClobberMemory();
   }
   signet::bench::set_flop_counters(state, 2.0 * c->m * c->n * c->k, threads);
+}
+
+// `signet` and the FMA ceiling's loop alternated call by call (harness run_paired_peak): the
+// fraction of the peak with the peak measured beside every call.
+void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+  auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
+  signet::bench::set_omp_threads(threads);
+  signet::bench::run_paired_peak(
+      state, [&] { run_signet(signet_version(), g, g.c.get(), ws.get(), threads); },
+      2.0 * c->m * c->n * c->k, threads);
 }
 
 #ifdef SIGNET_BENCH_OPENBLAS
@@ -266,6 +278,8 @@ void register_gemm_cases() {
       };
       signet::bench::configure(
           benchmark::RegisterBenchmark(name("signet").c_str(), bm_signet, &c, t, signet_version()));
+      signet::bench::configure(
+          benchmark::RegisterBenchmark(name("pair_peak").c_str(), bm_pair_peak, &c, t));
       if (!also_version().empty())
         signet::bench::configure(benchmark::RegisterBenchmark(
             name(("signet_" + also_version()).c_str()).c_str(), bm_signet, &c, t, also_version()));

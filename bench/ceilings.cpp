@@ -127,6 +127,13 @@ double fma_peak_gflops(int threads) {
   return p;
 }
 
+// See harness.h.
+double run_fma_loop(int threads) {
+  const bool avx512 = cpu::detect_simd_path() == cpu::SimdPath::avx512;
+  benchmark::DoNotOptimize(fma_on_threads(avx512, threads));
+  return fma_flops(avx512) * threads;
+}
+
 // One benchmark per supported FMA path and thread count, and the copy bandwidth.
 void register_ceilings() {
   for (int t : thread_counts()) {

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "kernels/cpu/cpu_features.h"
 
@@ -135,9 +137,13 @@ void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration) 
       benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// See harness.h.
-void run_paired(benchmark::State& state, const std::function<void()>& ours,
-                const std::function<void()>& peer) {
+namespace {
+
+// Runs ours and other once each per iteration, in alternating order, and returns the pairs of
+// times (ours, other) in seconds.
+std::vector<std::pair<double, double>> paired_times(benchmark::State& state,
+                                                    const std::function<void()>& ours,
+                                                    const std::function<void()>& other) {
   using Clock = std::chrono::steady_clock;
   auto timed = [](const std::function<void()>& fn) {
     const Clock::time_point start = Clock::now();
@@ -145,18 +151,47 @@ void run_paired(benchmark::State& state, const std::function<void()>& ours,
     benchmark::ClobberMemory();
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  std::vector<double> ratios;
+  std::vector<std::pair<double, double>> times;
   for (auto _ : state) {
-    const bool ours_first = ratios.size() % 2 == 0;
-    const double first = timed(ours_first ? ours : peer), second = timed(ours_first ? peer : ours);
-    ratios.push_back(ours_first ? second / first : first / second);
+    const bool ours_first = times.size() % 2 == 0;
+    const double first = timed(ours_first ? ours : other);
+    const double second = timed(ours_first ? other : ours);
+    times.emplace_back(ours_first ? first : second, ours_first ? second : first);
   }
-  std::sort(ratios.begin(), ratios.end());
-  const size_t n = ratios.size();
+  return times;
+}
+
+// Sets counters <name> (the median of values), <prefix>_q1 and <prefix>_q3 (its quartiles).
+void set_median_counters(benchmark::State& state, std::vector<double> values,
+                         const std::string& name, const std::string& prefix) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
   if (n == 0) return;
-  state.counters["pair_ratio"] = ratios[n / 2];
-  state.counters["pair_q1"] = ratios[n / 4];
-  state.counters["pair_q3"] = ratios[3 * n / 4];
+  state.counters[name] = values[n / 2];
+  state.counters[prefix + "_q1"] = values[n / 4];
+  state.counters[prefix + "_q3"] = values[3 * n / 4];
+}
+
+}  // namespace
+
+// See harness.h.
+void run_paired(benchmark::State& state, const std::function<void()>& ours,
+                const std::function<void()>& peer) {
+  std::vector<double> ratios;
+  for (const auto& [our_t, peer_t] : paired_times(state, ours, peer))
+    ratios.push_back(peer_t / our_t);
+  set_median_counters(state, ratios, "pair_ratio", "pair");
+}
+
+// See harness.h.
+void run_paired_peak(benchmark::State& state, const std::function<void()>& ours,
+                     double flops_per_call, int threads) {
+  double loop_flops = 0;
+  std::vector<double> fractions;
+  for (const auto& [our_t, loop_t] :
+       paired_times(state, ours, [&] { loop_flops = run_fma_loop(threads); }))
+    fractions.push_back((flops_per_call / our_t) / (loop_flops / loop_t));
+  set_median_counters(state, fractions, "pair_peak_frac", "pair_peak");
 }
 
 // See harness.h.

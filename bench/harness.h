@@ -53,6 +53,18 @@ void set_bandwidth_counter(benchmark::State& state, double bytes_per_iteration);
 void run_paired(benchmark::State& state, const std::function<void()>& ours,
                 const std::function<void()>& peer);
 
+// A case paired with the FMA ceiling (impl `pair_peak`): every iteration runs ours (flops_per_call
+// flops) and the widest path's FMA loop on `threads` threads (run_fma_loop) once each, in
+// alternating order; pair_peak_frac is the median over the iterations of our GFLOP/s over the
+// loop's GFLOP/s of the same pair (pair_peak_q1, pair_peak_q3 its quartiles): the fraction of
+// the peak with the peak measured beside every call, not minutes apart.
+void run_paired_peak(benchmark::State& state, const std::function<void()>& ours,
+                     double flops_per_call, int threads);
+
+// Runs the widest SIMD path's FMA loop (the ceiling/fma_* kernel) once on `threads` threads at
+// once and returns the flops it performed.
+double run_fma_loop(int threads);
+
 // Sets the OpenMP thread count (the engine's and oneDNN's CPU runtime); nothing without OpenMP.
 void set_omp_threads(int threads);
 
