@@ -40,6 +40,7 @@ using signet::bench::conv_desc_of;
 using signet::bench::conv_flops;
 using signet::bench::ConvCase;
 using signet::bench::kConvCases;
+using signet::bench::kConvLstmConvCases;
 using signet::bench::kSignCnnConvCases;
 using signet::cpu::ConvPass;
 using signet::cpu::ConvVersion;
@@ -72,11 +73,12 @@ Data& data_for(const ConvCase& c) {
   return *d;
 }
 
-// The cases A-E, then sign_cnn's.
+// The cases A-E, then sign_cnn's and the ConvLSTM's.
 std::vector<const ConvCase*> all_cases() {
   std::vector<const ConvCase*> out;
   for (const ConvCase& c : kConvCases) out.push_back(&c);
   for (const ConvCase& c : kSignCnnConvCases) out.push_back(&c);
+  for (const ConvCase& c : kConvLstmConvCases) out.push_back(&c);
   return out;
 }
 

@@ -31,6 +31,13 @@ inline const ConvCase kSignCnnConvCases[] = {
     {"B64_n64_c32_14x14_k64", 2, 64, 32, 1, 14, 14, 64, false},
 };
 
+// The ConvLSTM case's two gate convolutions (bench_rnn's T16 B8 in64 hid64 32x32, issue #5): the
+// h-path of one step, and the x-path of all 16 steps as one batched call.
+inline const ConvCase kConvLstmConvCases[] = {
+    {"Lh_n8_c64_32x32_k256", 2, 8, 64, 1, 32, 32, 256, false},
+    {"Lx_n128_c64_32x32_k256", 2, 128, 64, 1, 32, 32, 256, false},
+};
+
 // The descriptor of a case (stride 1, padding 1, dilation 1: output size = input size).
 inline kernels::ConvDesc conv_desc_of(const ConvCase& c) {
   kernels::ConvDesc d;
