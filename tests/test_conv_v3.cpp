@@ -2,8 +2,9 @@
 // odd shapes for each pass it fits (2-D and 3-D), the shapes each version refuses, and the
 // selection rule (the version it claims, and that it never picks one that does not fit); that
 // v3's results do not depend on which thread claimed which work (and that a one-thread team runs
-// every share); and the prefetch feed of the direct versions' slabs (kernels/cpu/conv_slab.h):
-// the lines it hands out are those of the input the slab fill reads.
+// every share) and that its slabs split the rows evenly; and the prefetch feed of the direct
+// versions' slabs (kernels/cpu/conv_slab.h): the lines it hands out are those of the input the
+// slab fill reads.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -33,11 +34,11 @@ using signet::testing::uniform_floats;
 
 // Odd shapes: no size a multiple of the 14-wide, 16- or 32-filter tiles; widths below, at and
 // above one tile; filters 1, 17, 33 and 40; C = 1 and 3; batch 1; padding 0 and 2; dilation 2;
-// stride 2 and groups (which v3 refuses); 3-D; 100 output rows (v3's backward-weights takes
-// them in 3 chunks of dy, its backward-data in slabs of 97 and 3 rows); 40 channels of 62 padded
-// columns (v3's forward takes them in blocks of 13, 13 and 14 per row; the slab fill's 16-column
-// chunks are partly input at both edges, wholly input inside), the same with 56 output rows
-// (forward slabs of 48 and 8); 33 and 32 channels in rows of one 13- and 14-wide tile (v3's
+// stride 2 and groups (which v3 refuses); 3-D; 101 output rows (v3's backward-weights takes
+// them in 3 chunks of dy, its backward-data in even slabs of 51 and 50 rows); 40 channels of 62
+// padded columns (v3's forward takes them in blocks of 13, 13 and 14 per row; the slab fill's
+// 16-column chunks are partly input at both edges, wholly input inside), the same with 57 output
+// rows (forward slabs of 29 and 28); 33 and 32 channels in rows of one 13- and 14-wide tile (v3's
 // forward takes every channel in one pass, as on case B's 14x14; 14 columns padded to 16 fill one
 // masked chunk a row); 64 x 130 x 9 weights (v3 packs more than 64k weights on every thread).
 std::vector<ConvDesc> odd_cases() {
@@ -52,10 +53,10 @@ std::vector<ConvDesc> odd_cases() {
       conv_desc(2, 8, 12, 2, {11, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       conv_desc(2, 3, 21, 1, {5, 7, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
       conv_desc(1, 4, 35, 1, {6, 7, 9}, {2, 3, 2}, {1, 1, 1}, {0, 2, 1}, {2, 2, 1}),
-      conv_desc(1, 2, 40, 1, {100, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+      conv_desc(1, 2, 40, 1, {101, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       conv_desc(1, 40, 20, 1, {30, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
       conv_desc(2, 33, 18, 1, {5, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
-      conv_desc(1, 40, 3, 1, {56, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
+      conv_desc(1, 40, 3, 1, {57, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}),
       conv_desc(2, 32, 20, 1, {5, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
       conv_desc(1, 64, 130, 1, {6, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
   };
@@ -255,6 +256,24 @@ TEST(ConvVersions, V3DirectRunsEveryThreadsShareInANestedRegion) {
         expect_matches_reference(ConvVersion::v3_direct, d, pass, 3);
       }
     }
+}
+
+TEST(ConvVersions, V3DirectSplitsTheRowsEvenlyOverItsSlabs) {
+  // The slabs take the output rows of a depth evenly, so an image of 2 or 3 slabs needs the
+  // workspace of an image of one slab of its largest share: case C's 32 rows (28 fit a forward
+  // slab: 16 + 16; 13 fit a backward-data slab: 11 + 11 + 10) and 57 rows in slabs of 29 + 28.
+  // Split greedily, the first slab would hold 28 (C), 13 and 48 rows.
+  auto bytes = [](const ConvDesc& d, ConvPass pass) {
+    return signet::cpu::conv_version_workspace_bytes(ConvVersion::v3_direct, d, pass, 2);
+  };
+  const ConvDesc c32 = conv_desc(8, 128, 256, 1, {32, 32}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const ConvDesc c16 = conv_desc(8, 128, 256, 1, {16, 32}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  const ConvDesc c11 = conv_desc(8, 128, 256, 1, {11, 32}, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+  EXPECT_EQ(bytes(c32, ConvPass::forward), bytes(c16, ConvPass::forward));
+  EXPECT_EQ(bytes(c32, ConvPass::backward_data), bytes(c11, ConvPass::backward_data));
+  EXPECT_EQ(
+      bytes(conv_desc(1, 40, 3, 1, {57, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}), ConvPass::forward),
+      bytes(conv_desc(1, 40, 3, 1, {29, 60}, {3, 3}, {1, 1}, {2, 1}, {2, 1}), ConvPass::forward));
 }
 
 TEST(ConvVersions, V2Im2colMatchesReferenceThroughTheSelectionApi) {

@@ -55,11 +55,11 @@ struct Plan {
 
 // Slabs of about kSlabBytes (at least one output row): with 64 KiB the re-copied rows cost D 10%;
 // with 256 KiB C's backward-data (256 channels of 34 columns) took 5 rows a slab and re-copied
-// 2 of every 7 (1-3% of its time against 512 KiB, 13 rows a slab).
+// 2 of every 7 (1-3% of its time against 512 KiB, up to 13 rows a slab).
 constexpr int64_t kSlabBytes = int64_t{512} << 10;
 
 // The plan of forward problem d with slabs of at most max_rows output rows (0: about
-// kSlabBytes).
+// kSlabBytes, the rows of a depth split evenly over the slabs that take them).
 Plan make_plan(const ConvDesc& d, int64_t max_rows = 0) {
   Plan pl;
   pl.kb = (d.k + kLanes - 1) / kLanes;
@@ -70,12 +70,22 @@ Plan make_plan(const ConvDesc& d, int64_t max_rows = 0) {
   const int64_t row_floats = d.c * pl.dspan * pl.pw;
   const int64_t fit = kSlabBytes / static_cast<int64_t>(sizeof(float)) / row_floats - hspan + 1;
   pl.rows = std::min(d.out[1], std::max<int64_t>(1, max_rows > 0 ? max_rows : fit));
+  // Even slabs: C's 32 rows took slabs of 28 and 4 rows (a 4-row item 7% over its share of the
+  // FLOPs, its slab's fill zeroing the 24 rows below in every plane), now 16 + 16 (a 313 KiB
+  // slab in L2 instead of 532 KiB); D's 56 rows 28 + 28 instead of 33 + 23. t2, 150-300 calls
+  // of each alternated call by call, SCHED_FIFO, a noisy host: median per-call time ratio to the
+  // uneven split C fwd 0.979-0.991 (3 runs), D fwd 0.958-0.981 (2 runs; each run's quartiles
+  // about +-4%), C and D bwd_data 0.99-1.01.
+  if (max_rows == 0) {
+    const int64_t slabs = (d.out[1] + pl.rows - 1) / pl.rows;
+    pl.rows = (d.out[1] + slabs - 1) / slabs;
+  }
   pl.sh = pl.rows + hspan - 1;
   // Whole lines a channel plane, an odd number of them, so that a tile's channels fall in different
-  // L1 sets: C's planes of 30 x 34 floats (4080 bytes, 16 short of 4 KiB) put the rows that a tile
-  // reads of its 12-13 channels in the same few sets (t1, perf cpu-clock samples: the stall at
-  // the head of the tile's inner loop 14% -> 7% of its samples; time within noise, t2 best of 40
-  // calls 312 -> 313 GFLOP/s).
+  // L1 sets: C's planes of 30 x 34 floats before the even slabs (4080 bytes, 16 short of 4 KiB) put
+  // the rows that a tile reads of its 12-13 channels in the same few sets (t1, perf cpu-clock
+  // samples: the stall at the head of the tile's inner loop 14% -> 7% of its samples; time within
+  // noise, t2 best of 40 calls 312 -> 313 GFLOP/s).
   pl.plane = (pl.dspan * pl.sh * pl.pw + kLanes - 1) / kLanes * kLanes;
   if (pl.plane / kLanes % 2 == 0) pl.plane += kLanes;
   pl.wp_bytes = round64(static_cast<size_t>(pl.kb * kLanes * d.c * pl.taps) * sizeof(float));
@@ -270,6 +280,16 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void transpose_ful
 // The mask of the first n (<= 16) lanes.
 __mmask16 lanes(int64_t n) {
   return static_cast<__mmask16>((1u << n) - 1);
+}
+
+// Prefetches into L1, for writing, the lines of `planes` output rows of `floats` floats each,
+// the first at row and each next `stride` floats on: the lines a row's transposes store into.
+void prefetch_rows_for_write(const float* row, int64_t planes, int64_t stride, int64_t floats) {
+  for (int64_t i = 0; i < planes; ++i, row += stride) {
+    const uintptr_t end = reinterpret_cast<uintptr_t>(row + floats);
+    for (uintptr_t at = reinterpret_cast<uintptr_t>(row) & ~uintptr_t{63}; at < end; at += 64)
+      __builtin_prefetch(reinterpret_cast<const void*>(at), 1, 3);
+  }
 }
 
 // The tiles for widths 1..kTileW, one filter block then two; accumulating, then zeroing.
@@ -478,10 +498,20 @@ void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* 
         const int64_t calls = nr * cblocks * ntiles;
         const int64_t per_call = (y_feed.lines() + x_feed.lines() / pairs) / calls + 1;
         for (int64_t r = 0; r < nr; ++r) {
+          const int64_t row = od * d.out[1] + oh0 + r;
           EvenParts cparts(d.c, cblocks);
           for (int64_t cb = 0; cb < cblocks; ++cb) {
             cparts.next();
             const int64_t c0 = cparts.lo(), nc = cparts.hi() - c0;
+            // Before the row's last channel block, the y lines its transposes store into, so
+            // that they are in L1 by the end of the block's tiles: D fwd's transposes 4.9% -> 2.3%
+            // of its samples (t2, perf cpu-clock); 150-200 calls alternated, SCHED_FIFO, a
+            // noisy host: median per-call time ratio D fwd 0.972-0.983, D bwd_data 0.984, C fwd
+            // 0.992-0.993 (quartiles about +-4%). Not with one channel block (B fwd and bwd_data:
+            // the prefetches right before its only tile, 1.03 and 1.01).
+            if (cb == cblocks - 1 && cblocks > 1)
+              prefetch_rows_for_write(y + (n * d.k + k0) * p + row * d.out[2], k1 - k0, p,
+                                      d.out[2]);
             EvenParts wparts(d.out[2], ntiles);
             for (int64_t t = 0; t < ntiles; ++t) {
               wparts.next();
@@ -495,7 +525,6 @@ void run_direct(const ConvDesc& d, const Plan& pl, const float* x, const float* 
                   pf_end);
             }
           }
-          const int64_t row = od * d.out[1] + oh0 + r;
           for (int64_t kk = k0; kk < k1; kk += kLanes) {
             const int nk = static_cast<int>(std::min<int64_t>(kLanes, k1 - kk));
             for (int64_t ow = 0; ow < d.out[2]; ow += kLanes) {

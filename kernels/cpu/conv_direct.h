@@ -3,8 +3,9 @@
 // [K/16][C][taps][16] (zero-padded to 16 filters) and a register tile of 14 output positions of
 // one row x 32 output channels (28 zmm accumulators) takes, per input channel and tap, two
 // weight vectors and 14 broadcast inputs: 28 FMAs with no im2col and no GEMM packing. Each
-// thread copies the input rows that a block of output rows reads into a zero-padded slab of about
-// 512 KiB (so the inner loop has no bounds checks) and transposes each finished row back to NCHW.
+// thread copies the input rows that a block of output rows reads into a zero-padded slab of at
+// most about 512 KiB (the rows split evenly over the slabs; so the inner loop has no bounds
+// checks) and transposes each finished row back to NCHW.
 // Backward-data is the forward of the flipped, transposed weights on dy with padding
 // dilation * (kernel - 1) - padding, so it needs padding <= dilation * (kernel - 1).
 // Backward-weights keeps the filters as lanes: dy is blocked to [K/16][position][16] one chunk of
