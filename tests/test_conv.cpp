@@ -15,6 +15,7 @@
 #include "engine/ops/conv.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
+#include "engine/packed_cache.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/reference/conv.h"
 #include "tests/support/conv_shapes.h"
@@ -263,21 +264,21 @@ TEST(ConvOps, PackedWeightsAreCachedByStorageVersion) {
   const Tensor x = random_f64({2, 16, 7, 9}, -1, 1, 51).to(DType::f32);
   const Tensor dy = random_f64({2, 20, 7, 9}, -1, 1, 52).to(DType::f32);
   Tensor w = random_f64({20, 16, 3, 3}, -1, 1, 53).to(DType::f32);
-  const uint64_t before = signet::conv_weight_packs();
+  const uint64_t before = signet::packed_cache().packs();
   expect_matches_reference(x, w, dy);
-  EXPECT_EQ(signet::conv_weight_packs() - before, 2u) << "forward and backward-data pack once";
+  EXPECT_EQ(signet::packed_cache().packs() - before, 2u) << "forward and backward-data pack once";
   const std::vector<float> first = signet::conv2d(x, w, Tensor(), {1}, {1}).to_vector<float>();
   expect_matches_reference(x, w, dy);
-  EXPECT_EQ(signet::conv_weight_packs() - before, 2u) << "same storage and version: cached";
+  EXPECT_EQ(signet::packed_cache().packs() - before, 2u) << "same storage and version: cached";
   EXPECT_EQ(signet::conv2d(x, w, Tensor(), {1}, {1}).to_vector<float>(), first);
   // An in-place write bumps the version: both packings are made again from the new values.
   w.copy_(random_f64({20, 16, 3, 3}, -1, 1, 54).to(DType::f32));
   expect_matches_reference(x, w, dy);
-  EXPECT_EQ(signet::conv_weight_packs() - before, 4u);
+  EXPECT_EQ(signet::packed_cache().packs() - before, 4u);
   // Equal values in another storage pack again; the cache never answers for a storage it did not
   // see.
   expect_matches_reference(x, w.clone(), dy);
-  EXPECT_EQ(signet::conv_weight_packs() - before, 6u);
+  EXPECT_EQ(signet::packed_cache().packs() - before, 6u);
 }
 
 TEST(ConvOps, NonContiguousInputMatchesContiguous) {

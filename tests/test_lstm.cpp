@@ -21,6 +21,7 @@
 #include "engine/ops/join.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/reduce.h"
+#include "engine/packed_cache.h"
 #include "kernels/reference/lstm.h"
 #include "tests/support/expect_error.h"
 #include "tests/support/fixtures.h"
@@ -542,6 +543,50 @@ TEST(LstmStepGemm, EveryVersionGivesTheSameLayerAndGradients) {
       expect_close(got[k].to(DType::f64), want[k].to(DType::f64), 2e-5,
                    std::string(impl) + " value " + std::to_string(k));
   }
+}
+
+// An f32 layer's output and every gradient (x, h0, c0, then the weights), on the default path
+// (the fused steps, whose packings of W_hh are cached).
+Inputs fused_run(const LstmWeights& w, const Tensor& x, const Tensor& h0, const Tensor& c0) {
+  Inputs xs{x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh};
+  for (Tensor& t : xs) t = t.detach().requires_grad_();
+  LstmLayerResult r = lstm_layer(xs[0], {xs[3], xs[4], xs[5], xs[6]}, xs[1], xs[2]);
+  sum(r.output * random_f64(r.output.shape(), -1, 1, 163).to(DType::f32)).backward();
+  Inputs out{r.output.detach()};
+  for (const Tensor& t : xs) out.push_back(t.grad());
+  return out;
+}
+
+TEST(LstmFusedSteps, PackedRecurrentWeightIsCachedByStorageVersion) {
+  // H = 20: one full and one partial unit block; 7 steps.
+  const int64_t T = 7, N = 5, I = 6, H = 20;
+  LstmWeights w = random_weights(I, H, true, 160);
+  for (Tensor* t : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh}) *t = t->to(DType::f32);
+  const Tensor x = random_f64({T, N, I}, -1, 1, 161).to(DType::f32);
+  const Tensor h0 = random_f64({N, H}, -1, 1, 162).to(DType::f32), c0 = h0 * 0.5;
+  auto bitwise_equal = [](const Inputs& a, const Inputs& b) {
+    for (size_t k = 0; k < a.size(); ++k)
+      if (a[k].to_vector<float>() != b[k].to_vector<float>()) return false;
+    return true;
+  };
+  const uint64_t before = packed_cache().packs();
+  const Inputs first = fused_run(w, x, h0, c0);
+  EXPECT_EQ(packed_cache().packs() - before, 2u) << "W_hh packs once forward, once backward";
+  EXPECT_TRUE(bitwise_equal(fused_run(w, x, h0, c0), first));
+  EXPECT_EQ(packed_cache().packs() - before, 2u) << "same storage and version: cached";
+  // An in-place write bumps the version: both packings are made again, from the new values, and
+  // the results are those of the same values in a fresh storage (which packs for itself).
+  {
+    NoGradGuard no_grad;
+    w.w_hh.copy_(random_f64({4 * H, H}, -0.6, 0.6, 164).to(DType::f32));
+  }
+  const Inputs changed = fused_run(w, x, h0, c0);
+  EXPECT_EQ(packed_cache().packs() - before, 4u);
+  EXPECT_FALSE(bitwise_equal(changed, first));
+  LstmWeights fresh = w;
+  fresh.w_hh = w.w_hh.clone();
+  EXPECT_TRUE(bitwise_equal(fused_run(fresh, x, h0, c0), changed));
+  EXPECT_EQ(packed_cache().packs() - before, 6u);
 }
 
 TEST(LstmDropout, KerasInputMaskIsSharedByEveryStep) {

@@ -1,15 +1,13 @@
 #include "engine/ops/conv.h"
 
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
 #include "engine/cuda_kernels_nn.h"
 #include "engine/dispatch.h"
+#include "engine/packed_cache.h"
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/cpu/conv_select.h"
@@ -108,94 +106,19 @@ class WeightScope {
   const Tensor* prev_;
 };
 
-// One packed weight: the storage, version and element it was packed from, the packing
-// (backward-data or forward; filters, channels and kernel of d) and the packed floats.
-struct PackedEntry {
-  std::weak_ptr<Storage> storage;
-  uint64_t version = 0;
-  const void* data = nullptr;
-  bool backward_data = false;
-  int64_t k = 0, c = 0, kernel[3] = {0, 0, 0};
-  Tensor packed;
-};
-
-// v3's packed weights cached by the weight's storage identity and version counter (DESIGN.md):
-// a weight packs once per version and pass however many times it runs (ConvLSTM steps,
-// evaluation); an optimizer step bumps the version and the next call repacks. At most kSlots
-// entries; expired storages and the oldest entry make room.
-class PackedWeights {
- public:
-  // The packed form of w (which holds d's weights) for the forward or backward-data.
-  Tensor get(const Tensor& w, const ConvDesc& d, bool backward_data, int threads) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (PackedEntry& e : entries_)
-      if (matches(e, w, d, backward_data)) return e.packed;
-    PackedEntry e;
-    e.storage = w.storage(), e.version = w.version(), e.data = w.raw_data();
-    e.backward_data = backward_data, e.k = d.k, e.c = d.c;
-    std::memcpy(e.kernel, d.kernel, sizeof(e.kernel));
-    const size_t bytes = cpu::conv_v3_direct_packed_bytes(d, backward_data) + 64;
-    e.packed = empty({static_cast<int64_t>(bytes)}, DType::u8);
-    cpu::conv_v3_direct_pack_weights(d, backward_data, static_cast<const float*>(w.raw_data()),
-                                     aligned(e.packed), threads);
-    ++packs_;
-    evict();
-    entries_.push_back(e);
-    return e.packed;
-  }
-
-  // How many packings get has made (its misses).
-  uint64_t packs() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return packs_;
-  }
-
-  // The 64-byte aligned floats of a packed entry's tensor.
-  static float* aligned(const Tensor& packed) {
-    const uintptr_t p = reinterpret_cast<uintptr_t>(packed.raw_data());
-    return reinterpret_cast<float*>((p + 63) / 64 * 64);
-  }
-
- private:
-  static constexpr size_t kSlots = 16;
-
-  // True when e was packed from w's storage at its current version for this pass and shape.
-  static bool matches(const PackedEntry& e, const Tensor& w, const ConvDesc& d,
-                      bool backward_data) {
-    return !e.storage.expired() && e.storage.lock() == w.storage() && e.version == w.version() &&
-           e.data == w.raw_data() && e.backward_data == backward_data && e.k == d.k && e.c == d.c &&
-           std::memcmp(e.kernel, d.kernel, sizeof(e.kernel)) == 0;
-  }
-
-  // Drops entries whose storage is gone or outdated, then the oldest while full.
-  void evict() {
-    std::vector<PackedEntry> kept;
-    for (PackedEntry& e : entries_) {
-      const std::shared_ptr<Storage> s = e.storage.lock();
-      if (s && s->version() == e.version) kept.push_back(std::move(e));
-    }
-    while (kept.size() >= kSlots) kept.erase(kept.begin());
-    entries_ = std::move(kept);
-  }
-
-  std::mutex mutex_;
-  std::vector<PackedEntry> entries_;
-  uint64_t packs_ = 0;
-};
-
-// The process-wide cache of packed weights.
-PackedWeights& packed_weights() {
-  static PackedWeights cache;
-  return cache;
-}
-
 // The cached packed weights of this thread's current weight tensor when it holds w (f32 on the
 // cpu); null otherwise.
 const float* cached_packing(const ConvDesc& d, const void* w, bool backward_data, int threads,
                             Tensor& hold) {
   if (!t_weight || t_weight->raw_data() != w || t_weight->device() != Device::cpu()) return nullptr;
-  hold = packed_weights().get(*t_weight, d, backward_data, threads);
-  return PackedWeights::aligned(hold);
+  const std::vector<int64_t> layout{kConvV3Packing, backward_data, d.k,        d.c,
+                                    d.kernel[0],    d.kernel[1],   d.kernel[2]};
+  hold = packed_cache().get(*t_weight, layout, cpu::conv_v3_direct_packed_bytes(d, backward_data),
+                            [&](float* out) {
+                              cpu::conv_v3_direct_pack_weights(
+                                  d, backward_data, static_cast<const float*>(w), out, threads);
+                            });
+  return PackedCache::aligned(hold);
 }
 
 // A u8 workspace tensor of v3's need for pass of d on threads (without packed weights when the
@@ -475,10 +398,6 @@ Tensor convolution(const ConvOps& ops, const char* node, int dims, const Tensor&
 }
 
 }  // namespace
-
-uint64_t conv_weight_packs() {
-  return packed_weights().packs();
-}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Shape& stride,
               const Shape& padding, const Shape& dilation, int64_t groups) {

@@ -4,8 +4,8 @@
 // "conv2d_backward_weights" (and the 3-D twins): v2_im2col (f32; needs at least 4 filters per
 // group), v1_reference (f32, f64), v3_direct (f32, AVX-512, stride 1, groups 1) and, for the
 // forward of first layers, v4_small_c; kernels/cpu/conv_select.h chooses. v3's packed weights are
-// cached by the weight's storage and version (a weight packs once per version and pass however
-// many calls use it).
+// cached by the weight's storage and version (engine/packed_cache.h: a weight packs once per
+// version and pass however many calls use it).
 #pragma once
 #include <cstdint>
 
@@ -22,8 +22,5 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               const Shape& stride = {1}, const Shape& padding = {0}, const Shape& dilation = {1},
               int64_t groups = 1);
-
-// How many times v3 has packed a weight tensor since the program started (the cache's misses).
-uint64_t conv_weight_packs();
 
 }  // namespace signet

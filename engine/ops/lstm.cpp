@@ -8,6 +8,7 @@
 #include "engine/cuda_kernels.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
+#include "engine/packed_cache.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_prepacked.h"
@@ -368,22 +369,27 @@ void steps_v1(const LayerSteps& a) {
 
 // v2: every step in one OpenMP team, each thread the products and cells of its share of the unit
 // blocks (the others take from its back when it falls behind), one barrier per step; W_hh packed
-// once (kernels/cpu/lstm_steps.h); the bias added in the cell; the first product skipped when h0
-// is zero. Measured with v2 backward (forward + backward steps of a layer, in-process alternation
-// with the per-step path, OMP_WAIT_POLICY=passive, the runs where both cores were free, load 1-4
-// from other guests, 14:22-14:39): medians L1 t2 50-65 ms vs 59-72 (-10 to -15%), S t2 83-104 ms
-// vs 129-147 (-30 to -35%); t1 within the host's +-5% noise of the per-step path.
+// once per version (kernels/cpu/lstm_steps.h, cached: engine/packed_cache.h, so inference and a
+// training step's forward and backward of unchanged weights skip the 16 MiB repacking for H =
+// 1024, 1.6 ms forward and 1.9 ms backward at t2); the bias added in the cell; the first product
+// skipped when h0 is zero. Measured with v2 backward (forward + backward steps of a layer,
+// in-process alternation with the per-step path, OMP_WAIT_POLICY=passive, the runs where both cores
+// were free, load 1-4 from other guests, 14:22-14:39): medians L1 t2 50-65 ms vs 59-72 (-10 to
+// -15%), S t2 83-104 ms vs 129-147 (-30 to -35%); t1 within the host's +-5% noise of the per-step
+// path.
 void steps_v2_fused(const LayerSteps& a) {
   const cpu::SimdPath path = cpu::active_simd_path();
   const cpu::LstmStepsDesc d{a.T, a.N, a.H, a.reverse};
   const int threads = cpu::lstm_steps_threads(d, cpu::default_threads());
-  Tensor packed =
-      empty({static_cast<int64_t>(cpu::lstm_steps_packed_w_floats(a.H, path))}, a.dtype);
+  const Tensor packed = packed_cache().get(
+      *a.w_hh, {kLstmStepsForwardPacking, a.H, static_cast<int64_t>(path)},
+      cpu::lstm_steps_packed_w_floats(a.H, path) * sizeof(float), [&](float* out) {
+        cpu::lstm_steps_pack_w(a.H, static_cast<const float*>(a.w_hh->raw_data()), out, threads,
+                               path);
+      });
   Tensor ws =
       empty({static_cast<int64_t>(cpu::lstm_steps_workspace_bytes(d, threads, path))}, DType::u8);
-  cpu::lstm_steps_pack_w(a.H, static_cast<const float*>(a.w_hh->raw_data()),
-                         static_cast<float*>(packed.raw_data()), threads, path);
-  cpu::lstm_steps_forward(d, a.lengths, static_cast<const float*>(packed.raw_data()),
+  cpu::lstm_steps_forward(d, a.lengths, PackedCache::aligned(packed),
                           a.bias ? static_cast<const float*>(a.bias->raw_data()) : nullptr,
                           a.h0_zero, static_cast<float*>(a.act), static_cast<float*>(a.hbuf),
                           static_cast<float*>(a.cbuf), static_cast<float*>(a.y), ws.raw_data(),
@@ -533,7 +539,8 @@ void back_steps_v1(const LayerBackSteps& a) {
 
 // v2: every step in one OpenMP team, each thread the dh products and cell gradients of its share
 // of the unit blocks (taken from the back by the others when it falls behind), one barrier per
-// step (kernels/cpu/lstm_steps.h); the bias gradient from per-step column sums taken in the cell
+// step (kernels/cpu/lstm_steps.h; W_hh's backward packing cached per version as the forward's);
+// the bias gradient from per-step column sums taken in the cell
 // pass and added over t here (v1's GEMM with a ones row runs at m = 1, ~4 GFLOP/s: 1.2 ms of L1's
 // and 3.9 ms of S's fwd_bwd at t1).
 void back_steps_v2_fused(const LayerBackSteps& a) {
@@ -546,18 +553,19 @@ void back_steps_v2_fused(const LayerBackSteps& a) {
   Tensor ws =
       empty({static_cast<int64_t>(cpu::lstm_steps_workspace_bytes(d, threads, path))}, DType::u8);
   Tensor partial = a.dbias ? empty({a.T, G}, a.dtype) : Tensor();
-  if (product) {
-    packed =
-        empty({static_cast<int64_t>(cpu::lstm_steps_packed_w_backward_floats(a.H, path))}, a.dtype);
-    cpu::lstm_steps_pack_w_backward(a.H, static_cast<const float*>(a.w_hh->raw_data()),
-                                    static_cast<float*>(packed.raw_data()), threads, path);
-  }
-  cpu::lstm_steps_backward(
-      d, a.lengths, product ? static_cast<const float*>(packed.raw_data()) : nullptr,
-      static_cast<const float*>(a.act), static_cast<const float*>(a.cbuf),
-      static_cast<const float*>(a.dy), a.need_h0, static_cast<float*>(a.dh),
-      static_cast<float*>(a.dc), static_cast<float*>(a.dgates),
-      a.dbias ? static_cast<float*>(partial.raw_data()) : nullptr, ws.raw_data(), threads, path);
+  if (product)
+    packed = packed_cache().get(
+        *a.w_hh, {kLstmStepsBackwardPacking, a.H, static_cast<int64_t>(path)},
+        cpu::lstm_steps_packed_w_backward_floats(a.H, path) * sizeof(float), [&](float* out) {
+          cpu::lstm_steps_pack_w_backward(a.H, static_cast<const float*>(a.w_hh->raw_data()), out,
+                                          threads, path);
+        });
+  cpu::lstm_steps_backward(d, a.lengths, product ? PackedCache::aligned(packed) : nullptr,
+                           static_cast<const float*>(a.act), static_cast<const float*>(a.cbuf),
+                           static_cast<const float*>(a.dy), a.need_h0, static_cast<float*>(a.dh),
+                           static_cast<float*>(a.dc), static_cast<float*>(a.dgates),
+                           a.dbias ? static_cast<float*>(partial.raw_data()) : nullptr,
+                           ws.raw_data(), threads, path);
   if (a.dbias)
     cpu::lstm_steps_bias_sum(static_cast<const float*>(partial.raw_data()), a.T, a.H,
                              static_cast<float*>(a.dbias));
