@@ -17,21 +17,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "bench/conv_cases.h"
 #include "bench/harness.h"
+#include "bench/onednn_conv.h"
 #include "kernels/common/conv_desc.h"
 #include "kernels/cpu/conv_select.h"
 #include "kernels/cpu/cpu_features.h"
-
-#ifdef SIGNET_BENCH_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
 
 namespace {
 
@@ -48,31 +43,6 @@ using signet::kernels::ConvDesc;
 
 const char* const kPassNames[] = {"fwd", "bwd_data", "bwd_weights"};
 
-// The buffers of one case, made on first use and kept.
-struct Data {
-  explicit Data(const ConvDesc& d)
-      : nx(d.n * d.c * signet::kernels::conv_in_volume(d)),
-        ny(d.n * d.k * signet::kernels::conv_out_volume(d)),
-        nw(d.k * d.c * signet::kernels::conv_kernel_volume(d)),
-        x(signet::bench::random_buffer(nx, 1)),
-        w(signet::bench::random_buffer(nw, 2)),
-        b(signet::bench::random_buffer(d.k, 3)),
-        y(signet::bench::random_buffer(ny, 4)),
-        dy(signet::bench::random_buffer(ny, 5)),
-        dx(signet::bench::random_buffer(nx, 6)),
-        dw(signet::bench::random_buffer(nw, 7)),
-        db(signet::bench::random_buffer(d.k, 8)) {}
-  size_t nx, ny, nw;
-  Buffer x, w, b, y, dy, dx, dw, db;
-};
-
-Data& data_for(const ConvCase& c) {
-  static std::map<const ConvCase*, std::unique_ptr<Data>> all;
-  std::unique_ptr<Data>& d = all[&c];
-  if (!d) d = std::make_unique<Data>(conv_desc_of(c));
-  return *d;
-}
-
 // The cases A-E, then sign_cnn's and the ConvLSTM's.
 std::vector<const ConvCase*> all_cases() {
   std::vector<const ConvCase*> out;
@@ -86,7 +56,7 @@ std::vector<const ConvCase*> all_cases() {
 struct SignetPass {
   SignetPass(const ConvCase& c, int pass, ConvVersion version, int threads_)
       : d(conv_desc_of(c)),
-        b(data_for(c)),
+        b(signet::bench::conv_data_for(c)),
         p(static_cast<ConvPass>(pass)),
         v(version),
         threads(threads_),
@@ -106,7 +76,7 @@ struct SignetPass {
                                              ws.get(), threads, path);
   }
   ConvDesc d;
-  Data& b;
+  signet::bench::ConvData& b;
   ConvPass p;
   ConvVersion v;
   int threads;
@@ -128,105 +98,10 @@ void bm_signet(benchmark::State& state, const ConvCase* c, int pass, ConvVersion
 }
 
 #ifdef SIGNET_BENCH_ONEDNN
-using namespace dnnl;
-
-// A reorder from `from` to `to` (nothing to do when the layouts are equal).
-struct Move {
-  Move(engine& eng, const memory& from, const memory::desc& to_md)
-      : src(from), dst(to_md == from.get_desc() ? from : memory(to_md, eng)) {
-    if (dst.get_data_handle() != src.get_data_handle()) prim = reorder(src, dst);
-  }
-  Move(engine& eng, const memory::desc& from_md, const memory& to)
-      : src(from_md == to.get_desc() ? to : memory(from_md, eng)), dst(to) {
-    if (dst.get_data_handle() != src.get_data_handle()) prim = reorder(src, dst);
-  }
-  void run(stream& s) {
-    if (prim) prim.execute(s, src, dst);
-  }
-  memory src, dst;
-  reorder prim;
-};
-
-// oneDNN's primitive for one pass of a case, on the case's buffers, with its reorders from and to
-// NCHW/OIHW (made once).
-struct OnednnPass {
-  OnednnPass(const ConvCase& c, int pass) : eng(engine::kind::cpu, 0), strm(eng) {
-    const ConvDesc d = conv_desc_of(c);
-    Data& b = data_for(c);
-    const auto dt = memory::data_type::f32;
-    const bool is3 = c.dims == 3;
-    const auto act = is3 ? memory::format_tag::ncdhw : memory::format_tag::nchw;
-    const auto wtag = is3 ? memory::format_tag::oidhw : memory::format_tag::oihw;
-    memory::dims xs{d.n, d.c}, ys{d.n, d.k}, ws{d.k, d.c}, one, zero, pad;
-    for (int s = 3 - c.dims; s < 3; ++s) {
-      xs.push_back(d.in[s]), ys.push_back(d.out[s]), ws.push_back(d.kernel[s]);
-      one.push_back(1), zero.push_back(0), pad.push_back(1);
-    }
-    const memory::desc x_any(xs, dt, memory::format_tag::any),
-        y_any(ys, dt, memory::format_tag::any), w_any(ws, dt, memory::format_tag::any),
-        b_md({d.k}, dt, memory::format_tag::x);
-    const memory::desc x_md(xs, dt, act), y_md(ys, dt, act), w_md(ws, dt, wtag);
-    convolution_forward::primitive_desc fpd(
-        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, x_any,
-                                  w_any, b_md, y_any, one, zero, pad, pad),
-        eng);
-    if (pass == 0) {
-      in.emplace_back(eng, memory(x_md, eng, b.x.get()), fpd.src_desc());
-      in.emplace_back(eng, memory(w_md, eng, b.w.get()), fpd.weights_desc());
-      out.emplace_back(eng, fpd.dst_desc(), memory(y_md, eng, b.y.get()));
-      conv = convolution_forward(fpd);
-      args = {{DNNL_ARG_SRC, in[0].dst},
-              {DNNL_ARG_WEIGHTS, in[1].dst},
-              {DNNL_ARG_BIAS, memory(b_md, eng, b.b.get())},
-              {DNNL_ARG_DST, out[0].src}};
-    } else if (pass == 1) {
-      convolution_backward_data::primitive_desc bpd(
-          convolution_backward_data::desc(algorithm::convolution_direct, x_any, w_any, y_any, one,
-                                          zero, pad, pad),
-          eng, fpd);
-      in.emplace_back(eng, memory(y_md, eng, b.dy.get()), bpd.diff_dst_desc());
-      in.emplace_back(eng, memory(w_md, eng, b.w.get()), bpd.weights_desc());
-      out.emplace_back(eng, bpd.diff_src_desc(), memory(x_md, eng, b.dx.get()));
-      conv = convolution_backward_data(bpd);
-      args = {{DNNL_ARG_DIFF_DST, in[0].dst},
-              {DNNL_ARG_WEIGHTS, in[1].dst},
-              {DNNL_ARG_DIFF_SRC, out[0].src}};
-    } else {
-      convolution_backward_weights::primitive_desc bpd(
-          convolution_backward_weights::desc(algorithm::convolution_direct, x_any, w_any, b_md,
-                                             y_any, one, zero, pad, pad),
-          eng, fpd);
-      in.emplace_back(eng, memory(x_md, eng, b.x.get()), bpd.src_desc());
-      in.emplace_back(eng, memory(y_md, eng, b.dy.get()), bpd.diff_dst_desc());
-      out.emplace_back(eng, bpd.diff_weights_desc(), memory(w_md, eng, b.dw.get()));
-      conv = convolution_backward_weights(bpd);
-      args = {{DNNL_ARG_SRC, in[0].dst},
-              {DNNL_ARG_DIFF_DST, in[1].dst},
-              {DNNL_ARG_DIFF_WEIGHTS, out[0].src},
-              {DNNL_ARG_DIFF_BIAS, memory(b_md, eng, b.db.get())}};
-    }
-  }
-  // The reorders in, the convolution and the reorders out (only the convolution unless
-  // `inside`), then a wait.
-  void run(bool inside) {
-    if (inside)
-      for (Move& m : in) m.run(strm);
-    conv.execute(strm, args);
-    if (inside)
-      for (Move& m : out) m.run(strm);
-    strm.wait();
-  }
-  engine eng;
-  stream strm;
-  std::vector<Move> in, out;
-  primitive conv;
-  std::unordered_map<int, memory> args;
-};
-
 // oneDNN's pass on a case; `inside` puts the reorders from and to NCHW/OIHW inside the timing.
 void bm_onednn(benchmark::State& state, const ConvCase* c, int pass, bool inside, int threads) {
   signet::bench::set_omp_threads(threads);
-  OnednnPass op(*c, pass);
+  signet::bench::OnednnConvPass op(*c, pass);
   op.run(true);
   for (auto _ : state) {
     op.run(inside);
@@ -241,7 +116,7 @@ void bm_pair_onednn(benchmark::State& state, const ConvCase* c, int pass, ConvVe
                     int threads) {
   signet::bench::set_omp_threads(threads);
   SignetPass ours(*c, pass, v, threads);
-  OnednnPass peer(*c, pass);
+  signet::bench::OnednnConvPass peer(*c, pass);
   peer.run(true);
   signet::bench::run_paired(
       state, [&] { ours.run(); }, [&] { peer.run(true); });
@@ -264,7 +139,7 @@ void check_agreement() {
       const ConvCase& c = *cp;
       if (pass == 1 && c.first_layer) continue;
       const ConvDesc d = conv_desc_of(c);
-      Data& b = data_for(c);
+      signet::bench::ConvData& b = signet::bench::conv_data_for(c);
       const ConvPass p = static_cast<ConvPass>(pass);
       const ConvVersion v = signet::cpu::conv_select(d, p);
       auto ws = signet::bench::raw_buffer(signet::cpu::conv_version_workspace_bytes(v, d, p, 2));
@@ -280,7 +155,7 @@ void check_agreement() {
         signet::cpu::conv_run_backward_weights(v, d, b.x.get(), b.dy.get(), out, b.db.get(),
                                                ws.get(), 2, path);
       const std::vector<float> ours(out, out + n);
-      OnednnPass(c, pass).run(true);
+      signet::bench::OnednnConvPass(c, pass).run(true);
       benchmark::AddCustomContext(std::string("max_rel_diff/") + c.name + "/" + kPassNames[pass],
                                   std::to_string(max_rel_diff(ours.data(), out, n)));
     }

@@ -6,7 +6,9 @@
 // fwd_bwd (training forward, then backward from a fixed random dy to x and every weight; oneDNN's
 // diff weights are zeroed inside the timing, as an optimiser's zero_grad would).
 // `pair_onednn` alternates ours and oneDNN call by call (harness run_paired) and reports the
-// median and quartiles of the per-call ratio oneDNN time / our time.
+// median and quartiles of the per-call ratio oneDNN time / our time; the ConvLSTM's
+// `pair_onednn_c16` pairs it with its bound (16 x oneDNN's conv case C, fwd + bwd_data +
+// bwd_weights; see bm_pair_onednn_c16_conv_lstm).
 // FLOP formulas (the cell's elementwise work is not counted):
 //   LSTM forward   F = sum over layers 2 T N 4H (I_l + H)   (input projection + recurrent GEMMs)
 //   LSTM fwd_bwd   3F                                       (dX, dH and both weight gradients)
@@ -48,6 +50,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "bench/onednn_conv.h"
 #include "bench/rnn_cases.h"
 #include "engine/autograd.h"
 #include "engine/nn/conv_lstm.h"
@@ -403,6 +406,34 @@ void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
   signet::bench::set_flop_counters(state, (backward ? 3 : 1) * conv_lstm_forward_flops(), threads);
 }
 
+#ifdef SIGNET_BENCH_ONEDNN
+// Our ConvLSTM forward + backward and the bound for it alternated call by call (harness
+// run_paired): 16 forward, backward-data and backward-weights passes of conv case C by oneDNN
+// from NCHW (bench_conv's gating peer). pair_ratio = bound time / ours; the target (ours within
+// 1.1x of the bound) is pair_ratio >= 1 / 1.1 = 0.91.
+void bm_pair_onednn_c16_conv_lstm(benchmark::State& state, int threads) {
+  ConvLstmData& d = conv_lstm_data();
+  signet::bench::set_omp_threads(threads);
+  const signet::bench::ConvCase& c = signet::bench::kConvCases[2];
+  std::vector<std::unique_ptr<signet::bench::OnednnConvPass>> passes;
+  for (int pass = 0; pass < 3; ++pass)
+    passes.push_back(std::make_unique<signet::bench::OnednnConvPass>(c, pass));
+  for (auto& p : passes) p->run(true);
+  signet::bench::run_paired(
+      state,
+      [&] {
+        d.m->zero_grad();
+        d.x.zero_grad();
+        Tensor y = d.m->forward(d.x).first;
+        y.backward(d.dy);
+      },
+      [&] {
+        for (int t = 0; t < kCT; ++t)
+          for (auto& p : passes) p->run(true);
+      });
+}
+#endif
+
 // One L1 step product: forward (W^T, n = 4H) or backward (W, n = H).
 struct StepCase {
   const char *name, *direction;
@@ -567,6 +598,14 @@ void register_rnn_cases() {
       signet::bench::configure(
           benchmark::RegisterBenchmark(name.c_str(), bm_signet_conv_lstm, backward, t));
     }
+#ifdef SIGNET_BENCH_ONEDNN
+    signet::bench::configure(benchmark::RegisterBenchmark(
+                                 signet::bench::case_name("convlstm", "T16_B8_in64_hid64_32x32_k3",
+                                                          "fwd_bwd", "pair_onednn_c16", t)
+                                     .c_str(),
+                                 bm_pair_onednn_c16_conv_lstm, t))
+        ->MinTime(5.0);  // two or more pairs per repetition: one pair takes about 2.4 s
+#endif
   }
 }
 
