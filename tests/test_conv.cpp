@@ -281,6 +281,30 @@ TEST(ConvOps, PackedWeightsAreCachedByStorageVersion) {
   EXPECT_EQ(signet::packed_cache().packs() - before, 6u);
 }
 
+TEST(ConvOps, PackedWeightsOfAViewAreCachedByTheView) {
+  if (signet::cpu::active_simd_path() != SimdPath::avx512) GTEST_SKIP() << "v3 needs AVX-512";
+  // The last 16 input channels of a (20, 24, 3, 3) weight, as the ConvLSTM's h-path takes its
+  // weight: every call copies the view into a new storage, yet packs once per view and version.
+  const Tensor x = random_f64({2, 16, 7, 9}, -1, 1, 61).to(DType::f32);
+  Tensor w = random_f64({20, 24, 3, 3}, -1, 1, 62).to(DType::f32);
+  const Tensor view = w.narrow(1, 8, 16);
+  const uint64_t before = signet::packed_cache().packs();
+  const std::vector<float> first = signet::conv2d(x, view, Tensor(), {1}, {1}).to_vector<float>();
+  EXPECT_EQ(signet::packed_cache().packs() - before, 1u);
+  EXPECT_EQ(signet::conv2d(x, view, Tensor(), {1}, {1}).to_vector<float>(), first);
+  EXPECT_EQ(signet::packed_cache().packs() - before, 1u) << "the same view: cached";
+  // Another view of the same storage (the first 16 channels) packs for itself.
+  signet::conv2d(x, w.narrow(1, 0, 16), Tensor(), {1}, {1});
+  EXPECT_EQ(signet::packed_cache().packs() - before, 2u);
+  // An in-place write through the parent bumps the version: the view packs again, from the new
+  // values, and gives what a fresh contiguous copy gives.
+  w.copy_(random_f64({20, 24, 3, 3}, -1, 1, 63).to(DType::f32));
+  const std::vector<float> changed = signet::conv2d(x, view, Tensor(), {1}, {1}).to_vector<float>();
+  EXPECT_EQ(signet::packed_cache().packs() - before, 3u);
+  EXPECT_NE(changed, first);
+  EXPECT_EQ(signet::conv2d(x, view.clone(), Tensor(), {1}, {1}).to_vector<float>(), changed);
+}
+
 TEST(ConvOps, NonContiguousInputMatchesContiguous) {
   Tensor x = random_f64({2, 5, 6, 3}, -1, 1, 31).permute({0, 3, 1, 2});
   Tensor w = random_f64({4, 3, 3, 3}, -1, 1, 32);

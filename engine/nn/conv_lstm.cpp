@@ -129,8 +129,8 @@ Tensor ConvLSTM::layer_forward(int64_t l, const Tensor& x, Tensor& h, Tensor& c,
   const bool fused = !opt_.peephole && x.device().type == Device::Type::cpu;
   const Tensor w = fused ? to_ifgo(weight_[l], hid) : weight_[l];
   const Tensor bias = fused ? to_ifgo(bias_[l], hid) : bias_[l];
-  // Contiguous copies once per call: a narrowed view would be copied by every step's convolution,
-  // each copy a new storage whose packing the cache (engine/packed_cache.h) could not reuse.
+  // Contiguous copies once per call: a narrowed view would be copied by every step's convolution
+  // (its packing is cached either way, keyed on the view: engine/ops/conv.cpp).
   Tensor wx = w.narrow(1, 0, C).contiguous(), wh = w.narrow(1, C, hid).contiguous();
   // The x-path does not depend on h: one convolution over all T * N frames.
   const std::vector<Tensor> xg = unbind_time(

@@ -90,30 +90,39 @@ void check_v3(const ConvDesc& d, cpu::ConvPass pass, const char* suffix) {
       ", groups ", d.groups, " on ", cpu::simd_path_name(cpu::active_simd_path()));
 }
 
-// The weight tensor of the convolution running on this thread, set around each dispatch so
-// that v3 can find its packed weights (null: no tensor known, v3 packs into its workspace).
-thread_local const Tensor* t_weight = nullptr;
+// The weight of the convolution running on this thread, set around each dispatch so that v3 can
+// find its packed weights: `key` as the caller passed it (perhaps a view, such as the ConvLSTM's
+// h-path columns of its weight) and `data`, its contiguous values that the kernels read (null:
+// none known, v3 packs into its workspace). The cache is keyed on the view, so a view used again
+// finds its packing although contiguous() copies it into a new storage every call.
+struct CurrentWeight {
+  const Tensor* key = nullptr;
+  const Tensor* data = nullptr;
+};
+thread_local CurrentWeight t_weight;
 
-// Makes w the current weight of this thread for the lifetime of the scope.
+// Makes (key, data) the current weight of this thread for the lifetime of the scope.
 class WeightScope {
  public:
-  explicit WeightScope(const Tensor& w) : prev_(t_weight) { t_weight = &w; }
+  WeightScope(const Tensor& key, const Tensor& data) : prev_(t_weight) { t_weight = {&key, &data}; }
   ~WeightScope() { t_weight = prev_; }
   WeightScope(const WeightScope&) = delete;
   WeightScope& operator=(const WeightScope&) = delete;
 
  private:
-  const Tensor* prev_;
+  CurrentWeight prev_;
 };
 
-// The cached packed weights of this thread's current weight tensor when it holds w (f32 on the
-// cpu); null otherwise.
+// The cached packed weights of this thread's current weight when its data is w (f32 on the cpu);
+// null otherwise.
 const float* cached_packing(const ConvDesc& d, const void* w, bool backward_data, int threads,
                             Tensor& hold) {
-  if (!t_weight || t_weight->raw_data() != w || t_weight->device() != Device::cpu()) return nullptr;
-  const std::vector<int64_t> layout{kConvV3Packing, backward_data, d.k,        d.c,
-                                    d.kernel[0],    d.kernel[1],   d.kernel[2]};
-  hold = packed_cache().get(*t_weight, layout, cpu::conv_v3_direct_packed_bytes(d, backward_data),
+  const CurrentWeight cw = t_weight;
+  if (!cw.data || cw.data->raw_data() != w || cw.data->device() != Device::cpu()) return nullptr;
+  std::vector<int64_t> layout{kConvV3Packing, backward_data, d.k,        d.c,
+                              d.kernel[0],    d.kernel[1],   d.kernel[2]};
+  layout.insert(layout.end(), cw.key->strides().begin(), cw.key->strides().end());
+  hold = packed_cache().get(*cw.key, layout, cpu::conv_v3_direct_packed_bytes(d, backward_data),
                             [&](float* out) {
                               cpu::conv_v3_direct_pack_weights(
                                   d, backward_data, static_cast<const float*>(w), out, threads);
@@ -358,7 +367,7 @@ Grads conv_backward(const ConvOps& ops, const ConvDesc& d, bool need_x, bool nee
   Grads out(has_bias ? 3 : 2);
   if (!grad.defined()) return out;
   const Tensor dy = grad.contiguous(), x = saved[0].contiguous(), w = saved[1].contiguous();
-  const WeightScope scope(w);
+  const WeightScope scope(saved[1], w);
   if (need_x) {
     out[0] = empty(x.shape(), dy.dtype(), dy.device());
     ops.data.run(dy.device(), dy.dtype(), d, d, dy.raw_data(), w.raw_data(), out[0].raw_data());
@@ -381,7 +390,7 @@ Tensor convolution(const ConvOps& ops, const char* node, int dims, const Tensor&
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = empty(output_shape(d), x.dtype(), x.device());
-  const WeightScope scope(wc);
+  const WeightScope scope(weight, wc);
   ops.forward.run(x.device(), x.dtype(), d, d, xc.raw_data(), wc.raw_data(),
                   bc.defined() ? bc.raw_data() : nullptr, y.raw_data());
   if (!autograd::needs_grad({&x, &weight, &bias})) return y;
