@@ -387,22 +387,25 @@ ConvLstmData& conv_lstm_data() {
   return d;
 }
 
+// One pass of Signet's nn::ConvLSTM: forward (no graph) or forward + backward.
+void signet_conv_lstm_pass(ConvLstmData& d, bool backward) {
+  if (!backward) {
+    signet::NoGradGuard no_grad;
+    benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
+    return;
+  }
+  d.m->zero_grad();
+  d.x.zero_grad();
+  Tensor y = d.m->forward(d.x).first;
+  y.backward(d.dy);
+  benchmark::DoNotOptimize(y.raw_data());
+}
+
 // Signet's nn::ConvLSTM forward (no graph) or forward + backward with `threads` threads.
 void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
   ConvLstmData& d = conv_lstm_data();
   signet::bench::set_omp_threads(threads);
-  for (auto _ : state) {
-    if (!backward) {
-      signet::NoGradGuard no_grad;
-      benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
-      continue;
-    }
-    d.m->zero_grad();
-    d.x.zero_grad();
-    Tensor y = d.m->forward(d.x).first;
-    y.backward(d.dy);
-    benchmark::DoNotOptimize(y.raw_data());
-  }
+  for (auto _ : state) signet_conv_lstm_pass(d, backward);
   signet::bench::set_flop_counters(state, (backward ? 3 : 1) * conv_lstm_forward_flops(), threads);
 }
 
@@ -420,13 +423,7 @@ void bm_pair_onednn_c16_conv_lstm(benchmark::State& state, int threads) {
     passes.push_back(std::make_unique<signet::bench::OnednnConvPass>(c, pass));
   for (auto& p : passes) p->run(true);
   signet::bench::run_paired(
-      state,
-      [&] {
-        d.m->zero_grad();
-        d.x.zero_grad();
-        Tensor y = d.m->forward(d.x).first;
-        y.backward(d.dy);
-      },
+      state, [&] { signet_conv_lstm_pass(d, true); },
       [&] {
         for (int t = 0; t < kCT; ++t)
           for (auto& p : passes) p->run(true);

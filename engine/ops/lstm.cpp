@@ -371,12 +371,12 @@ void steps_v1(const LayerSteps& a) {
 // blocks (the others take from its back when it falls behind), one barrier per step; W_hh packed
 // once per version (kernels/cpu/lstm_steps.h, cached: engine/packed_cache.h, so inference and a
 // training step's forward and backward of unchanged weights skip the 16 MiB repacking for H =
-// 1024, 1.6 ms forward and 1.9 ms backward at t2); the bias added in the cell; the first product
-// skipped when h0 is zero. Measured with v2 backward (forward + backward steps of a layer,
-// in-process alternation with the per-step path, OMP_WAIT_POLICY=passive, the runs where both cores
-// were free, load 1-4 from other guests, 14:22-14:39): medians L1 t2 50-65 ms vs 59-72 (-10 to
-// -15%), S t2 83-104 ms vs 129-147 (-30 to -35%); t1 within the host's +-5% noise of the per-step
-// path.
+// 1024, 1.6 ms forward and 1.9 ms backward at t2, a scratch driver); the bias added in the cell;
+// the first product skipped when h0 is zero. Measured with v2 backward (forward + backward steps of
+// a layer, in-process alternation with the per-step path, OMP_WAIT_POLICY=passive, the runs where
+// both cores were free, load 1-4 from other guests, 14:22-14:39): medians L1 t2 50-65 ms vs 59-72
+// (-10 to -15%), S t2 83-104 ms vs 129-147 (-30 to -35%); t1 within the host's +-5% noise of the
+// per-step path.
 void steps_v2_fused(const LayerSteps& a) {
   const cpu::SimdPath path = cpu::active_simd_path();
   const cpu::LstmStepsDesc d{a.T, a.N, a.H, a.reverse};
