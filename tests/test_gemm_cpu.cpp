@@ -232,8 +232,6 @@ TEST(GemmCpu, V3SameThreadCountIsBitwiseRepeatable) {
     for (int64_t j = 0; j < d.n; ++j) ASSERT_EQ(c1[i * d.ldc + j], c2[i * d.ldc + j]);
 }
 
-// Each C element's sum runs in the same order whatever the split, so v4 on 2 and 3 threads
-// (sharing B for m = 300, own columns for m = 40) equals v4 on 1 thread bit for bit.
 // m past v4's MC (960 rows on AVX-512 and AVX2, 512 portable) in both splits: one thread
 // (sharing B) and two (n > 2 m: own columns, whose loops put MC blocks outside NC blocks).
 TEST(GemmCpu, V4RowsPastMcMatchReference) {
@@ -246,6 +244,8 @@ TEST(GemmCpu, V4RowsPastMcMatchReference) {
   }
 }
 
+// Each C element's sum runs in the same order whatever the split, so v4 on 2 and 3 threads
+// (sharing B for m = 300, own columns for m = 40) equals v4 on 1 thread bit for bit.
 TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
   for (int64_t m : {300, 40}) {
     const GemmDesc d = desc(m, 260, 600, false, true, 1.0, 0.0);
@@ -258,6 +258,28 @@ TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
       for (int64_t i = 0; i < d.m; ++i)
         for (int64_t j = 0; j < d.n; ++j)
           ASSERT_EQ(c[i * d.ldc + j], want[i * d.ldc + j]) << "m " << m << ", " << threads;
+    }
+  }
+}
+
+// v4's threads claim work without barriers; only its waits keep a B buffer from being repacked
+// while read and a tile's sum from being continued before its last block is done. Three
+// threads on fewer cores are preempted mid-claim, so the others run ahead across many blocks
+// (8 batch items x 4 KC blocks, a few ms a call): each of 20 calls must equal one thread bit for
+// bit, in both splits.
+TEST(GemmCpu, V4ClaimsWaitForTheirBlocksWhenAThreadFallsBehind) {
+  const GemmDesc d = desc(100, 300, 1000, false, false, 1.0, 0.5, 8);
+  const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
+  const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
+  const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);
+  using signet::cpu::V4Split;
+  for (V4Split split : {V4Split::shared_b, V4Split::own_columns}) {
+    std::vector<float> want = c0;
+    v4_split_on(signet::cpu::detect_simd_path(), 1, split)(d, a.data(), b.data(), want.data());
+    for (int rep = 0; rep < 20; ++rep) {
+      std::vector<float> c = c0;
+      v4_split_on(signet::cpu::detect_simd_path(), 3, split)(d, a.data(), b.data(), c.data());
+      ASSERT_EQ(c, want) << "split " << static_cast<int>(split) << ", call " << rep;
     }
   }
 }

@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <new>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/cpu/workspace.h"
 
 #ifdef SIGNET_WITH_OPENMP
@@ -98,44 +100,59 @@ void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, c
 // Rows of C a thread claims at a time in shared_b: two slivers (24 rows on AVX-512).
 constexpr int64_t kChunkSlivers = 2;
 
-// Split over m: for every (batch item, NC, KC) block the threads pack disjoint slivers of one
-// shared B block (two buffers alternate, so one barrier per block suffices), then claim chunks of
-// rows from a shared ticket counter (ticket t: block t / chunks, chunk t % chunks) and multiply
-// each against the whole block. Claiming instead of a fixed half each: on this VM one core often
-// runs 10-18% slower than the other for seconds at a time, and with fixed halves the faster one
-// then waited 10-18% of its time at the barriers (1024^3, 2 threads, rdtsc around the barrier);
-// claimed chunks measured 1.02-1.18x the fixed split (per-call pairs, SCHED_FIFO, 2026-12-01).
+// Slivers of a B block a thread packs per claim in shared_b (4 x 32 KiB on AVX-512).
+constexpr int64_t kPieceSlivers = 4;
+
+// The counters the threads of one call share: the next ticket, and per B buffer (block parity)
+// the pieces packed into it and the row chunks multiplied against it, counted over all blocks.
+struct Claims {
+  std::atomic<int64_t> tickets{0};
+  std::atomic<int64_t> packed[2] = {0, 0};
+  std::atomic<int64_t> rows_done[2] = {0, 0};
+};
+
+// Split over m, without a barrier: one ticket counter, handed out in order, walks the (batch
+// item, NC, KC) blocks; block t's tickets first pack its B block into buffer t % 2 piece by
+// piece, then multiply chunks of rows against it. A thread that ends its last chunk of block t
+// packs block t + 1 while the other still works on t (with a barrier per block it waited there:
+// on this VM one core often runs 10-18% slower than the other for seconds at a time, which is
+// also why rows are claimed rather than split in fixed halves). Three waits keep it correct: a
+// chunk waits for its block's pieces; a piece waits until block t - 2, whose buffer it reuses,
+// has had all its chunks; a chunk waits for the same rows of the block before (chunk_done),
+// whose sums it continues. A ticket only waits for smaller ones, so the smallest unfinished one
+// always runs; every element of C is summed in the same order whoever claims what.
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-              int tid, int nt, float* apack, float* const bbuf[2], std::atomic<int64_t>* tickets) {
+              float* apack, float* const bbuf[2], Claims* claims,
+              std::atomic<int64_t>* chunk_done) {
   const int64_t chunk = kChunkSlivers * MR, chunks = (d.m + chunk - 1) / chunk;
-  int64_t block = 0, ticket = -1;
-  for (int64_t p = 0; p < d.batch; ++p) {
-    const float* ap = a + p * d.stride_a;
-    const float* bp = b + p * d.stride_b;
-    float* cp = c + p * d.stride_c;
-    for (int64_t jc = 0; jc < d.n; jc += bl.nc) {
-      const int64_t nc = std::min<int64_t>(bl.nc, d.n - jc);
-      for (int64_t pc = 0; pc < d.k; pc += bl.kc, ++block) {
-        const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
-        float* bpack = bbuf[block & 1];
-        int64_t j0, j1;
-        split(nc, NR, tid, nt, &j0, &j1);
-        pack_b<NR>(d, bp, pc, kc, jc + j0, j1 - j0, bpack + j0 * kc, bl.avx512);
-#ifdef SIGNET_WITH_OPENMP
-        if (nt > 1) {
-#pragma omp barrier
-        }
-#endif
-        // A ticket past this block is kept for the next one (tickets are handed out in order).
-        for (;; ticket = -1) {
-          if (ticket < 0) ticket = tickets->fetch_add(1, std::memory_order_relaxed);
-          if (ticket / chunks != block) break;
-          const int64_t r0 = ticket % chunks * chunk;
-          rows_against_block<MR, NR>(d, bl, ap, bpack, cp, r0, std::min(d.m, r0 + chunk), jc, nc,
-                                     pc, kc, apack);
-        }
-      }
+  const int64_t piece = kPieceSlivers * NR;
+  const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
+  const int64_t col_blocks = (d.n + bl.nc - 1) / bl.nc, k_blocks = (d.k + bl.kc - 1) / bl.kc;
+  const int64_t per_block = pieces + chunks, blocks = d.batch * col_blocks * k_blocks;
+  for (;;) {
+    const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
+    const int64_t t = ticket / per_block, slot = ticket % per_block;
+    if (t >= blocks) break;
+    const int64_t p = t / (col_blocks * k_blocks);
+    const int64_t jc = t / k_blocks % col_blocks * bl.nc, pc = t % k_blocks * bl.kc;
+    const int64_t nc = std::min<int64_t>(bl.nc, d.n - jc), kc = std::min<int64_t>(bl.kc, d.k - pc);
+    float* bpack = bbuf[t & 1];
+    if (slot < pieces) {
+      wait_at_least(claims->rows_done[t & 1], t / 2 * chunks);
+      const int64_t j0 = slot * piece;
+      if (j0 < nc)
+        pack_b<NR>(d, b + p * d.stride_b, pc, kc, jc + j0, std::min(piece, nc - j0),
+                   bpack + j0 * kc, bl.avx512);
+      claims->packed[t & 1].fetch_add(1, std::memory_order_release);
+    } else {
+      const int64_t r = slot - pieces, r0 = r * chunk;
+      wait_at_least(claims->packed[t & 1], (t / 2 + 1) * pieces);
+      wait_at_least(chunk_done[r], t);
+      rows_against_block<MR, NR>(d, bl, a + p * d.stride_a, bpack, c + p * d.stride_c, r0,
+                                 std::min(d.m, r0 + chunk), jc, nc, pc, kc, apack);
+      chunk_done[r].store(t + 1, std::memory_order_release);
+      claims->rows_done[t & 1].fetch_add(1, std::memory_order_release);
     }
   }
 }
@@ -146,47 +163,37 @@ int64_t column_chunk(int64_t n, int64_t nr, int nt) {
   return std::min(16 * nr, round_up((n + 4 * nt - 1) / (4 * nt), nr));
 }
 
-// Split over n (when m is too short to share out): for every (batch item, KC block) the threads
-// claim (MC block of rows, chunk of columns) tickets from the shared counter in order, each
-// packing the A block of the rows it works on (once per row block it reaches) and each chunk's
-// B; a barrier between KC blocks keeps one block's updates of C behind the last one's. Claimed
-// chunks instead of fixed halves for the reason shared_b gives.
+// Split over n (when m is too short to share out), without a barrier: tickets, handed out in
+// order, walk the (batch item, KC block) groups, each a (MC block of rows, chunk of columns) tile
+// of C; a thread packs the A block of the rows it works on (once per row block it reaches) and
+// each tile's B, then waits until the tile's previous group is done (tile_done), whose sums it
+// continues. Claimed for the reasons shared_b gives; the same order of sums whoever claims what.
 template <int MR, int NR>
 void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-                 int nt, float* apack, float* bpack, std::atomic<int64_t>* tickets) {
+                 int nt, float* apack, float* bpack, Claims* claims,
+                 std::atomic<int64_t>* tile_done) {
   const float alpha = static_cast<float>(d.alpha);
   const int64_t step = row_step(0, d.m, bl.mc, MR), row_blocks = (d.m + step - 1) / step;
   const int64_t width = column_chunk(d.n, NR, nt), chunks = (d.n + width - 1) / width;
-  // packed: the ticket / chunks (KC block and row block) whose A block is in apack.
-  int64_t group = 0, ticket = -1, packed = -1;
-  for (int64_t p = 0; p < d.batch; ++p) {
-    const float* ap = a + p * d.stride_a;
-    const float* bp = b + p * d.stride_b;
-    float* cp = c + p * d.stride_c;
-    for (int64_t pc = 0; pc < d.k; pc += bl.kc, ++group) {
-      const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
-      const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
-#ifdef SIGNET_WITH_OPENMP
-      if (nt > 1 && group > 0) {
-#pragma omp barrier
-      }
-#else
-      (void)nt;
-#endif
-      for (;; ticket = -1) {
-        if (ticket < 0) ticket = tickets->fetch_add(1, std::memory_order_relaxed);
-        if (ticket / (row_blocks * chunks) != group) break;
-        const int64_t ic = ticket / chunks % row_blocks * step, mc = std::min(step, d.m - ic);
-        if (packed != ticket / chunks) {
-          pack_a<MR>(d, ap, ic, mc, pc, kc, apack, bl.avx512);
-          packed = ticket / chunks;
-        }
-        const int64_t jc = ticket % chunks * width, nc = std::min(width, d.n - jc);
-        pack_b<NR>(d, bp, pc, kc, jc, nc, bpack, bl.avx512);
-        macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, cp + ic * d.ldc + jc, d.ldc, alpha,
-                             beta);
-      }
+  const int64_t tiles = row_blocks * chunks, k_blocks = (d.k + bl.kc - 1) / bl.kc;
+  // packed: the ticket / chunks (group and row block) whose A block is in apack.
+  for (int64_t packed = -1;;) {
+    const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
+    const int64_t group = ticket / tiles, tile = ticket % tiles;
+    if (group >= d.batch * k_blocks) break;
+    const int64_t p = group / k_blocks, pc = group % k_blocks * bl.kc;
+    const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
+    const int64_t ic = tile / chunks * step, mc = std::min(step, d.m - ic);
+    if (packed != ticket / chunks) {
+      pack_a<MR>(d, a + p * d.stride_a, ic, mc, pc, kc, apack, bl.avx512);
+      packed = ticket / chunks;
     }
+    const int64_t jc = tile % chunks * width, nc = std::min(width, d.n - jc);
+    pack_b<NR>(d, b + p * d.stride_b, pc, kc, jc, nc, bpack, bl.avx512);
+    wait_at_least(tile_done[tile], group);
+    macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, c + p * d.stride_c + ic * d.ldc + jc, d.ldc,
+                         alpha, pc == 0 ? static_cast<float>(d.beta) : 1.0f);
+    tile_done[tile].store(group + 1, std::memory_order_release);
   }
 }
 
@@ -198,7 +205,15 @@ bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
   return nt == 1 || ((d.m + bl.mr - 1) / bl.mr >= int64_t{8} * nt && d.n <= 2 * d.m);
 }
 
-// The workspace layout (per-thread A blocks, then max(2, nt) B blocks) and the thread team.
+// The progress flags own_columns or shared_b keep per tile or chunk of C (an upper bound for
+// both: own_columns has at most ceil(m / MC) row blocks and chunks of at least NR columns).
+int64_t flag_count(const GemmDesc& d, const Blocking& bl) {
+  const int64_t chunks = (d.m + kChunkSlivers * bl.mr - 1) / (kChunkSlivers * bl.mr);
+  return std::max(chunks, (d.m + bl.mc - 1) / bl.mc * ((d.n + bl.nr - 1) / bl.nr));
+}
+
+// The workspace layout (per-thread A blocks, max(2, nt) B blocks, then the progress flags) and
+// the thread team.
 template <int MR, int NR>
 void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
                 const Blocking& bl, V4Split mode) {
@@ -208,7 +223,13 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       threads > 1 && d.batch * d.m * d.n * std::max<int64_t>(d.k, 1) >= kMinParallelWork;
   const int nt_req = parallel ? threads : 1;
   float* bws = ws + int64_t{nt_req} * a_floats;
-  std::atomic<int64_t> tickets{0};
+  // The flags live in the workspace (kernels never allocate), after the B blocks (64-byte
+  // aligned: every block is a multiple of 16 floats).
+  void* flag_bytes = bws + std::max(2, nt_req) * b_floats;
+  const int64_t flags = flag_count(d, bl);
+  auto* done = static_cast<std::atomic<int64_t>*>(flag_bytes);
+  for (int64_t i = 0; i < flags; ++i) new (done + i) std::atomic<int64_t>(0);
+  Claims claims;
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel num_threads(nt_req)
 #endif
@@ -226,23 +247,26 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
         scale_c(c + p * d.stride_c, d.ldc, m0, m1, 0, d.n, static_cast<float>(d.beta));
     } else if (mode == V4Split::by_rule ? shares_b(d, bl, nt) : mode == V4Split::shared_b) {
       float* const bbuf[2] = {bws, bws + b_floats};
-      shared_b<MR, NR>(d, bl, a, b, c, tid, nt, apack, bbuf, &tickets);
+      shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, done);
     } else {
-      own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &tickets);
+      own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &claims, done);
     }
   }
 }
 
 }  // namespace
 
-// Per-thread A blocks and max(2, threads) B blocks, +64 for alignment; the largest over paths.
+// Per-thread A blocks, max(2, threads) B blocks and the progress flags, +64 for alignment; the
+// largest over paths.
 size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
   int64_t most = 0;
   const int64_t nt = std::max(threads, 1);
   for (SimdPath path : {SimdPath::portable, SimdPath::avx2, SimdPath::avx512}) {
     int64_t a_floats, b_floats;
-    panel_floats(d, v4_blocking(path), &a_floats, &b_floats);
-    most = std::max(most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats);
+    const Blocking bl = v4_blocking(path);
+    panel_floats(d, bl, &a_floats, &b_floats);
+    const int64_t flag_floats = flag_count(d, bl) * int64_t{sizeof(std::atomic<int64_t>)} / 4;
+    most = std::max(most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats + flag_floats);
   }
   return static_cast<size_t>(most) * sizeof(float) + 64;
 }

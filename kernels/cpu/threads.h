@@ -1,5 +1,6 @@
-// Thread counts and the static work split shared by the CPU kernels.
+// Thread counts, the static work split and the spin-wait shared by the CPU kernels.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #ifdef SIGNET_WITH_OPENMP
@@ -10,6 +11,11 @@ namespace signet::cpu {
 
 // OpenMP's thread count (1 without OpenMP), so callers need not include omp.h.
 int default_threads();
+
+// Waits until v holds at least target (an acquire load: what the threads wrote before their
+// release updates of v is visible after). Spins with the CPU's pause hint, then yields the CPU
+// between checks, so that a waiter does not hold the core of a thread it waits for.
+void wait_at_least(const std::atomic<int64_t>& v, int64_t target);
 
 // Runs fn(tid, lo, hi) on up to `threads` threads, [lo, hi) a static contiguous share of total.
 template <class Fn>
