@@ -9,24 +9,31 @@
 // (compare lists it as a peer: its ratio is the default's speed-up over it). `pair_onednn`
 // alternates `signet` and oneDNN call by call and reports the median of their time ratios
 // (harness run_paired); `pair_peak` alternates `signet` and the FMA ceiling's loop and reports
-// the median fraction of the peak over the pairs (harness run_paired_peak). OpenBLAS reads
-// OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the harness re-executes the program with
-// OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's AVX-512 kernels (its own detection picks
-// Prescott on this Xeon); the context's openblas_env and openblas_core say so.
+// the median fraction of the peak over the pairs (harness run_paired_peak), and
+// `sgemm/microkernel/fwd/pair_peak` does the same for the micro-kernel alone (how far any product
+// of the run could get). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the
+// harness re-executes the program with OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's
+// AVX-512 kernels (its own detection picks Prescott on this Xeon); the context's openblas_env and
+// openblas_core say so.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bench/gemm_cases.h"
 #include "bench/harness.h"
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/reference/gemm.h"
 
+#ifdef SIGNET_WITH_OPENMP
+#include <omp.h>
+#endif
 #ifdef SIGNET_BENCH_OPENBLAS
 #include <cblas.h>
 #endif
@@ -132,6 +139,46 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
   signet::bench::run_paired_peak(
       state, [&] { run_signet(signet_version(), g, g.c.get(), ws.get(), threads); },
       2.0 * c->m * c->n * c->k, threads);
+}
+
+// The active path's micro-kernel alone on every thread, as v4's macro-kernel runs it (one MR x KC
+// sliver of A in L1, a 1 MiB block of KC x NR slivers of B streamed from L2, C one row band of
+// tiles), without packing or the rest of a product, alternated call by call with the FMA loop
+// (harness run_paired_peak): the fraction of the peak the GEMM's inner loop itself reaches at
+// that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
+// loop's rate stayed put: the host's noise slows code that streams from the caches, not
+// register-only code, and no product in the same run gets past this row.
+void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
+  namespace gd = signet::cpu::gemm_detail;
+  const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());
+  const int64_t slivers = (int64_t{1} << 18) / (int64_t{bl.nr} * bl.kc), passes = 8;
+  struct Operands {
+    Buffer a, b, c;
+  };
+  std::vector<Operands> ops;
+  for (int t = 0; t < threads; ++t)
+    ops.push_back({signet::bench::random_buffer(bl.mr * bl.kc, 10 + t),
+                   signet::bench::random_buffer(slivers * bl.nr * bl.kc, 20 + t),
+                   signet::bench::random_buffer(bl.mr * slivers * bl.nr, 30 + t)});
+  signet::bench::set_omp_threads(threads);
+  auto run = [&] {
+#ifdef SIGNET_WITH_OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+#ifdef SIGNET_WITH_OPENMP
+      Operands& o = ops[omp_get_thread_num()];
+#else
+      Operands& o = ops[0];
+#endif
+      for (int64_t p = 0; p < passes; ++p)
+        for (int64_t j = 0; j < slivers; ++j)
+          bl.kernel(bl.kc, o.a.get(), o.b.get() + j * bl.nr * bl.kc, o.c.get() + j * bl.nr,
+                    slivers * bl.nr, 1.0f, 1.0f);
+    }
+  };
+  signet::bench::run_paired_peak(state, run,
+                                 2.0 * bl.mr * bl.nr * bl.kc * slivers * passes * threads, threads);
 }
 
 #ifdef SIGNET_BENCH_OPENBLAS
@@ -272,6 +319,9 @@ void register_gemm_cases() {
   std::fprintf(stderr, "bench_gemm: built without oneDNN (libdnnl-dev); peer skipped\n");
 #endif
   for (int t : signet::bench::thread_counts()) {
+    signet::bench::configure(benchmark::RegisterBenchmark(
+        signet::bench::case_name("sgemm", "microkernel", "fwd", "pair_peak", t).c_str(),
+        bm_microkernel_pair_peak, t));
     for (const GemmCase& c : kGemmCases) {
       auto name = [&](const char* impl) {
         return signet::bench::case_name("sgemm", c.name, c.direction, impl, t);
