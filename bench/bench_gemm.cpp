@@ -143,7 +143,8 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
 
 // The active path's micro-kernel alone on every thread, as v4's macro-kernel runs it (one MR x KC
 // sliver of A in L1, a 1 MiB block of KC x NR slivers of B streamed from L2, C one row band of
-// tiles), without packing or the rest of a product, alternated call by call with the FMA loop
+// tiles; 64 passes, a few ms a call, so that starting the threads costs nothing), without
+// packing or the rest of a product, alternated call by call with the FMA loop
 // (harness run_paired_peak): the fraction of the peak the GEMM's inner loop itself reaches at
 // that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
 // loop's rate stayed put: the host's noise slows code that streams from the caches, not
@@ -151,7 +152,7 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
 void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
   namespace gd = signet::cpu::gemm_detail;
   const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());
-  const int64_t slivers = (int64_t{1} << 18) / (int64_t{bl.nr} * bl.kc), passes = 8;
+  const int64_t slivers = (int64_t{1} << 18) / (int64_t{bl.nr} * bl.kc), passes = 64;
   struct Operands {
     Buffer a, b, c;
   };
