@@ -8,12 +8,12 @@
 //                 Measured 130-139 GFLOP/s (CPU time) on 1024^3, 1 thread, AVX-512: ~80% of the
 //                 FMA peak, 10x v2; the micro-kernel alone 94-99%. History: bench/RESULTS.md.
 //   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
-//                 once between them into a shared buffer (one barrier per block, two buffers
-//                 alternating) and claim 2-sliver chunks of m from a shared counter (the faster
-//                 core takes more); when m is short or n > 2 m they claim chunks of n
-//                 instead, each packing its chunks' B and the A blocks it reaches (one barrier
-//                 per KC block). The macro-kernel keeps an A sliver in L1 and streams B from
-//                 L2 (NC 1024, MC 2x v3's). Measured 2026-12-01,
+//                 once between them into a shared buffer (two alternating) and claim 2-sliver
+//                 chunks of m from a shared counter (the faster core takes more); when m is
+//                 short or n > 2 m they claim chunks of n instead, each packing its chunks' B
+//                 and the A blocks it reaches. No barriers: a claim waits only for what it
+//                 reads (gemm_shared.cpp). The macro-kernel keeps an A sliver in L1 and streams
+//                 B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01 (with barriers),
 //                 AVX-512, 2 threads, one run, fastest of 7 repetitions at real-time priority on
 //                 a loaded machine (load ~14): 1024^3 300 GFLOP/s = 86% of the FMA peak, 0.99x
 //                 OpenBLAS, 1.09x v3; LSTM input projection 1.00x OpenBLAS, step 1.07x, weight
@@ -59,8 +59,8 @@ size_t sgemm_v4_workspace_bytes(const kernels::GemmDesc& d, int threads);
 enum class V4Split { by_rule, shared_b, own_columns };
 
 // v4: v3's packing and micro-kernels, but with the threads splitting m and packing each
-// (KC, NC) block of op(B) once between them into a shared buffer (a barrier per block); when m
-// is too short to split, each thread takes its own columns as in v3.
+// (KC, NC) block of op(B) once between them into a shared buffer; when m is too short to split,
+// each thread takes its own columns as in v3. Work is claimed, without barriers.
 void sgemm_v4_shared(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
                      void* workspace, int threads, SimdPath path, V4Split mode = V4Split::by_rule);
 
