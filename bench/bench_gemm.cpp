@@ -147,8 +147,8 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
 // packing or the rest of a product, alternated call by call with the FMA loop
 // (harness run_paired_peak): the fraction of the peak the GEMM's inner loop itself reaches at
 // that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
-// loop's rate stayed put: the host's noise slows code that streams from the caches, not
-// register-only code, and no product in the same run gets past this row.
+// loop's rate stayed put: the host's noise slows code that loads its operands (even from L1),
+// not the register-only loop, and no product in the same run gets past this row.
 void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
   namespace gd = signet::cpu::gemm_detail;
   const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());
