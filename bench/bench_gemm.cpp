@@ -10,11 +10,11 @@
 // alternates `signet` and oneDNN call by call and reports the median of their time ratios
 // (harness run_paired); `pair_peak` alternates `signet` and the FMA ceiling's loop and reports
 // the median fraction of the peak over the pairs (harness run_paired_peak), and
-// `sgemm/microkernel/fwd/pair_peak` does the same for the micro-kernel alone (how far any product
-// of the run could get). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, so the
-// harness re-executes the program with OPENBLAS_L2_SIZE unset and the core pinned to OpenBLAS's
-// AVX-512 kernels (its own detection picks Prescott on this Xeon); the context's openblas_env and
-// openblas_core say so.
+// `sgemm/microkernel/fwd/pair_peak` does the same for the micro-kernel alone (about how far a
+// product of the run could get). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads,
+// so the harness re-executes the program with OPENBLAS_L2_SIZE unset and the core pinned to
+// OpenBLAS's AVX-512 kernels (its own detection picks Prescott on this Xeon); the context's
+// openblas_env and openblas_core say so.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -148,7 +148,8 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
 // (harness run_paired_peak): the fraction of the peak the GEMM's inner loop itself reaches at
 // that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
 // loop's rate stayed put: the host's noise slows code that loads its operands (even from L1),
-// not the register-only loop, and no product in the same run gets past this row.
+// not the register-only loop. Measured seconds apart from the products, it is a guide, not a
+// bound: 1024^3 read 88-98% of it in the 64-pass rounds of 2026-12-01.
 void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
   namespace gd = signet::cpu::gemm_detail;
   const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());

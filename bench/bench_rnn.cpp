@@ -112,8 +112,10 @@ LstmData& lstm_data(const LstmCase& c) {
   return all.emplace(&c, std::move(d)).first->second;
 }
 
-// One pass of Signet's nn::LSTM in direction dir.
-void signet_lstm_pass(LstmData& d, Dir dir) {
+// One pass of a Signet recurrent module (d.m: nn::LSTM or nn::ConvLSTM, input d.x, output
+// gradient d.dy) in direction dir.
+template <class Data>
+void signet_module_pass(Data& d, Dir dir) {
   if (dir == Dir::fwd_infer) {
     signet::NoGradGuard no_grad;
     benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
@@ -130,7 +132,7 @@ void signet_lstm_pass(LstmData& d, Dir dir) {
 void bm_signet_lstm(benchmark::State& state, const LstmCase* c, Dir dir, int threads) {
   LstmData& d = lstm_data(*c);
   signet::bench::set_omp_threads(threads);
-  for (auto _ : state) signet_lstm_pass(d, dir);
+  for (auto _ : state) signet_module_pass(d, dir);
   signet::bench::set_flop_counters(state, (dir == Dir::fwd_bwd ? 3 : 1) * lstm_forward_flops(*c),
                                    threads);
 }
@@ -289,7 +291,7 @@ void bm_pair_onednn_lstm(benchmark::State& state, const LstmCase* c, Dir dir, in
   OnednnLstm& o = onednn_lstm(*c, threads);
   signet::bench::set_omp_threads(threads);
   signet::bench::run_paired(
-      state, [&] { signet_lstm_pass(d, dir); }, [&] { onednn_pass(o, dir); });
+      state, [&] { signet_module_pass(d, dir); }, [&] { onednn_pass(o, dir); });
 }
 
 // Largest |x - y| / (1 + |y|) over n values.
@@ -387,25 +389,11 @@ ConvLstmData& conv_lstm_data() {
   return d;
 }
 
-// One pass of Signet's nn::ConvLSTM: forward (no graph) or forward + backward.
-void signet_conv_lstm_pass(ConvLstmData& d, bool backward) {
-  if (!backward) {
-    signet::NoGradGuard no_grad;
-    benchmark::DoNotOptimize(d.m->forward(d.x).first.raw_data());
-    return;
-  }
-  d.m->zero_grad();
-  d.x.zero_grad();
-  Tensor y = d.m->forward(d.x).first;
-  y.backward(d.dy);
-  benchmark::DoNotOptimize(y.raw_data());
-}
-
 // Signet's nn::ConvLSTM forward (no graph) or forward + backward with `threads` threads.
 void bm_signet_conv_lstm(benchmark::State& state, bool backward, int threads) {
   ConvLstmData& d = conv_lstm_data();
   signet::bench::set_omp_threads(threads);
-  for (auto _ : state) signet_conv_lstm_pass(d, backward);
+  for (auto _ : state) signet_module_pass(d, backward ? Dir::fwd_bwd : Dir::fwd_infer);
   signet::bench::set_flop_counters(state, (backward ? 3 : 1) * conv_lstm_forward_flops(), threads);
 }
 
@@ -423,7 +411,7 @@ void bm_pair_onednn_c16_conv_lstm(benchmark::State& state, int threads) {
     passes.push_back(std::make_unique<signet::bench::OnednnConvPass>(c, pass));
   for (auto& p : passes) p->run(true);
   signet::bench::run_paired(
-      state, [&] { signet_conv_lstm_pass(d, true); },
+      state, [&] { signet_module_pass(d, Dir::fwd_bwd); },
       [&] {
         for (int t = 0; t < kCT; ++t)
           for (auto& p : passes) p->run(true);
