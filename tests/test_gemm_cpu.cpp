@@ -150,6 +150,23 @@ TEST(GemmCpu, V4SharedMatchesReferenceOnEveryPath) {
   }
 }
 
+// Every row count of a last sliver (m = 4, 8 and 12..23: remainders 0..11 of the widest MR),
+// with a full and a cut sliver of columns, every transpose, beta 0 and non-zero: the AVX-512 path
+// runs its 4- and 8-row micro-kernels straight into C there, the rest the edge tile.
+TEST(GemmCpu, EveryLastSliverRowCountMatchesReference) {
+  std::vector<int64_t> rows = {4, 8};
+  for (int64_t m = 12; m < 24; ++m) rows.push_back(m);
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    for (int64_t m : rows)
+      for (int t = 0; t < 4; ++t)
+        for (double beta : {0.0, -0.5}) {
+          expect_matches_reference(v3_on(path, 1), desc(m, 70, 45, t & 1, t & 2, 0.5, beta));
+          expect_matches_reference(v4_on(path, 2), desc(m, 70, 45, t & 1, t & 2, 0.5, beta));
+        }
+  }
+}
+
 // The shared-B split (m long enough for 8 row slivers per thread) and the own-columns split
 // (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
 // alternate across both), n past NC, thread shares of unequal length, every transpose.

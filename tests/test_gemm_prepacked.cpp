@@ -128,6 +128,8 @@ TEST(GemmPrepacked, MatchesReferenceAcrossCacheBlocksAndThreadCounts) {
       expect_matches_reference(desc(493, 40, 300, false, false, 1.0, 0.0), threads, path);
       expect_matches_reference(desc(33, 1037, 517, false, true, 1.0, 1.0), threads, path);
       expect_matches_reference(desc(35, 333, 1030, true, false, -1.0, 2.0), threads, path);
+      expect_matches_reference(desc(28, 70, 45, false, true, 0.5, -0.5), threads, path);
+      expect_matches_reference(desc(20, 70, 45, true, false, 0.5, 0.0), threads, path);
       expect_matches_reference(desc(7, 33, 0, false, true, 1.0, 0.5), threads, path);
       expect_matches_reference(desc(7, 33, 0, false, false, 1.0, 0.0), threads, path);
     }

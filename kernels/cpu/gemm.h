@@ -7,6 +7,9 @@
 //                 to an MR x NR register-tiled micro-kernel (AVX-512, AVX2+FMA or portable C++).
 //                 Measured 130-139 GFLOP/s (CPU time) on 1024^3, 1 thread, AVX-512: ~80% of the
 //                 FMA peak, 10x v2; the micro-kernel alone 94-99%. History: bench/RESULTS.md.
+//                 A last sliver of 4 or 8 rows runs the AVX-512 tile cut to those rows instead
+//                 of 12 rows into scratch (1024 and 640 rows end in one: 1024^3 and the input
+//                 projection 1.002-1.016x, alternated per call, t2; every v3/v4 user gains).
 //   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
 //                 once between them into a shared buffer (two alternating) and claim 2-sliver
 //                 chunks of m from a shared counter (the faster core takes more); when m is

@@ -67,20 +67,21 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a,
   }
 }
 
-// 12 rows x 2 zmm: 24 accumulators, 2 B loads and 12 broadcast FMAs per k step. Prefetches this
-// tile of C and the next one to its right (v4 walks C row band by row band), and B 8 k steps
-// ahead (v4 streams B from L2; running on into the next sliver is what v4 reads next). With
-// kAheadA > 0 also A kAheadA k steps ahead into L2: for an A sliver read once from memory (the
-// fused LSTM steps' W_hh, 16 MiB a step for H = 1024), which the hardware prefetchers alone
-// left the FMAs waiting on (64 steps = 3 KiB ahead: L1's forward and backward steps 10-14% faster
-// at t1 and t2, a scratch driver alternating the two kernels call by call).
-template <int kAheadA>
+// R rows of a 12-row A sliver x 2 zmm (R = 12; 4 or 8 for a last sliver that short): 2R
+// accumulators, 2 B loads and R broadcast FMAs per k step. Prefetches this tile of C and the next
+// one to its right (v4 walks C row band by row band), and B 8 k steps ahead (v4 streams B from
+// L2; running on into the next sliver is what v4 reads next). With kAheadA > 0 also A kAheadA k
+// steps ahead into L2: for an A sliver read once from memory (the fused LSTM steps' W_hh, 16 MiB
+// a step for H = 1024), which the hardware prefetchers alone left the FMAs waiting on (64 steps =
+// 3 KiB ahead: L1's forward and backward steps 10-14% faster at t1 and t2, a scratch driver
+// alternating the two kernels call by call).
+template <int R, int kAheadA>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512(
     int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
   constexpr int MR = 12;
-  __m512 acc[MR][2];
+  __m512 acc[R][2];
   const float* row = c;
-  for (int i = 0; i < MR; ++i, row += ldc) {
+  for (int i = 0; i < R; ++i, row += ldc) {
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(row + 16), _MM_HINT_T0);
@@ -93,7 +94,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
     if constexpr (kAheadA > 0)
       _mm_prefetch(reinterpret_cast<const char*>(a + kAheadA * MR), _MM_HINT_T1);
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -101,25 +102,25 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
   }
   // Unrolled, one branch per beta case, walking C row by row: so acc stays in registers (a
   // rolled loop with the beta test inside made GCC 12 store all 24 accumulators to the stack).
-  // alpha == 1 skips its 24 multiplies (exact either way; 768 FMAs per call when kc = 32).
+  // alpha == 1 skips its 2R multiplies (exact either way; 768 FMAs per call when kc = 32).
   if (alpha != 1) {
     const __m512 va = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       acc[i][0] = _mm512_mul_ps(va, acc[i][0]);
       acc[i][1] = _mm512_mul_ps(va, acc[i][1]);
     }
   }
   if (beta == 0) {
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i, c += ldc) {
+    for (int i = 0; i < R; ++i, c += ldc) {
       _mm512_storeu_ps(c, acc[i][0]);
       _mm512_storeu_ps(c + 16, acc[i][1]);
     }
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i, c += ldc) {
+    for (int i = 0; i < R; ++i, c += ldc) {
       _mm512_storeu_ps(c, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), acc[i][0]));
       _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + 16), acc[i][1]));
     }
@@ -132,8 +133,12 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
 // Constants chosen for 48 KiB L1d / 2 MiB L2 per core (lscpu of the bench machine).
 Blocking blocking_for(SimdPath path) {
 #if defined(__x86_64__)
-  if (path == SimdPath::avx512)
-    return {12, 32, 256, 480, 2048, &kernel_avx512<0>, &kernel_avx512<64>, true};
+  if (path == SimdPath::avx512) {
+    Blocking bl{12, 32, 256, 480, 2048, &kernel_avx512<12, 0>, &kernel_avx512<12, 64>, true};
+    bl.few_rows[4] = &kernel_avx512<4, 0>;
+    bl.few_rows[8] = &kernel_avx512<8, 0>;
+    return bl;
+  }
   if (path == SimdPath::avx2) return {6, 16, 256, 480, 2048, &kernel_avx2, &kernel_avx2, false};
 #endif
   (void)path;

@@ -11,6 +11,9 @@ namespace signet::cpu::gemm_detail {
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              float alpha, float beta);
 
+// The largest register tile of any path (for edge-tile scratch on the stack).
+constexpr int kMaxMr = 12, kMaxNr = 32;
+
 // A path's micro-kernel and its blocking: MR x NR register tile; KC x NR of B stays in L1,
 // MC x KC of A in L2, KC x NC of B in L3.
 struct Blocking {
@@ -18,10 +21,10 @@ struct Blocking {
   MicroKernel kernel;
   MicroKernel kernel_stream_a;  // the same tile, for an A sliver streamed once from memory
   bool avx512;                  // the packing routines may use AVX-512 too
+  // few_rows[r]: the tile cut to its first r rows (A still MR-strided; nullptr where a path has
+  // none), for a last sliver of r < MR rows, so that it costs r rows of FMAs rather than MR.
+  MicroKernel few_rows[kMaxMr + 1] = {};
 };
-
-// The largest register tile of any path (for edge-tile scratch on the stack).
-constexpr int kMaxMr = 12, kMaxNr = 32;
 
 // The blocking and micro-kernel of `path` (which must be compiled in and supported).
 Blocking blocking_for(SimdPath path);

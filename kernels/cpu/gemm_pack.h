@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/common/gemm_desc.h"
+#include "kernels/cpu/gemm_microkernels.h"
 
 namespace signet::cpu::gemm_detail {
 
@@ -103,6 +104,18 @@ inline void store_edge(const float* t, int nr, int rows, int cols, float* c, int
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j)
       c[i * ldc + j] = alpha * t[i * nr + j] + (beta == 0 ? 0.0f : beta * c[i * ldc + j]);
+}
+
+// The rows x cols tile of C at c (at most MR x NR) from an A and a B sliver: the micro-kernel
+// straight into C when the tile is whole or the path has a kernel for its rows, else the whole
+// tile into scratch and its corner stored.
+inline void multiply_tile(const Blocking& bl, int64_t kc, const float* a, const float* b, float* c,
+                          int64_t ldc, float alpha, float beta, int rows, int cols) {
+  if (cols == bl.nr && rows == bl.mr) return bl.kernel(kc, a, b, c, ldc, alpha, beta);
+  if (cols == bl.nr && bl.few_rows[rows]) return bl.few_rows[rows](kc, a, b, c, ldc, alpha, beta);
+  alignas(64) float edge[kMaxMr * kMaxNr];
+  bl.kernel(kc, a, b, edge, bl.nr, 1.0f, 0.0f);
+  store_edge(edge, bl.nr, rows, cols, c, ldc, alpha, beta);
 }
 
 // C[m0:m1, n0:n1] = beta * C (the whole product when k == 0); beta == 0 never reads C.

@@ -16,11 +16,11 @@ namespace {
 
 using gemm_detail::Blocking;
 using gemm_detail::kMinParallelWork;
+using gemm_detail::multiply_tile;
 using gemm_detail::pack_a;
 using gemm_detail::pack_b;
 using gemm_detail::round_up;
 using gemm_detail::scale_c;
-using gemm_detail::store_edge;
 using kernels::GemmDesc;
 
 // Floats of packed A and packed B one thread needs for d under blocking bl (64-byte multiples).
@@ -36,7 +36,6 @@ void packed_block(const GemmDesc& d, const Blocking& bl, const float* a, const f
                   int64_t m0, int64_t m1, int64_t n0, int64_t n1, float* apack, float* bpack) {
   const float alpha = static_cast<float>(d.alpha);
   if (d.k == 0) return scale_c(c, d.ldc, m0, m1, n0, n1, static_cast<float>(d.beta));
-  alignas(64) float edge[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
   for (int64_t jc = n0; jc < n1; jc += bl.nc) {
     const int64_t nc = std::min<int64_t>(bl.nc, n1 - jc);
     for (int64_t pc = 0; pc < d.k; pc += bl.kc) {
@@ -50,13 +49,8 @@ void packed_block(const GemmDesc& d, const Blocking& bl, const float* a, const f
           const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            float* cij = c + (ic + ir) * d.ldc + jc + jr;
-            if (rows == MR && cols == NR) {
-              bl.kernel(kc, apack + ir * kc, bpack + jr * kc, cij, d.ldc, alpha, beta);
-            } else {
-              bl.kernel(kc, apack + ir * kc, bpack + jr * kc, edge, NR, 1.0f, 0.0f);
-              store_edge(edge, NR, rows, cols, cij, d.ldc, alpha, beta);
-            }
+            multiply_tile(bl, kc, apack + ir * kc, bpack + jr * kc, c + (ic + ir) * d.ldc + jc + jr,
+                          d.ldc, alpha, beta, rows, cols);
           }
         }
       }

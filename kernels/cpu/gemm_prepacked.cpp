@@ -47,7 +47,6 @@ void prepacked_columns(const GemmDesc& d, const Blocking& bl, const float* a, co
   if (d.k == 0)
     return gemm_detail::scale_c(c, d.ldc, 0, d.m, s0 * bl.nr, std::min(d.n, s1 * bl.nr),
                                 static_cast<float>(d.beta));
-  alignas(64) float edge[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
   for (int64_t pc = 0; pc < d.k; pc += bl.kc) {
     const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
     const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
@@ -59,13 +58,8 @@ void prepacked_columns(const GemmDesc& d, const Blocking& bl, const float* a, co
         const int cols = static_cast<int>(std::min<int64_t>(bl.nr, d.n - s * bl.nr));
         for (int64_t ir = 0; ir < mc; ir += bl.mr) {
           const int rows = static_cast<int>(std::min<int64_t>(bl.mr, mc - ir));
-          float* cij = c + (ic + ir) * d.ldc + s * bl.nr;
-          if (rows == bl.mr && cols == bl.nr) {
-            bl.kernel(kc, apack + ir * kc, bs, cij, d.ldc, alpha, beta);
-          } else {
-            bl.kernel(kc, apack + ir * kc, bs, edge, bl.nr, 1.0f, 0.0f);
-            gemm_detail::store_edge(edge, bl.nr, rows, cols, cij, d.ldc, alpha, beta);
-          }
+          gemm_detail::multiply_tile(bl, kc, apack + ir * kc, bs, c + (ic + ir) * d.ldc + s * bl.nr,
+                                     d.ldc, alpha, beta, rows, cols);
         }
       }
     }

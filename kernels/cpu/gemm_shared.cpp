@@ -19,11 +19,11 @@ namespace {
 
 using gemm_detail::Blocking;
 using gemm_detail::kMinParallelWork;
+using gemm_detail::multiply_tile;
 using gemm_detail::pack_a;
 using gemm_detail::pack_b;
 using gemm_detail::round_up;
 using gemm_detail::scale_c;
-using gemm_detail::store_edge;
 using kernels::GemmDesc;
 
 // v4's blocking on `path`: blocking_for's micro-kernel and KC; NC cut to 1024, so that a KC x NC
@@ -58,18 +58,12 @@ void split(int64_t len, int64_t q, int tid, int nt, int64_t* lo, int64_t* hi) {
 template <int MR, int NR>
 void macro_kernel(const Blocking& bl, int64_t kc, int64_t mc, int64_t nc, const float* apack,
                   const float* bpack, float* c, int64_t ldc, float alpha, float beta) {
-  alignas(64) float edge[gemm_detail::kMaxMr * gemm_detail::kMaxNr];
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      float* cij = c + ir * ldc + jr;
-      if (rows == MR && cols == NR) {
-        bl.kernel(kc, apack + ir * kc, bpack + jr * kc, cij, ldc, alpha, beta);
-      } else {
-        bl.kernel(kc, apack + ir * kc, bpack + jr * kc, edge, NR, 1.0f, 0.0f);
-        store_edge(edge, NR, rows, cols, cij, ldc, alpha, beta);
-      }
+      multiply_tile(bl, kc, apack + ir * kc, bpack + jr * kc, c + ir * ldc + jr, ldc, alpha, beta,
+                    rows, cols);
     }
   }
 }
