@@ -9,7 +9,8 @@
 //                 FMA peak, 10x v2; the micro-kernel alone 94-99%. History: bench/RESULTS.md.
 //                 A last sliver of 4 or 8 rows runs the AVX-512 tile cut to those rows instead
 //                 of 12 rows into scratch (1024 and 640 rows end in one: 1024^3 and the input
-//                 projection 1.002-1.016x, alternated per call, t2; every v3/v4 user gains).
+//                 projection 1.002-1.016x, alternated per call, t2; v3, v4 and the pre-packed
+//                 product share it: gemm_pack.h multiply_tile).
 //   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
 //                 once between them into a shared buffer (two alternating) and claim 2-sliver
 //                 chunks of m from a shared counter (the faster core takes more); when m is
