@@ -152,7 +152,7 @@ TEST(GemmCpu, V4SharedMatchesReferenceOnEveryPath) {
 
 // Every row count of a last sliver (m = 4, 8 and 12..23: remainders 0..11 of the widest MR),
 // with a full and a cut sliver of columns, every transpose, beta 0 and non-zero: the AVX-512 path
-// runs its 4- and 8-row micro-kernels straight into C there, the rest the edge tile.
+// runs its tile cut to the sliver's rows straight into C there, the others the edge tile.
 TEST(GemmCpu, EveryLastSliverRowCountMatchesReference) {
   std::vector<int64_t> rows = {4, 8};
   for (int64_t m = 12; m < 24; ++m) rows.push_back(m);

@@ -7,8 +7,8 @@
 //                 to an MR x NR register-tiled micro-kernel (AVX-512, AVX2+FMA or portable C++).
 //                 Measured 130-139 GFLOP/s (CPU time) on 1024^3, 1 thread, AVX-512: ~80% of the
 //                 FMA peak, 10x v2; the micro-kernel alone 94-99%. History: bench/RESULTS.md.
-//                 A last sliver of 4 or 8 rows runs the AVX-512 tile cut to those rows instead
-//                 of 12 rows into scratch (1024 and 640 rows end in one: 1024^3 and the input
+//                 A last sliver of fewer than 12 rows runs the AVX-512 tile cut to its rows
+//                 instead of 12 rows into scratch (1024 and 640 rows end in 4: 1024^3 and the input
 //                 projection 1.002-1.016x, alternated per call, t2; v3, v4 and the pre-packed
 //                 product share it: gemm_pack.h multiply_tile).
 //   v4 shared     v3's packing and micro-kernels; threads pack each KC x NC block of op(B)
