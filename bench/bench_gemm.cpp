@@ -13,8 +13,9 @@
 // `sgemm/microkernel/fwd/pair_peak` does the same for the micro-kernel alone (about how far a
 // product of the run could get). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads,
 // so the harness re-executes the program with OPENBLAS_L2_SIZE unset and the core pinned to
-// OpenBLAS's AVX-512 kernels (its own detection picks Prescott on this Xeon); the context's
-// openblas_env and openblas_core say so.
+// OpenBLAS's AVX-512 kernels (its own detection picks Prescott on the Xeon bench machine; an AMD
+// Zen 5 guest sets OPENBLAS_CORETYPE=Haswell in its environment); the context's openblas_env and
+// openblas_core say so.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

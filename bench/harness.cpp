@@ -26,8 +26,10 @@ namespace {
 constexpr const char* kEnvNote = "SIGNET_BENCH_OPENBLAS_ENV_CHANGED";
 
 // OpenBLAS's own kernel for this CPU's widest path. OpenBLAS 0.3.21 (Debian 12) does not know
-// newer Xeons (lscpu model 207) and falls back to Prescott (SSE3) on its own, so the peer is
-// pinned to the core whose kernels match the CPU: Cooperlake (AVX-512 + BF16), SkylakeX, Haswell.
+// newer Xeons (lscpu model 207) and falls back to Prescott (SSE3) on its own, and some machines
+// set OPENBLAS_CORETYPE=Haswell in the environment (an AMD EPYC Zen 5 guest, where OpenBLAS's own
+// pick is Cooperlake, 1.7-1.9x Haswell's rate on 1024^3), so the peer is pinned to the core whose
+// kernels match the CPU: Cooperlake (AVX-512 + BF16), SkylakeX, Haswell.
 const char* best_openblas_core() {
 #if defined(__x86_64__)
   __builtin_cpu_init();

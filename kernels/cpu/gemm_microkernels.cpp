@@ -139,7 +139,8 @@ void set_few_rows_avx512(Blocking& bl, std::integer_sequence<int, R...>) {
 
 }  // namespace
 
-// Constants chosen for 48 KiB L1d / 2 MiB L2 per core (lscpu of the bench machine).
+// Constants chosen for 48 KiB L1d / 2 MiB L2 per core (the Xeon bench machine); on an AMD EPYC
+// Zen 5 guest (48 KiB L1d, 1 MiB L2) the alternatives tried were no faster (gemm_shared.cpp).
 Blocking blocking_for(SimdPath path) {
 #if defined(__x86_64__)
   if (path == SimdPath::avx512) {

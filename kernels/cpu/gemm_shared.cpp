@@ -31,7 +31,11 @@ using kernels::GemmDesc;
 // sliver of A (12 KiB) in L1 and streams B past it; MC doubled (A's block is only staged, never
 // held in L2), so that up to 960 rows form one block and the n-split packs A and B once per KC
 // block. In v4, v3's order (B sliver in L1, A streamed, NC 2048) measured equal on 1024^3 and
-// up to 18% slower on the LSTM cases at 2 threads (2026-12-01, loaded machine).
+// up to 18% slower on the LSTM cases at 2 threads (2026-12-01, loaded machine). On a Zen 5 guest,
+// whose 1 MiB L2 the block fills, a smaller block was still no faster (1024^3 t2, alternated per
+// call, 2026-12-02): NC 512 0.975x (A is packed once per NC block), KC 192 0.99x, KC 384 1.01x,
+// KC 512 with NC 512 1.00x; own_columns with 8-sliver chunks or MC 480 0.93-0.98x on the input
+// projection (B^T packed once per row block).
 Blocking v4_blocking(SimdPath path) {
   Blocking bl = gemm_detail::blocking_for(path);
   bl.nc = std::min(bl.nc, 1024);
@@ -39,11 +43,29 @@ Blocking v4_blocking(SimdPath path) {
   return bl;
 }
 
-// Floats of one thread's packed A block and of one packed B block (64-byte multiples).
+// KC blocks own_columns packs at a time (its k span: 1024 steps on AVX-512).
+constexpr int64_t kSpanBlocks = 4;
+
+// The k steps own_columns packs A and B for at a time: up to kSpanBlocks KC blocks.
+int64_t own_span(const GemmDesc& d, const Blocking& bl) {
+  return std::min<int64_t>(kSpanBlocks * bl.kc, std::max<int64_t>(d.k, 1));
+}
+
+// The most columns of one own_columns chunk: as many as make one KC-deep block of 16 slivers
+// (512 KiB on AVX-512) over the k span, at least one sliver.
+int64_t span_columns(const GemmDesc& d, const Blocking& bl) {
+  return std::max<int64_t>(bl.nr, 16 * bl.nr * bl.kc / own_span(d, bl) / bl.nr * bl.nr);
+}
+
+// Floats of one thread's packed A block and of one packed B block (64-byte multiples), enough
+// for either split.
 void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int64_t* b_floats) {
-  const int64_t kc = std::min<int64_t>(bl.kc, std::max<int64_t>(d.k, 1));
-  *a_floats = round_up(std::min<int64_t>(bl.mc, round_up(d.m, bl.mr)) * kc, 16);
-  *b_floats = round_up(std::min<int64_t>(bl.nc, round_up(d.n, bl.nr)) * kc, 16);
+  const int64_t kc = std::min<int64_t>(bl.kc, std::max<int64_t>(d.k, 1)), span = own_span(d, bl);
+  const int64_t cols = round_up(d.n, bl.nr);
+  *a_floats = round_up(std::min<int64_t>(bl.mc, round_up(d.m, bl.mr)) * span, 16);
+  *b_floats = round_up(
+      std::max(std::min<int64_t>(bl.nc, cols) * kc, std::min(span_columns(d, bl), cols) * span),
+      16);
 }
 
 // The share [lo, hi) of thread tid of nt over len, cut at multiples of q.
@@ -53,17 +75,21 @@ void split(int64_t len, int64_t q, int tid, int nt, int64_t* lo, int64_t* hi) {
   *hi = std::min(len, units * (tid + 1) / nt * q);
 }
 
-// The C block at (ic, jc) of mc x nc from packed A (mc rows) and packed B (nc columns): each
-// sliver of A (kept in L1) against every sliver of B (streamed from L2), C row band by row band.
+// The C block at c of mc x nc from packed A (mc rows) and packed B (nc columns), both over
+// `span` k steps: each sliver of A against every sliver of B, C row band by row band. A tile
+// takes its sums KC steps at a time (beta_first on the first, then 1), as shared_b's blocks do,
+// back to back while the tile is in L1; shared_b passes one KC block (span <= KC).
 template <int MR, int NR>
-void macro_kernel(const Blocking& bl, int64_t kc, int64_t mc, int64_t nc, const float* apack,
-                  const float* bpack, float* c, int64_t ldc, float alpha, float beta) {
+void macro_kernel(const Blocking& bl, int64_t span, int64_t mc, int64_t nc, const float* apack,
+                  const float* bpack, float* c, int64_t ldc, float alpha, float beta_first) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      multiply_tile(bl, kc, apack + ir * kc, bpack + jr * kc, c + ir * ldc + jr, ldc, alpha, beta,
-                    rows, cols);
+      for (int64_t p = 0; p < span; p += bl.kc)
+        multiply_tile(bl, std::min<int64_t>(bl.kc, span - p), apack + ir * span + p * MR,
+                      bpack + jr * span + p * NR, c + ir * ldc + jr, ldc, alpha,
+                      p == 0 ? beta_first : 1.0f, rows, cols);
     }
   }
 }
@@ -151,44 +177,50 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
   }
 }
 
-// Columns of C a thread claims at a time in own_columns: 16 slivers (512 on AVX-512), fewer
-// when n would give a thread fewer than four chunks.
-int64_t column_chunk(int64_t n, int64_t nr, int nt) {
-  return std::min(16 * nr, round_up((n + 4 * nt - 1) / (4 * nt), nr));
+// Columns of C a thread claims at a time in own_columns: span_columns (128 on AVX-512 for a k
+// span of 1024), fewer when n would give a thread fewer than four chunks.
+int64_t column_chunk(const GemmDesc& d, const Blocking& bl, int nt) {
+  return std::min(span_columns(d, bl), round_up((d.n + 4 * nt - 1) / (4 * nt), bl.nr));
 }
 
 // Split over n (when m is too short to share out), without a barrier: tickets, handed out in
-// order, walk the (batch item, KC block) groups, each a (MC block of rows, chunk of columns) tile
+// order, walk the (batch item, k span) groups, each a (MC block of rows, chunk of columns) tile
 // of C; a thread packs the A block of the rows it works on (once per row block it reaches) and
-// each tile's B, then waits until the tile's previous group is done (tile_done), whose sums it
-// continues. Claimed for the reasons shared_b gives; the same order of sums whoever claims what.
+// each tile's B, over the span (up to 4 KC blocks), then waits until the tile's previous group
+// is done (tile_done), whose sums it continues. Claimed for the reasons shared_b gives; the same
+// order of sums whoever claims what, and the same as shared_b's (KC blocks summed in turn).
 // Against a barrier per KC block (alternated per call, t2, 2026-12-01): the input projection
-// 640x4096x1024 1.03-1.08x; shared_b's 1024^3 1.00 (its claims had left little waiting).
+// 640x4096x1024 1.03-1.08x; shared_b's 1024^3 1.00 (its claims had left little waiting). The
+// span (a tile's KC blocks back to back, so that C is read and written once per span instead of
+// once per KC block from L3, with chunks narrowed to keep B's chunk at 512 KiB): on an AMD Zen 5
+// guest (1 MiB L2), alternated per call with one KC block per group, t2, 2026-12-02: see
+// bench/RESULTS.md.
 template <int MR, int NR>
 void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
                  int nt, float* apack, float* bpack, Claims* claims,
                  std::atomic<int64_t>* tile_done) {
   const float alpha = static_cast<float>(d.alpha);
   const int64_t step = row_step(0, d.m, bl.mc, MR), row_blocks = (d.m + step - 1) / step;
-  const int64_t width = column_chunk(d.n, NR, nt), chunks = (d.n + width - 1) / width;
-  const int64_t tiles = row_blocks * chunks, k_blocks = (d.k + bl.kc - 1) / bl.kc;
+  const int64_t width = column_chunk(d, bl, nt), chunks = (d.n + width - 1) / width;
+  const int64_t span = own_span(d, bl), tiles = row_blocks * chunks;
+  const int64_t k_blocks = (d.k + span - 1) / span;
   // packed: the ticket / chunks (group and row block) whose A block is in apack.
   for (int64_t packed = -1;;) {
     const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
     const int64_t group = ticket / tiles, tile = ticket % tiles;
     if (group >= d.batch * k_blocks) break;
-    const int64_t p = group / k_blocks, pc = group % k_blocks * bl.kc;
-    const int64_t kc = std::min<int64_t>(bl.kc, d.k - pc);
+    const int64_t p = group / k_blocks, pc = group % k_blocks * span;
+    const int64_t kspan = std::min<int64_t>(span, d.k - pc);
     const int64_t ic = tile / chunks * step, mc = std::min(step, d.m - ic);
     if (packed != ticket / chunks) {
-      pack_a<MR>(d, a + p * d.stride_a, ic, mc, pc, kc, apack, bl.avx512);
+      pack_a<MR>(d, a + p * d.stride_a, ic, mc, pc, kspan, apack, bl.avx512);
       packed = ticket / chunks;
     }
     const int64_t jc = tile % chunks * width, nc = std::min(width, d.n - jc);
-    pack_b<NR>(d, b + p * d.stride_b, pc, kc, jc, nc, bpack, bl.avx512);
+    pack_b<NR>(d, b + p * d.stride_b, pc, kspan, jc, nc, bpack, bl.avx512);
     wait_at_least(tile_done[tile], group);
-    macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, c + p * d.stride_c + ic * d.ldc + jc, d.ldc,
-                         alpha, pc == 0 ? static_cast<float>(d.beta) : 1.0f);
+    macro_kernel<MR, NR>(bl, kspan, mc, nc, apack, bpack, c + p * d.stride_c + ic * d.ldc + jc,
+                         d.ldc, alpha, pc == 0 ? static_cast<float>(d.beta) : 1.0f);
     tile_done[tile].store(group + 1, std::memory_order_release);
   }
 }
