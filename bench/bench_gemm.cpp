@@ -150,7 +150,8 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
 // that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
 // loop's rate stayed put: the host's noise slows code that loads its operands (even from L1),
 // not the register-only loop. Measured seconds apart from the products, it is a guide, not a
-// bound: 1024^3 read 86-109% of it in the 64-pass rounds of 2026-12-01.
+// bound: 1024^3 read 86-109% of it in the 64-pass rounds of 2026-12-01 (Xeon), 87-96% on 2026-12-02
+// (Zen 5).
 void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
   namespace gd = signet::cpu::gemm_detail;
   const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());
