@@ -169,7 +169,8 @@ TEST(GemmCpu, EveryLastSliverRowCountMatchesReference) {
 
 // The shared-B split (m long enough for 8 row slivers per thread) and the own-columns split
 // (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
-// alternate across both), n past NC, thread shares of unequal length, every transpose.
+// alternate across both), own columns over three k spans (the last one short), n past NC,
+// thread shares of unequal length, every transpose.
 TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
   for (SimdPath path : signet::cpu::supported_simd_paths())
     for (int threads = 1; threads <= 3; ++threads) {
@@ -178,7 +179,7 @@ TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
       for (int t = 0; t < 4; ++t) {
         expect_matches_reference(v4_on(path, threads), desc(301, 40, 530, t & 1, t & 2, 1, 0, 2));
         expect_matches_reference(v4_on(path, threads), desc(301, 2100, 8, t & 1, t & 2, 1, 0.5));
-        expect_matches_reference(v4_on(path, threads), desc(40, 100, 270, t & 1, t & 2, 1, 0, 2));
+        expect_matches_reference(v4_on(path, threads), desc(40, 100, 2100, t & 1, t & 2, 1, 0, 2));
       }
     }
 }
@@ -262,10 +263,11 @@ TEST(GemmCpu, V4RowsPastMcMatchReference) {
 }
 
 // Each C element's sum runs in the same order whatever the split, so v4 on 2 and 3 threads
-// (sharing B for m = 300, own columns for m = 40) equals v4 on 1 thread bit for bit.
+// (sharing B for m = 300, own columns over two k spans for m = 40) equals v4 on 1 thread bit for
+// bit.
 TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
   for (int64_t m : {300, 40}) {
-    const GemmDesc d = desc(m, 260, 600, false, true, 1.0, 0.0);
+    const GemmDesc d = desc(m, 260, 1100, false, true, 1.0, 0.0);
     const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
     std::vector<float> want(d.stride_c, 0);
     v4_on(signet::cpu::detect_simd_path(), 1)(d, a.data(), b.data(), want.data());
@@ -282,10 +284,10 @@ TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
 // v4's threads claim work without barriers; only its waits keep a B buffer from being repacked
 // while read and a tile's sum from being continued before its last block is done. Three
 // threads on fewer cores are preempted mid-claim, so the others run ahead across many blocks
-// (8 batch items x 4 KC blocks, a few ms a call): each of 20 calls must equal one thread bit for
-// bit, in both splits.
+// (8 batch items x 9 KC blocks, or x 3 k spans for own columns; a few ms a call): each of 20
+// calls must equal one thread bit for bit, in both splits.
 TEST(GemmCpu, V4ClaimsWaitForTheirBlocksWhenAThreadFallsBehind) {
-  const GemmDesc d = desc(100, 300, 1000, false, false, 1.0, 0.5, 8);
+  const GemmDesc d = desc(100, 300, 2300, false, false, 1.0, 0.5, 8);
   const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
   const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
   const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);

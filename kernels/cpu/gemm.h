@@ -17,7 +17,7 @@
 //                 short or n > 2 m they claim chunks of n instead, each packing its chunks' B
 //                 and the A blocks it reaches over up to 4 KC blocks of k, whose sums a tile of
 //                 C takes back to back while it is in L1 (C read and written once per 1024
-//                 steps, not per 256: 1.03-1.10x on such shapes, Zen 5 guest, t2; the same sums
+//                 steps, not per 256: 1.04-1.06x on such shapes, Zen 5 guest, t2; the same sums
 //                 as sharing B, bit for bit). No barriers: a claim waits only for what it
 //                 reads (gemm_shared.cpp). The macro-kernel keeps an A sliver in L1 and streams
 //                 B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01 (with barriers),

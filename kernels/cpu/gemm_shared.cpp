@@ -191,10 +191,10 @@ int64_t column_chunk(const GemmDesc& d, const Blocking& bl, int nt) {
 // order of sums whoever claims what, and the same as shared_b's (KC blocks summed in turn).
 // Against a barrier per KC block (alternated per call, t2, 2026-12-01): the input projection
 // 640x4096x1024 1.03-1.08x; shared_b's 1024^3 1.00 (its claims had left little waiting). The
-// span (a tile's KC blocks back to back, so that C is read and written once per span instead of
-// once per KC block from L3, with chunks narrowed to keep B's chunk at 512 KiB): on an AMD Zen 5
-// guest (1 MiB L2), alternated per call with one KC block per group, t2, 2026-12-02: see
-// bench/RESULTS.md.
+// span (a tile's KC blocks back to back, so that C is read and written from L3 once per span
+// instead of once per KC block; chunks narrowed to keep B's chunk at 512 KiB) against one KC block
+// per group, alternated per call, t2, Zen 5 guest, 2026-12-02: wide shapes 1.04-1.06x (the input
+// projection 1.04-1.05x); not measured on the Xeon.
 template <int MR, int NR>
 void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
                  int nt, float* apack, float* bpack, Claims* claims,
