@@ -87,6 +87,12 @@ run_benches() {
     name=$(basename "$bin")
     echo "== benchmark ${name} -> bench/results/${name}.json"
     "${FIFO[@]}" "$bin" --benchmark_out="bench/results/${name}.json" --benchmark_out_format=json
+    if [ "$name" = bench_gemm ]; then
+      # Ours and OpenBLAS alternated call by call need both thread pools asleep between calls.
+      echo "== benchmark ${name}, paired with OpenBLAS, pools asleep -> bench/results/${name}_pools_asleep.json"
+      SIGNET_BENCH_POOLS_ASLEEP=1 "${FIFO[@]}" "$bin" --benchmark_filter=/pair_openblas/ \
+        --benchmark_out="bench/results/${name}_pools_asleep.json" --benchmark_out_format=json
+    fi
   done
   if [ "$found" -eq 0 ]; then
     echo "== no benchmark programs in ${BUILD_DIR}/bench (none written yet, or Google Benchmark missing)"

@@ -8,8 +8,10 @@
 // SIGNET_BENCH_GEMM_ALSO=<version> runs a second version beside it, named `signet_<version>`
 // (compare lists it as a peer: its ratio is the default's speed-up over it). `pair_onednn`
 // alternates `signet` and oneDNN call by call and reports the median of their time ratios
-// (harness run_paired); `pair_peak` alternates `signet` and the FMA ceiling's loop and reports
-// the median fraction of the peak over the pairs (harness run_paired_peak), and
+// (harness run_paired), and `pair_openblas` does the same with OpenBLAS in a run with both
+// thread pools asleep between calls (SIGNET_BENCH_POOLS_ASLEEP=1; `./run.sh bench` makes that run
+// too, bench_gemm_pools_asleep.json); `pair_peak` alternates `signet` and the FMA ceiling's loop
+// and reports the median fraction of the peak over the pairs (harness run_paired_peak), and
 // `sgemm/microkernel/fwd/pair_peak` does the same for the micro-kernel alone (about how far a
 // product of the run could get). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads,
 // so the harness re-executes the program with OPENBLAS_L2_SIZE unset and the core pinned to
@@ -205,6 +207,23 @@ void bm_openblas(benchmark::State& state, const GemmCase* c, int threads) {
 }
 #endif
 
+#ifdef SIGNET_BENCH_OPENBLAS
+// Ours (signet_version()) and OpenBLAS alternated call by call (harness run_paired), registered
+// only when both pools sleep between calls (harness pools_asleep): with their default waits,
+// OpenBLAS's pthreads and OpenMP's workers each spin on the cores after a call while the other
+// library runs (on the Xeon, 1024^3 and the input projection paired 1.21-1.63, the same two
+// timed apart 0.93-1.09 in the same runs).
+void bm_pair_openblas(benchmark::State& state, const GemmCase* c, int threads) {
+  GemmData& g = data_for(*c);
+  auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
+  signet::bench::set_omp_threads(threads);
+  openblas_set_num_threads(threads);
+  signet::bench::run_paired(
+      state, [&] { run_signet(signet_version(), g, g.c.get(), ws.get(), threads); },
+      [&] { call_openblas(*c, g, g.c.get()); });
+}
+#endif
+
 #ifdef SIGNET_BENCH_ONEDNN
 // C of g = A B (into c) with dnnl_sgemm (row-major) on OpenMP's current thread count.
 void call_onednn(const GemmCase& c, GemmData& g, float* out) {
@@ -226,9 +245,7 @@ void bm_onednn(benchmark::State& state, const GemmCase* c, int threads) {
 
 #ifdef SIGNET_BENCH_ONEDNN
 // Ours (signet_version()) and oneDNN alternated call by call (harness run_paired), both on
-// `threads` OpenMP threads. oneDNN only: OpenBLAS's own threads would compete with OpenMP's
-// workers, which spin for a while after each of our calls (measured on 1024^3 and the input
-// projection: OpenBLAS paired 1.21-1.63, the same two timed apart 0.93-1.09 in the same runs).
+// `threads` OpenMP threads (one pool: neither waits for the other's workers).
 void bm_pair_onednn(benchmark::State& state, const GemmCase* c, int threads) {
   GemmData& g = data_for(*c);
   auto ws = signet::bench::raw_buffer(workspace_bytes(g.d, threads));
@@ -340,6 +357,9 @@ void register_gemm_cases() {
 #ifdef SIGNET_BENCH_OPENBLAS
       signet::bench::configure(
           benchmark::RegisterBenchmark(name("openblas").c_str(), bm_openblas, &c, t));
+      if (signet::bench::pools_asleep())
+        signet::bench::configure(
+            benchmark::RegisterBenchmark(name("pair_openblas").c_str(), bm_pair_openblas, &c, t));
 #endif
 #ifdef SIGNET_BENCH_ONEDNN
       signet::bench::configure(

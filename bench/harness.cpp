@@ -25,6 +25,11 @@ namespace {
 // Set (to what was changed) across the re-exec, so the new process can say so in its context.
 constexpr const char* kEnvNote = "SIGNET_BENCH_OPENBLAS_ENV_CHANGED";
 
+// The settings that put each pool to sleep as soon as a call ends: libgomp's workers (instead of
+// spinning for a while) and OpenBLAS's pthreads (after 2^4 cycles instead of 2^28).
+constexpr const char* kOmpWait[2] = {"OMP_WAIT_POLICY", "passive"};
+constexpr const char* kOpenblasTimeout[2] = {"OPENBLAS_THREAD_TIMEOUT", "4"};
+
 // OpenBLAS's own kernel for this CPU's widest path. OpenBLAS 0.3.21 (Debian 12) does not know
 // newer Xeons (lscpu model 207) and falls back to Prescott (SSE3) on its own, and some machines
 // set OPENBLAS_CORETYPE=Haswell in the environment (an AMD EPYC Zen 5 guest, where OpenBLAS's own
@@ -51,13 +56,30 @@ std::string scheduler_name() {
   return "SCHED_OTHER";
 }
 
+// Whether environment variable `name` is set to `value`.
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, value) == 0;
+}
+
+// Sets OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 where they differ (both are read
+// when the libraries load), noting each change in `changed`.
+void request_sleeping_pools(std::string& changed) {
+  for (const char* const* kv : {kOmpWait, kOpenblasTimeout}) {
+    if (env_is(kv[0], kv[1])) continue;
+    changed += std::string(kv[0]) + "=" + kv[1] + "; ";
+    setenv(kv[0], kv[1], 1);
+  }
+}
+
 // Re-executes this program with OpenBLAS at its best for this CPU: OPENBLAS_L2_SIZE unset and
 // OPENBLAS_CORETYPE set to best_openblas_core() (OpenBLAS reads both when it loads, before
-// main). SIGNET_BENCH_KEEP_OPENBLAS_ENV=1 keeps the environment as it is.
+// main); with SIGNET_BENCH_POOLS_ASLEEP=1 also with both thread pools asleep between calls
+// (pools_asleep). SIGNET_BENCH_KEEP_OPENBLAS_ENV=1 keeps the environment as it is.
 void reexec_with_best_openblas(char** argv) {
-  const char* keep = std::getenv("SIGNET_BENCH_KEEP_OPENBLAS_ENV");
-  if (keep && std::strcmp(keep, "1") == 0) return;
+  if (env_is("SIGNET_BENCH_KEEP_OPENBLAS_ENV", "1")) return;
   std::string changed;
+  if (env_is("SIGNET_BENCH_POOLS_ASLEEP", "1")) request_sleeping_pools(changed);
   if (const char* l2 = std::getenv("OPENBLAS_L2_SIZE")) {
     changed += std::string("unset OPENBLAS_L2_SIZE=") + l2 + "; ";
     unsetenv("OPENBLAS_L2_SIZE");
@@ -72,7 +94,7 @@ void reexec_with_best_openblas(char** argv) {
     unsetenv("OPENBLAS_CORETYPE");
   }
   if (changed.empty()) return;
-  std::fprintf(stderr, "bench: for the OpenBLAS peer: %s; re-executing\n", changed.c_str());
+  std::fprintf(stderr, "bench: for the peers: %s; re-executing\n", changed.c_str());
   setenv(kEnvNote, changed.c_str(), 1);
   execv("/proc/self/exe", argv);
   std::perror("bench: re-exec failed; OpenBLAS keeps its environment");
@@ -197,6 +219,11 @@ void run_paired_peak(benchmark::State& state, const std::function<void()>& ours,
 }
 
 // See harness.h.
+bool pools_asleep() {
+  return env_is(kOmpWait[0], kOmpWait[1]) && env_is(kOpenblasTimeout[0], kOpenblasTimeout[1]);
+}
+
+// See harness.h.
 void set_omp_threads(int threads) {
 #ifdef SIGNET_WITH_OPENMP
   omp_set_num_threads(threads);
@@ -220,6 +247,10 @@ int run_main(int argc, char** argv, void (*register_cases)()) {
   benchmark::AddCustomContext("openblas_env", changed ? changed : "unchanged");
   benchmark::AddCustomContext("simd_path", cpu::simd_path_name(cpu::active_simd_path()));
   benchmark::AddCustomContext("scheduler", scheduler_name());
+  benchmark::AddCustomContext("thread_pools",
+                              pools_asleep() ? "asleep between calls (OMP_WAIT_POLICY=passive, "
+                                               "OPENBLAS_THREAD_TIMEOUT=4)"
+                                             : "as the environment sets them");
   register_ceilings();
   register_cases();
   benchmark::RunSpecifiedBenchmarks();

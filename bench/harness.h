@@ -65,6 +65,12 @@ void run_paired_peak(benchmark::State& state, const std::function<void()>& ours,
 // once and returns the flops it performed.
 double run_fma_loop(int threads);
 
+// Whether both thread pools sleep as soon as a call ends (OMP_WAIT_POLICY=passive and
+// OPENBLAS_THREAD_TIMEOUT=4, which SIGNET_BENCH_POOLS_ASLEEP=1 makes run_main set): only then
+// can ours and OpenBLAS alternate call by call, since otherwise each call shares the cores with
+// the other library's workers, still spinning from the call before.
+bool pools_asleep();
+
 // Sets the OpenMP thread count (the engine's and oneDNN's CPU runtime); nothing without OpenMP.
 void set_omp_threads(int threads);
 
@@ -72,7 +78,8 @@ void set_omp_threads(int threads);
 void register_ceilings();
 
 // The main() of every bench program: re-executes with OpenBLAS pinned to its kernels for this
-// CPU (see harness.cpp), adds the default
+// CPU (and with both pools asleep under SIGNET_BENCH_POOLS_ASLEEP=1; see harness.cpp), adds the
+// default
 // flags (5 repetitions, random interleaving, aggregates on the console), registers the ceilings
 // and the program's cases (register_cases), notes the context and runs.
 int run_main(int argc, char** argv, void (*register_cases)());
