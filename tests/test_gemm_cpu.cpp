@@ -169,8 +169,9 @@ TEST(GemmCpu, EveryLastSliverRowCountMatchesReference) {
 
 // The shared-B split (m long enough for 8 row slivers per thread) and the own-columns split
 // (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
-// alternate across both), own columns over three k spans (the last one short), n past NC,
-// thread shares of unequal length, every transpose.
+// alternate across both), own columns over three k spans (the last one short) and with its last
+// chunks of columns cut narrower (n = 2100 on AVX-512: 6 + 6 chunks on 2 threads, 8 + 18 on 3),
+// n past NC, thread shares of unequal length, every transpose.
 TEST(GemmCpu, V4SharedAndOwnColumnSplitsOnOneToThreeThreads) {
   for (SimdPath path : signet::cpu::supported_simd_paths())
     for (int threads = 1; threads <= 3; ++threads) {

@@ -177,10 +177,32 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
   }
 }
 
-// Columns of C a thread claims at a time in own_columns: span_columns (128 on AVX-512 for a k
-// span of 1024), fewer when n would give a thread fewer than four chunks.
-int64_t column_chunk(const GemmDesc& d, const Blocking& bl, int nt) {
-  return std::min(span_columns(d, bl), round_up((d.n + 4 * nt - 1) / (4 * nt), bl.nr));
+// How own_columns cuts C's columns into the chunks a thread claims: `wide` chunks of `width`
+// columns, then the rest (the last nt chunks' worth) in chunks of `narrow`; `count` in all.
+struct ColumnChunks {
+  int64_t width, narrow, wide, count;
+  // The first column and the width of chunk i.
+  void at(int64_t i, int64_t n, int64_t* jc, int64_t* nc) const {
+    *jc = i < wide ? i * width : wide * width + (i - wide) * narrow;
+    *nc = std::min(i < wide ? width : narrow, n - *jc);
+  }
+};
+
+// Chunks of span_columns (128 on AVX-512 for a k span of 1024), fewer columns when n would give
+// a thread fewer than four; with several threads the last nt chunks' columns are cut a quarter
+// as wide (at least one sliver), so that the thread that runs out of work first waits for at
+// most a narrow chunk, not a wide one (on the input projection a wide chunk is ~0.5 ms, and the
+// idle tail was 0.4-0.6 ms of a 16 ms call). Alternated per call with uncut chunks, t2, Zen 5
+// guest, 2026-12-02: input projection 1.01-1.02x (NT and NN), 256x4096x1024 1.02x,
+// 640x4096x4096 1.00x (four spans: the tail is a smaller part of the call).
+ColumnChunks column_chunks(const GemmDesc& d, const Blocking& bl, int nt) {
+  const int64_t width =
+      std::min(span_columns(d, bl), round_up((d.n + 4 * nt - 1) / (4 * nt), bl.nr));
+  const int64_t all = (d.n + width - 1) / width;
+  if (nt == 1) return {width, width, all, all};
+  const int64_t narrow = std::max<int64_t>(bl.nr, width / 4 / bl.nr * bl.nr);
+  const int64_t wide = std::max<int64_t>(0, all - nt);
+  return {width, narrow, wide, wide + (d.n - wide * width + narrow - 1) / narrow};
 }
 
 // Split over n (when m is too short to share out), without a barrier: tickets, handed out in
@@ -201,7 +223,8 @@ void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const fl
                  std::atomic<int64_t>* tile_done) {
   const float alpha = static_cast<float>(d.alpha);
   const int64_t step = row_step(0, d.m, bl.mc, MR), row_blocks = (d.m + step - 1) / step;
-  const int64_t width = column_chunk(d, bl, nt), chunks = (d.n + width - 1) / width;
+  const ColumnChunks cut = column_chunks(d, bl, nt);
+  const int64_t chunks = cut.count;
   const int64_t span = own_span(d, bl), tiles = row_blocks * chunks;
   const int64_t k_blocks = (d.k + span - 1) / span;
   // packed: the ticket / chunks (group and row block) whose A block is in apack.
@@ -216,7 +239,8 @@ void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const fl
       pack_a<MR>(d, a + p * d.stride_a, ic, mc, pc, kspan, apack, bl.avx512);
       packed = ticket / chunks;
     }
-    const int64_t jc = tile % chunks * width, nc = std::min(width, d.n - jc);
+    int64_t jc, nc;
+    cut.at(tile % chunks, d.n, &jc, &nc);
     pack_b<NR>(d, b + p * d.stride_b, pc, kspan, jc, nc, bpack, bl.avx512);
     wait_at_least(tile_done[tile], group);
     macro_kernel<MR, NR>(bl, kspan, mc, nc, apack, bpack, c + p * d.stride_c + ic * d.ldc + jc,
