@@ -282,6 +282,49 @@ TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
   }
 }
 
+// A large C that beta 0 and k <= KC make write-only goes past the caches (streaming stores) on
+// AVX-512, whole tiles only: on 1-3 threads and both splits, with edge slivers of rows and
+// columns and padded rows (ldc 1040, 64-byte aligned), each must match the reference, padding
+// untouched (NaN). The rule itself: not for beta != 0, k > KC, a misaligned C or ldc, a small C.
+TEST(GemmCpu, V4StreamsALargeWriteOnlyCAndMatchesReference) {
+  using signet::cpu::V4Split;
+  for (bool tb : {false, true}) {
+    GemmDesc d = desc(1030, 1030, 70, false, tb, 1.5, 0.0);
+    d.ldc = 1040, d.stride_c = d.m * d.ldc;
+    const std::vector<float> a = uniform_floats(d.stride_a, 1), b = uniform_floats(d.stride_b, 2);
+    std::vector<float> storage(d.stride_c + 16, kNaN);
+    float* c = storage.data() + (16 - reinterpret_cast<uintptr_t>(storage.data()) % 64 / 4) % 16;
+    std::vector<float> want(d.stride_c, kNaN);
+    signet::ref::gemm<float>(d, a.data(), b.data(), want.data());
+    for (SimdPath path : signet::cpu::supported_simd_paths()) {
+      EXPECT_EQ(signet::cpu::sgemm_v4_streams_c(d, c, path), path == SimdPath::avx512);
+      for (int threads = 1; threads <= 3; ++threads)
+        for (V4Split split : {V4Split::shared_b, V4Split::own_columns}) {
+          SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " tb " +
+                       std::to_string(tb) + " threads " + std::to_string(threads) + " split " +
+                       std::to_string(static_cast<int>(split)));
+          std::fill(c, c + d.stride_c, kNaN);
+          v4_split_on(path, threads, split)(d, a.data(), b.data(), c);
+          for (int64_t i = 0; i < d.stride_c; ++i) {
+            if (std::isnan(want[i]) && std::isnan(c[i])) continue;
+            ASSERT_NEAR(c[i], want[i], 1e-6f * (d.k + 8)) << "C[" << i << "]";
+          }
+        }
+    }
+    const SimdPath wide = SimdPath::avx512;
+    GemmDesc other = d;
+    other.beta = 0.5;
+    EXPECT_FALSE(signet::cpu::sgemm_v4_streams_c(other, c, wide));
+    other = d, other.k = 300;
+    EXPECT_FALSE(signet::cpu::sgemm_v4_streams_c(other, c, wide));
+    other = d, other.ldc = 1036;
+    EXPECT_FALSE(signet::cpu::sgemm_v4_streams_c(other, c, wide));
+    other = d, other.m = 1000;
+    EXPECT_FALSE(signet::cpu::sgemm_v4_streams_c(other, c, wide));
+    EXPECT_FALSE(signet::cpu::sgemm_v4_streams_c(d, c + 4, wide));
+  }
+}
+
 // v4's threads claim work without barriers; only its waits keep a B buffer from being repacked
 // while read and a tile's sum from being continued before its last block is done. Three
 // threads on fewer cores are preempted mid-claim, so the others run ahead across many blocks

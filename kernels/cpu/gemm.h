@@ -71,6 +71,12 @@ enum class V4Split { by_rule, shared_b, own_columns };
 void sgemm_v4_shared(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
                      void* workspace, int threads, SimdPath path, V4Split mode = V4Split::by_rule);
 
+// Whether sgemm_v4_shared writes the C of d at c with streaming stores, past the caches: beta 0,
+// k within one KC block (each tile written once, never read), C of at least 4 MiB, its rows and
+// batch items 64-byte aligned, on a path with a streaming kernel (AVX-512); tiles at C's edges
+// are stored as usual.
+bool sgemm_v4_streams_c(const kernels::GemmDesc& d, const float* c, SimdPath path);
+
 // Bytes of scratch sgemm_v5_direct_b needs for d on up to `threads` threads (any SIMD path).
 size_t sgemm_v5_workspace_bytes(const kernels::GemmDesc& d, int threads);
 

@@ -76,8 +76,10 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a,
 // steps ahead into L2: for an A sliver read once from memory (the fused LSTM steps' W_hh, 16 MiB
 // a step for H = 1024), which the hardware prefetchers alone left the FMAs waiting on (64 steps =
 // 3 KiB ahead: L1's forward and backward steps 10-14% faster at t1 and t2, a scratch driver
-// alternating the two kernels call by call).
-template <int R, int kAheadA>
+// alternating the two kernels call by call). With kStreamC, beta == 0 writes C with streaming
+// stores and C is not prefetched: a store to a line not in cache first reads it (twice the
+// memory traffic), which a C that is only written, and too large to stay in cache, does not need.
+template <int R, int kAheadA, bool kStreamC = false>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512(
     int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
   constexpr int MR = 12;
@@ -85,6 +87,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
   const float* row = c;
   for (int i = 0; i < R; ++i, row += ldc) {
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    if constexpr (kStreamC) continue;
     _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(row + 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(row + 32), _MM_HINT_T0);
@@ -113,7 +116,13 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
       acc[i][1] = _mm512_mul_ps(va, acc[i][1]);
     }
   }
-  if (beta == 0) {
+  if (beta == 0 && kStreamC) {
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i, c += ldc) {
+      _mm512_stream_ps(c, acc[i][0]);
+      _mm512_stream_ps(c + 16, acc[i][1]);
+    }
+  } else if (beta == 0) {
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i, c += ldc) {
       _mm512_storeu_ps(c, acc[i][0]);
@@ -146,12 +155,20 @@ Blocking blocking_for(SimdPath path) {
   if (path == SimdPath::avx512) {
     Blocking bl{12, 32, 256, 480, 2048, &kernel_avx512<12, 0>, &kernel_avx512<12, 64>, true};
     set_few_rows_avx512(bl, std::make_integer_sequence<int, 11>());
+    bl.kernel_stream_c = &kernel_avx512<12, 0, true>;
     return bl;
   }
   if (path == SimdPath::avx2) return {6, 16, 256, 480, 2048, &kernel_avx2, &kernel_avx2, false};
 #endif
   (void)path;
   return {4, 16, 256, 256, 1024, &kernel_portable<4, 16>, &kernel_portable<4, 16>, false};
+}
+
+// See gemm_microkernels.h.
+void fence_streamed_stores() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
 }
 
 }  // namespace signet::cpu::gemm_detail

@@ -24,7 +24,14 @@ struct Blocking {
   // few_rows[r]: the tile cut to its first r rows (A still MR-strided; nullptr where a path has
   // none), for a last sliver of r < MR rows, so that it costs r rows of FMAs rather than MR.
   MicroKernel few_rows[kMaxMr + 1] = {};
+  // The whole tile for beta == 0 whose C is written with streaming stores, past the caches and
+  // without reading its lines first (rows 64-byte aligned; nullptr where a path has none); the
+  // caller runs fence_streamed_stores() before C is read by another thread.
+  MicroKernel kernel_stream_c = nullptr;
 };
+
+// Orders this thread's streaming stores before its later stores (x86 sfence; nothing elsewhere).
+void fence_streamed_stores();
 
 // The blocking and micro-kernel of `path` (which must be compiled in and supported).
 Blocking blocking_for(SimdPath path);

@@ -78,20 +78,44 @@ void split(int64_t len, int64_t q, int tid, int nt, int64_t* lo, int64_t* hi) {
 // The C block at c of mc x nc from packed A (mc rows) and packed B (nc columns), both over
 // `span` k steps: each sliver of A against every sliver of B, C row band by row band. A tile
 // takes its sums KC steps at a time (beta_first on the first, then 1), as shared_b's blocks do,
-// back to back while the tile is in L1; shared_b passes one KC block (span <= KC).
+// back to back while the tile is in L1; shared_b passes one KC block (span <= KC). With
+// stream_c (streams_c), whole tiles go through the kernel that writes C past the caches.
 template <int MR, int NR>
 void macro_kernel(const Blocking& bl, int64_t span, int64_t mc, int64_t nc, const float* apack,
-                  const float* bpack, float* c, int64_t ldc, float alpha, float beta_first) {
+                  const float* bpack, float* c, int64_t ldc, float alpha, float beta_first,
+                  bool stream_c) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+      if (stream_c && rows == MR && cols == NR) {
+        bl.kernel_stream_c(span, apack + ir * span, bpack + jr * span, c + ir * ldc + jr, ldc,
+                           alpha, 0.0f);
+        continue;
+      }
       for (int64_t p = 0; p < span; p += bl.kc)
         multiply_tile(bl, std::min<int64_t>(bl.kc, span - p), apack + ir * span + p * MR,
                       bpack + jr * span + p * NR, c + ir * ldc + jr, ldc, alpha,
                       p == 0 ? beta_first : 1.0f, rows, cols);
     }
   }
+  if (stream_c) gemm_detail::fence_streamed_stores();
+}
+
+// C's bytes from which v4 writes a C that is only written with streaming stores: more than the
+// L2s of both bench hosts' cores hold together, so such a C leaves the core's caches anyway.
+constexpr int64_t kStreamCBytes = int64_t{4} << 20;
+
+// Whether C is written once and only written (beta 0, one KC block: each tile's one sum), large
+// (kStreamCBytes) and 64-byte aligned in every row and batch item, on a path with a streaming
+// kernel: then whole tiles are stored past the caches. Alternated per call with ordinary stores,
+// t2, Zen 5 guest, 2026-12-02: weight gradient 4096x1024x32 1.08x (t1 1.06x), 1024x1024x256
+// 1.05x, 2048x2048x128 1.03x; with a parallel sum reading C after each call still 1.02-1.03x.
+// Not measured on the Xeon.
+bool streams_c(const GemmDesc& d, const Blocking& bl, const float* c) {
+  return bl.kernel_stream_c && d.beta == 0 && d.k <= bl.kc &&
+         d.batch * d.m * d.n * int64_t{sizeof(float)} >= kStreamCBytes && d.ldc % 16 == 0 &&
+         (d.batch == 1 || d.stride_c % 16 == 0) && reinterpret_cast<uintptr_t>(c) % 64 == 0;
 }
 
 // The row step of MC-row blocks of nearly equal size (multiples of MR) over [m0, m1).
@@ -105,7 +129,7 @@ int64_t row_step(int64_t m0, int64_t m1, int64_t mc, int64_t mr) {
 template <int MR, int NR>
 void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, const float* bpack,
                         float* c, int64_t m0, int64_t m1, int64_t jc, int64_t nc, int64_t pc,
-                        int64_t kc, float* apack) {
+                        int64_t kc, float* apack, bool stream_c) {
   if (m0 >= m1) return;
   const float alpha = static_cast<float>(d.alpha);
   const float beta = pc == 0 ? static_cast<float>(d.beta) : 1.0f;
@@ -113,7 +137,8 @@ void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, c
   for (int64_t ic = m0; ic < m1; ic += step) {
     const int64_t mc = std::min<int64_t>(step, m1 - ic);
     pack_a<MR>(d, a, ic, mc, pc, kc, apack, bl.avx512);
-    macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, c + ic * d.ldc + jc, d.ldc, alpha, beta);
+    macro_kernel<MR, NR>(bl, kc, mc, nc, apack, bpack, c + ic * d.ldc + jc, d.ldc, alpha, beta,
+                         stream_c);
   }
 }
 
@@ -150,6 +175,7 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
   const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
   const int64_t col_blocks = (d.n + bl.nc - 1) / bl.nc, k_blocks = (d.k + bl.kc - 1) / bl.kc;
   const int64_t per_block = pieces + chunks, blocks = d.batch * col_blocks * k_blocks;
+  const bool stream_c = streams_c(d, bl, c);
   for (;;) {
     const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
     const int64_t t = ticket / per_block, slot = ticket % per_block;
@@ -170,7 +196,7 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
       wait_at_least(claims->packed[t & 1], (t / 2 + 1) * pieces);
       wait_at_least(chunk_done[r], t);
       rows_against_block<MR, NR>(d, bl, a + p * d.stride_a, bpack, c + p * d.stride_c, r0,
-                                 std::min(d.m, r0 + chunk), jc, nc, pc, kc, apack);
+                                 std::min(d.m, r0 + chunk), jc, nc, pc, kc, apack, stream_c);
       chunk_done[r].store(t + 1, std::memory_order_release);
       claims->rows_done[t & 1].fetch_add(1, std::memory_order_release);
     }
@@ -227,6 +253,7 @@ void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const fl
   const int64_t chunks = cut.count;
   const int64_t span = own_span(d, bl), tiles = row_blocks * chunks;
   const int64_t k_blocks = (d.k + span - 1) / span;
+  const bool stream_c = streams_c(d, bl, c);
   // packed: the ticket / chunks (group and row block) whose A block is in apack.
   for (int64_t packed = -1;;) {
     const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
@@ -244,7 +271,7 @@ void own_columns(const GemmDesc& d, const Blocking& bl, const float* a, const fl
     pack_b<NR>(d, b + p * d.stride_b, pc, kspan, jc, nc, bpack, bl.avx512);
     wait_at_least(tile_done[tile], group);
     macro_kernel<MR, NR>(bl, kspan, mc, nc, apack, bpack, c + p * d.stride_c + ic * d.ldc + jc,
-                         d.ldc, alpha, pc == 0 ? static_cast<float>(d.beta) : 1.0f);
+                         d.ldc, alpha, pc == 0 ? static_cast<float>(d.beta) : 1.0f, stream_c);
     tile_done[tile].store(group + 1, std::memory_order_release);
   }
 }
@@ -321,6 +348,11 @@ size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
     most = std::max(most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats + flag_floats);
   }
   return static_cast<size_t>(most) * sizeof(float) + 64;
+}
+
+// See gemm.h.
+bool sgemm_v4_streams_c(const GemmDesc& d, const float* c, SimdPath path) {
+  return d.m > 0 && d.n > 0 && d.batch > 0 && streams_c(d, v4_blocking(path), c);
 }
 
 // Aligns the workspace to 64 bytes and runs the instantiation for the path's register tile.
