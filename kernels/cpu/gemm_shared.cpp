@@ -109,9 +109,9 @@ constexpr int64_t kStreamCBytes = int64_t{4} << 20;
 // Whether C is written once and only written (beta 0, one KC block: each tile's one sum), large
 // (kStreamCBytes) and 64-byte aligned in every row and batch item, on a path with a streaming
 // kernel: then whole tiles are stored past the caches. Alternated per call with ordinary stores,
-// t2, Zen 5 guest, 2026-12-02: weight gradient 4096x1024x32 1.08x (t1 1.06x), 1024x1024x256
-// 1.05x, 2048x2048x128 1.03x; with a parallel sum reading C after each call still 1.02-1.03x.
-// Not measured on the Xeon.
+// t2, Zen 5 guest, 2026-12-02: weight gradient 4096x1024x32 1.08x (t1 1.04x), 1024x1024x256
+// 1.03x, 600x4096x64 (own columns) 1.36x; with a parallel sum reading C after each call, the
+// weight gradient still 1.02x. Not measured on the Xeon.
 bool streams_c(const GemmDesc& d, const Blocking& bl, const float* c) {
   return bl.kernel_stream_c && d.beta == 0 && d.k <= bl.kc &&
          d.batch * d.m * d.n * int64_t{sizeof(float)} >= kStreamCBytes && d.ldc % 16 == 0 &&
