@@ -102,8 +102,9 @@ void macro_kernel(const Blocking& bl, int64_t span, int64_t mc, int64_t nc, cons
   if (stream_c) gemm_detail::fence_streamed_stores();
 }
 
-// C's bytes from which v4 writes a C that is only written with streaming stores: more than the
-// L2s of both bench hosts' cores hold together, so such a C leaves the core's caches anyway.
+// C's bytes from which v4 writes a C that is only written with streaming stores: as much as
+// the L2s of two cores hold on either bench host (2 x 2 MiB Xeon, 2 x 1 MiB Zen 5), so such a C
+// leaves the cores' own caches anyway.
 constexpr int64_t kStreamCBytes = int64_t{4} << 20;
 
 // Whether C is written once and only written (beta 0, one KC block: each tile's one sum), large
