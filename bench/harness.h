@@ -79,9 +79,8 @@ void register_ceilings();
 
 // The main() of every bench program: re-executes with OpenBLAS pinned to its kernels for this
 // CPU (and with both pools asleep under SIGNET_BENCH_POOLS_ASLEEP=1; see harness.cpp), adds the
-// default
-// flags (5 repetitions, random interleaving, aggregates on the console), registers the ceilings
-// and the program's cases (register_cases), notes the context and runs.
+// default flags (5 repetitions, random interleaving, aggregates on the console), registers the
+// ceilings and the program's cases (register_cases), notes the context and runs.
 int run_main(int argc, char** argv, void (*register_cases)());
 
 }  // namespace signet::bench

@@ -116,17 +116,16 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
       acc[i][1] = _mm512_mul_ps(va, acc[i][1]);
     }
   }
-  if (beta == 0 && kStreamC) {
+  if (beta == 0) {
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i, c += ldc) {
-      _mm512_stream_ps(c, acc[i][0]);
-      _mm512_stream_ps(c + 16, acc[i][1]);
-    }
-  } else if (beta == 0) {
-#pragma GCC unroll 12
-    for (int i = 0; i < R; ++i, c += ldc) {
-      _mm512_storeu_ps(c, acc[i][0]);
-      _mm512_storeu_ps(c + 16, acc[i][1]);
+      if constexpr (kStreamC) {
+        _mm512_stream_ps(c, acc[i][0]);
+        _mm512_stream_ps(c + 16, acc[i][1]);
+      } else {
+        _mm512_storeu_ps(c, acc[i][0]);
+        _mm512_storeu_ps(c + 16, acc[i][1]);
+      }
     }
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
