@@ -1,10 +1,16 @@
 // The machine's ceilings, measured in the same run as the cases: fp32 FMA peak per SIMD path
-// and thread count, and copy bandwidth on 256 MiB buffers.
+// and thread count, copy bandwidth on 256 MiB buffers, and how far apart two cores are (the
+// round trip of a cache line between them).
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "bench/harness.h"
 #include "kernels/cpu/cpu_features.h"
@@ -108,6 +114,64 @@ void bm_copy(benchmark::State& state, int threads) {
   set_bandwidth_counter(state, 2.0 * n * sizeof(float));
 }
 
+// Pins the calling thread to the n-th CPU of `allowed`, if it has one.
+void pin_to_nth(const cpu_set_t& allowed, int n) {
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || n-- > 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    return;
+  }
+}
+
+// Spins until `line` holds a value `done` accepts; yields now and then, so that two threads
+// that end up on one CPU (under SCHED_FIFO, where a spinning thread is never preempted) go on.
+template <typename Done>
+int64_t spin_until(const std::atomic<int64_t>& line, Done done) {
+  for (int64_t spins = 1;; ++spins) {
+    const int64_t v = line.load(std::memory_order_acquire);
+    if (done(v)) return v;
+    if (spins % (int64_t{1} << 20) == 0) std::this_thread::yield();
+  }
+}
+
+// Round trips of the cache line per benchmark iteration.
+constexpr int64_t kTrips = 20000;
+
+// ceiling/line_round_trip/t2: ns per round trip of one cache line between the first two CPUs
+// this process may use: this thread writes an odd count, the other answers with the next even
+// one. It says how far apart the two cores are, which on a virtual machine changes with where
+// the host places its vCPUs: on the Zen 5 guest 110-140 ns when both share an L3, 440-490 ns when
+// they do not; threads that share packed panels pay for the second (bench/RESULTS.md).
+void bm_line_round_trip(benchmark::State& state) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) CPU_ZERO(&allowed);
+  alignas(64) std::atomic<int64_t> line{0};
+  std::thread answer([&] {
+    pin_to_nth(allowed, 1);
+    for (;;) {
+      const int64_t v = spin_until(line, [](int64_t x) { return x < 0 || x % 2 == 1; });
+      if (v < 0) return;
+      line.store(v + 1, std::memory_order_release);
+    }
+  });
+  pin_to_nth(allowed, 0);
+  int64_t v = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state)
+    for (int64_t i = 0; i < kTrips; ++i, v += 2) {
+      line.store(v + 1, std::memory_order_release);
+      spin_until(line, [v](int64_t x) { return x == v + 2; });
+    }
+  const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+  line.store(-1, std::memory_order_release);
+  answer.join();
+  pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+  state.counters["round_trip_ns"] = took.count() / static_cast<double>(v / 2);
+}
+
 }  // namespace
 
 // Times a few runs of the widest path's loop and keeps the best (the peak, not a typical run).
@@ -134,7 +198,8 @@ double run_fma_loop(int threads) {
   return fma_flops(avx512) * threads;
 }
 
-// One benchmark per supported FMA path and thread count, and the copy bandwidth.
+// One benchmark per supported FMA path and thread count, the copy bandwidth, and the round trip
+// of a cache line between two cores.
 void register_ceilings() {
   for (int t : thread_counts()) {
     const std::string tn = "/t" + std::to_string(t);
@@ -144,6 +209,8 @@ void register_ceilings() {
       configure(benchmark::RegisterBenchmark(("ceiling/fma_avx2" + tn).c_str(), bm_fma, false, t));
     configure(benchmark::RegisterBenchmark(("ceiling/copy_256MiB" + tn).c_str(), bm_copy, t));
   }
+  if (thread_counts().back() > 1)
+    configure(benchmark::RegisterBenchmark("ceiling/line_round_trip/t2", bm_line_round_trip));
 }
 
 }  // namespace signet::bench
