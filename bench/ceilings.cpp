@@ -143,7 +143,7 @@ constexpr int64_t kTrips = 20000;
 // ceiling/line_round_trip/t2: ns per round trip of one cache line between the first two CPUs
 // this process may use: this thread writes an odd count, the other answers with the next even
 // one. It says how far apart the two cores are, which on a virtual machine changes with where
-// the host places its vCPUs: on the Zen 5 guest 110-140 ns when both share an L3, 440-490 ns when
+// the host places its vCPUs: on the Zen 5 guest 110-170 ns when both share an L3, 440-550 ns when
 // they do not; threads that share packed panels pay for the second (bench/RESULTS.md).
 void bm_line_round_trip(benchmark::State& state) {
   cpu_set_t allowed;
