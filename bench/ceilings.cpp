@@ -147,7 +147,10 @@ constexpr int64_t kTrips = 20000;
 // they do not; threads that share packed panels pay for the second (bench/RESULTS.md).
 void bm_line_round_trip(benchmark::State& state) {
   cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) {
+    state.SkipWithError("needs two CPUs this process may run on (sched_getaffinity)");
+    return;
+  }
   alignas(64) std::atomic<int64_t> line{0};
   std::thread answer([&] {
     pin_to_nth(allowed, 1);
