@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "bench/harness.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/threads.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -126,38 +128,30 @@ void pin_to_nth(const cpu_set_t& allowed, int n) {
   }
 }
 
-// Spins until `line` holds a value `done` accepts; yields now and then, so that two threads
-// that end up on one CPU (under SCHED_FIFO, where a spinning thread is never preempted) go on.
-template <typename Done>
-int64_t spin_until(const std::atomic<int64_t>& line, Done done) {
-  for (int64_t spins = 1;; ++spins) {
-    const int64_t v = line.load(std::memory_order_acquire);
-    if (done(v)) return v;
-    if (spins % (int64_t{1} << 20) == 0) std::this_thread::yield();
-  }
-}
-
 // Round trips of the cache line per benchmark iteration.
 constexpr int64_t kTrips = 20000;
 
 // ceiling/line_round_trip/t2: ns per round trip of one cache line between the first two CPUs
-// this process may use: this thread writes an odd count, the other answers with the next even
-// one. It says how far apart the two cores are, which on a virtual machine changes with where
-// the host places its vCPUs: on the Zen 5 guest 110-170 ns when both share an L3, 440-550 ns when
-// they do not; threads that share packed panels pay for the second (bench/RESULTS.md).
+// this process may use: this thread raises a counter to the next odd value, the other answers
+// with the next even one, each waiting as the GEMM's threads wait for each other
+// (wait_at_least). It says how far apart the two cores are, which on a virtual machine changes
+// with where the host places its vCPUs: on the Zen 5 guest under 200 ns when both share an L3,
+// 440-550 ns when they do not; threads that share packed panels pay for the second
+// (bench/RESULTS.md).
 void bm_line_round_trip(benchmark::State& state) {
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) {
     state.SkipWithError("needs two CPUs this process may run on (sched_getaffinity)");
     return;
   }
+  constexpr int64_t kStop = INT64_MAX;
   alignas(64) std::atomic<int64_t> line{0};
   std::thread answer([&] {
     pin_to_nth(allowed, 1);
-    for (;;) {
-      const int64_t v = spin_until(line, [](int64_t x) { return x < 0 || x % 2 == 1; });
-      if (v < 0) return;
-      line.store(v + 1, std::memory_order_release);
+    for (int64_t next = 1;; next += 2) {
+      cpu::wait_at_least(line, next);
+      if (line.load(std::memory_order_relaxed) == kStop) return;
+      line.store(next + 1, std::memory_order_release);
     }
   });
   pin_to_nth(allowed, 0);
@@ -166,10 +160,10 @@ void bm_line_round_trip(benchmark::State& state) {
   for (auto _ : state)
     for (int64_t i = 0; i < kTrips; ++i, v += 2) {
       line.store(v + 1, std::memory_order_release);
-      spin_until(line, [v](int64_t x) { return x == v + 2; });
+      cpu::wait_at_least(line, v + 2);
     }
   const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
-  line.store(-1, std::memory_order_release);
+  line.store(kStop, std::memory_order_release);
   answer.join();
   pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
   state.counters["round_trip_ns"] = took.count() / static_cast<double>(v / 2);
