@@ -95,8 +95,9 @@ size_t workspace_bytes(const GemmDesc& d, int threads) {
 }
 
 // C of g = A B with Signet's GEMM `version` (v1_reference, v2_blocked, v3_packed, v4_shared,
-// v4_own_columns (v4 with every thread on its own columns whatever the shape), v5_direct_b; ""
-// for the engine's choice).
+// v4_own_columns (v4 with every thread on its own columns whatever the shape), v4_cached_b and
+// v4_streamed_b (v4 with the stores of its shared B blocks forced), v5_direct_b; "" for the
+// engine's choice).
 void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int threads) {
   const signet::cpu::SimdPath path = signet::cpu::active_simd_path();
   if (version.empty())
@@ -110,6 +111,10 @@ void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int
   else if (version == "v4_own_columns")
     signet::cpu::sgemm_v4_shared(g.d, g.a.get(), g.b.get(), c, ws, threads, path,
                                  signet::cpu::V4Split::own_columns);
+  else if (version == "v4_cached_b" || version == "v4_streamed_b")
+    signet::cpu::sgemm_v4_shared(
+        g.d, g.a.get(), g.b.get(), c, ws, threads, path, signet::cpu::V4Split::by_rule,
+        version == "v4_cached_b" ? signet::cpu::BStores::cached : signet::cpu::BStores::streamed);
   else if (version == "v5_direct_b")
     signet::cpu::sgemm_v5_direct_b(g.d, g.a.get(), g.b.get(), c, ws, threads, path);
   else
@@ -119,7 +124,8 @@ void run_signet(const std::string& version, GemmData& g, float* c, void* ws, int
 // Whether `version` names one of the versions run_signet runs.
 bool known_version(const std::string& version) {
   return version == "v1_reference" || version == "v2_blocked" || version == "v3_packed" ||
-         version == "v4_shared" || version == "v4_own_columns" || version == "v5_direct_b";
+         version == "v4_shared" || version == "v4_own_columns" || version == "v4_cached_b" ||
+         version == "v4_streamed_b" || version == "v5_direct_b";
 }
 
 // Signet's GEMM `version` on `threads` threads.

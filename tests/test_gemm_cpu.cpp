@@ -333,6 +333,73 @@ TEST(GemmCpu, V4StreamsALargeWriteOnlyCAndMatchesReference) {
   }
 }
 
+// v4 with its split by rule and the stores of its shared B blocks forced.
+Kernel v4_stores_on(SimdPath path, int threads, signet::cpu::BStores stores) {
+  return [=](const GemmDesc& d, const float* a, const float* b, float* c) {
+    std::vector<unsigned char> ws(signet::cpu::sgemm_v4_workspace_bytes(d, threads));
+    signet::cpu::sgemm_v4_shared(d, a, b, c, ws.data(), threads, path,
+                                 signet::cpu::V4Split::by_rule, stores);
+  };
+}
+
+// Streaming or chosen stores for the shared B blocks (whole 128-column pieces, a last piece of
+// one whole sliver and 12 columns, k over three KC blocks with a tail not a multiple of 16, B
+// rows padded so that its loads are unaligned) give C equal bit for bit to ordinary stores on
+// one thread, on 1-3 threads, every transpose, every path; the ordinary one matches the
+// reference. On AVX-512 with 2 threads, automatic has timed both kinds of store.
+TEST(GemmCpu, V4StreamedAndChosenBStoresEqualCachedBitForBit) {
+  using signet::cpu::BStores;
+  for (SimdPath path : signet::cpu::supported_simd_paths())
+    for (int t = 0; t < 4; ++t) {
+      const GemmDesc d = desc(301, 300, 530, t & 1, t & 2, 1.5, 0.5, 2);
+      SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " transposes " +
+                   std::to_string(t));
+      expect_matches_reference(v4_stores_on(path, 1, BStores::cached), d);
+      const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
+      const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
+      const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);
+      std::vector<float> want = c0;
+      v4_stores_on(path, 1, BStores::cached)(d, a.data(), b.data(), want.data());
+      for (int threads = 1; threads <= 3; ++threads)
+        for (BStores stores : {BStores::streamed, BStores::automatic}) {
+          std::vector<float> c = c0;
+          v4_stores_on(path, threads, stores)(d, a.data(), b.data(), c.data());
+          ASSERT_EQ(c, want) << threads << " threads, stores " << static_cast<int>(stores);
+        }
+    }
+  if (signet::cpu::simd_path_supported(SimdPath::avx512)) {
+    const auto& chooser = signet::cpu::gemm_detail::b_store_chooser();
+    EXPECT_GT(chooser.cost(false), 0.0f);
+    EXPECT_GT(chooser.cost(true), 0.0f);
+  }
+}
+
+// The chooser measures each kind of store once, then picks the cheaper one except on one try in
+// kExploreEvery; a host change (streaming now 8x dearer) flips it within a few dozen pieces, and
+// one outlier moves a running cost by at most an eighth.
+TEST(GemmCpu, BStoreChooserPicksTheCheaperAndFollowsAChange) {
+  signet::cpu::gemm_detail::BStoreChooser chooser;
+  EXPECT_FALSE(chooser.pick_streamed());
+  chooser.record(false, 100);
+  EXPECT_TRUE(chooser.pick_streamed());
+  chooser.record(true, 50);
+  const int tries = 4 * signet::cpu::gemm_detail::BStoreChooser::kExploreEvery;
+  int streamed = 0;
+  for (int i = 0; i < tries; ++i) streamed += chooser.pick_streamed();
+  EXPECT_EQ(streamed, tries - 4);
+  chooser.record(true, 1e9);
+  EXPECT_FLOAT_EQ(chooser.cost(true), 50 + 50 / 8.0f);
+  int records = 0;
+  while (chooser.cost(true) <= chooser.cost(false) && records < 1000) {
+    chooser.record(true, 400);
+    ++records;
+  }
+  EXPECT_LT(records, 30);
+  streamed = 0;
+  for (int i = 0; i < tries; ++i) streamed += chooser.pick_streamed();
+  EXPECT_EQ(streamed, 4);
+}
+
 // v4's threads claim work without barriers; only its waits keep a B buffer from being repacked
 // while read and a tile's sum from being continued before its last block is done. Three
 // threads on fewer cores are preempted mid-claim, so the others run ahead across many blocks

@@ -43,6 +43,7 @@
 
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm_store_choice.h"
 
 namespace signet::cpu {
 
@@ -67,9 +68,12 @@ enum class V4Split { by_rule, shared_b, own_columns };
 
 // v4: v3's packing and micro-kernels, but with the threads splitting m and packing each
 // (KC, NC) block of op(B) once between them into a shared buffer; when m is too short to split,
-// each thread takes its own columns as in v3. Work is claimed, without barriers.
+// each thread takes its own columns as in v3. Work is claimed, without barriers. `stores`: how
+// the shared B blocks are written on AVX-512 (automatic: timed per piece, on 2+ threads; see
+// gemm_store_choice.h); the sums are the same bit for bit either way.
 void sgemm_v4_shared(const kernels::GemmDesc& d, const float* a, const float* b, float* c,
-                     void* workspace, int threads, SimdPath path, V4Split mode = V4Split::by_rule);
+                     void* workspace, int threads, SimdPath path, V4Split mode = V4Split::by_rule,
+                     BStores stores = BStores::automatic);
 
 // Whether sgemm_v4_shared writes the C of d at c with streaming stores, past the caches: beta 0,
 // k within one KC block (each tile written once, never read), C of at least 4 MiB, its rows and

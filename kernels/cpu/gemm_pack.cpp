@@ -42,7 +42,7 @@ __attribute__((target("avx512f"), always_inline)) inline void transpose16(__m512
 // 16 steps at a time through transpose16 (masked stores keep `lanes` rows), each row prefetched
 // 256 bytes ahead (the rows are far apart, so the hardware prefetchers lag); the tail scalar.
 __attribute__((target("avx512f"))) void interleave16(const float* const src[16], int64_t kc,
-                                                     float* out, int ld, int lanes) {
+                                                     float* out, int ld, int lanes, bool stream) {
   const __mmask16 keep = static_cast<__mmask16>((1u << lanes) - 1);
   int64_t l = 0;
   for (; l + 16 <= kc; l += 16) {
@@ -52,16 +52,38 @@ __attribute__((target("avx512f"))) void interleave16(const float* const src[16],
       r[i] = _mm512_loadu_ps(src[i] + l);
     }
     transpose16(r);
-    for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(out + (l + j) * ld, keep, r[j]);
+    if (stream) {
+      for (int j = 0; j < 16; ++j) _mm512_stream_ps(out + (l + j) * ld, r[j]);
+    } else {
+      for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(out + (l + j) * ld, keep, r[j]);
+    }
   }
   for (; l < kc; ++l)
     for (int i = 0; i < lanes; ++i) out[l * ld + i] = src[i][l];
 }
+
+// Row by row, each row's 32-float pieces to their slivers' row l: two whole lines per store pair.
+__attribute__((target("avx512f"))) void copy_slivers32_streamed(const float* src, int64_t ld,
+                                                                int64_t kc, int64_t width,
+                                                                float* out) {
+  for (int64_t l = 0; l < kc; ++l, src += ld)
+    for (int64_t jr = 0; jr < width; jr += 32) {
+      float* dst = out + jr * kc + l * 32;
+      _mm512_stream_ps(dst, _mm512_loadu_ps(src + jr));
+      _mm512_stream_ps(dst + 16, _mm512_loadu_ps(src + jr + 16));
+    }
+}
 #else
-// Without x86 the scalar loop (callers only ask for it on the AVX-512 path, which needs x86).
-void interleave16(const float* const src[16], int64_t kc, float* out, int ld, int lanes) {
+// Without x86 the scalar loops (callers only ask for them on the AVX-512 path, which needs x86).
+void interleave16(const float* const src[16], int64_t kc, float* out, int ld, int lanes, bool) {
   for (int64_t l = 0; l < kc; ++l)
     for (int i = 0; i < lanes; ++i) out[l * ld + i] = src[i][l];
+}
+
+// See the x86 version; ordinary stores.
+void copy_slivers32_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, float* out) {
+  for (int64_t l = 0; l < kc; ++l, src += ld)
+    for (int64_t j = 0; j < width; ++j) out[j / 32 * 32 * kc + l * 32 + j % 32] = src[j];
 }
 #endif
 

@@ -21,7 +21,15 @@ inline int64_t round_up(int64_t x, int64_t q) {
 
 // Writes element (row i, step l) of 16 rows (row i at src[i], kc steps) to out[l * ld + i] for
 // i < lanes, 16 steps at a time through a 16 x 16 AVX-512 transpose; the CPU must have AVX-512F.
-void interleave16(const float* const src[16], int64_t kc, float* out, int ld, int lanes);
+// With stream (lanes 16, out and ld 64-byte aligned) the 16-step blocks go out with streaming
+// stores; the caller then runs fence_streamed_stores() before another thread reads out.
+void interleave16(const float* const src[16], int64_t kc, float* out, int ld, int lanes,
+                  bool stream = false);
+
+// Copies kc rows of `width` floats (width a multiple of 32), row l at src + l * ld, to 32-column
+// k-major slivers at out (sliver s at out + s * 32 * kc) with streaming stores (out 64-byte
+// aligned; the CPU must have AVX-512F; fence as for interleave16).
+void copy_slivers32_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, float* out);
 
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers, k-major, zero-padded.
 template <int MR>
@@ -51,15 +59,16 @@ void pack_a(const kernels::GemmDesc& d, const float* a, int64_t i0, int64_t mc, 
 }
 
 // Packs sliver columns [j0, j0+cols) (cols <= NR) x rows [p0, p0+kc) of op(B) into one k-major
-// NR-wide sliver at out, zero-padded past cols.
+// NR-wide sliver at out, zero-padded past cols. With stream (a whole AVX-512 sliver of a
+// transposed B, out 64-byte aligned) through interleave16's streaming stores.
 template <int NR>
 void pack_b_sliver(const kernels::GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0,
-                   int cols, float* out, bool avx512) {
+                   int cols, float* out, bool avx512, bool stream = false) {
   if (d.trans_b && NR == 32 && cols == NR && avx512) {
     const float* src[16];
     for (int h = 0; h < 2; ++h) {
       for (int j = 0; j < 16; ++j) src[j] = b + (j0 + 16 * h + j) * d.ldb + p0;
-      interleave16(src, kc, out + 16 * h, NR, 16);
+      interleave16(src, kc, out + 16 * h, NR, 16, stream);
     }
   } else if (d.trans_b) {
     for (int j = 0; j < cols; ++j) {
@@ -80,13 +89,18 @@ void pack_b_sliver(const kernels::GemmDesc& d, const float* b, int64_t p0, int64
 // Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers, zero-padded. A
 // row-major B is walked row by row (each row read once, front to back, which the hardware
 // prefetchers follow), a transposed one sliver by sliver (16 rows of B^T read side by side).
+// With stream (NR 32 on AVX-512, out 64-byte aligned) the whole slivers go out with streaming
+// stores, a last narrower one as usual; the caller fences as for interleave16.
 template <int NR>
 void pack_b(const kernels::GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, float* out, bool avx512) {
+            int64_t nc, float* out, bool avx512, bool stream = false) {
   const int64_t full = nc / NR * NR;
+  stream = stream && NR == 32 && avx512;
   if (d.trans_b) {
     for (int64_t jr = 0; jr < full; jr += NR)
-      pack_b_sliver<NR>(d, b, p0, kc, j0 + jr, NR, out + jr * kc, avx512);
+      pack_b_sliver<NR>(d, b, p0, kc, j0 + jr, NR, out + jr * kc, avx512, stream);
+  } else if (stream) {
+    copy_slivers32_streamed(b + p0 * d.ldb + j0, d.ldb, kc, full, out);
   } else {
     const float* src = b + p0 * d.ldb + j0;
     for (int64_t l = 0; l < kc; ++l, src += d.ldb)

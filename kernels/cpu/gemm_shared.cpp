@@ -1,12 +1,14 @@
 // v4 SGEMM: v3's packing and micro-kernels with op(B) packed once per block for all threads.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <new>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/cpu/gemm_pack.h"
+#include "kernels/cpu/gemm_store_choice.h"
 #include "kernels/cpu/threads.h"
 #include "kernels/cpu/workspace.h"
 
@@ -143,6 +145,25 @@ void rows_against_block(const GemmDesc& d, const Blocking& bl, const float* a, c
   }
 }
 
+// Packs one piece of a shared B block (pack_b's arguments) with the stores `stores` asks for
+// (cached or streamed, or the chooser's pick timed and recorded), fenced when streamed.
+template <int NR>
+void pack_piece(const GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                float* out, bool avx512, BStores stores) {
+  if (stores == BStores::cached) return pack_b<NR>(d, b, p0, kc, j0, nc, out, avx512);
+  if (stores == BStores::streamed) {
+    pack_b<NR>(d, b, p0, kc, j0, nc, out, avx512, true);
+    return gemm_detail::fence_streamed_stores();
+  }
+  gemm_detail::BStoreChooser& chooser = gemm_detail::b_store_chooser();
+  const bool stream = chooser.pick_streamed();
+  const auto start = std::chrono::steady_clock::now();
+  pack_b<NR>(d, b, p0, kc, j0, nc, out, avx512, stream);
+  if (stream) gemm_detail::fence_streamed_stores();
+  const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+  chooser.record(stream, took.count() * 256 / static_cast<double>(kc * nc));
+}
+
 // Rows of C a thread claims at a time in shared_b: two slivers (24 rows on AVX-512).
 constexpr int64_t kChunkSlivers = 2;
 
@@ -166,11 +187,12 @@ struct Claims {
 // chunk waits for its block's pieces; a piece waits until block t - 2, whose buffer it reuses,
 // has had all its chunks; a chunk waits for the same rows of the block before (chunk_done),
 // whose sums it continues. A ticket only waits for smaller ones, so the smallest unfinished one
-// always runs; every element of C is summed in the same order whoever claims what.
+// always runs; every element of C is summed in the same order whoever claims what. `stores`:
+// how the pieces are written (pack_piece).
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-              float* apack, float* const bbuf[2], Claims* claims,
-              std::atomic<int64_t>* chunk_done) {
+              float* apack, float* const bbuf[2], Claims* claims, std::atomic<int64_t>* chunk_done,
+              BStores stores) {
   const int64_t chunk = kChunkSlivers * MR, chunks = (d.m + chunk - 1) / chunk;
   const int64_t piece = kPieceSlivers * NR;
   const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
@@ -189,8 +211,8 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
       wait_at_least(claims->rows_done[t & 1], t / 2 * chunks);
       const int64_t j0 = slot * piece;
       if (j0 < nc)
-        pack_b<NR>(d, b + p * d.stride_b, pc, kc, jc + j0, std::min(piece, nc - j0),
-                   bpack + j0 * kc, bl.avx512);
+        pack_piece<NR>(d, b + p * d.stride_b, pc, kc, jc + j0, std::min(piece, nc - j0),
+                       bpack + j0 * kc, bl.avx512, stores);
       claims->packed[t & 1].fetch_add(1, std::memory_order_release);
     } else {
       const int64_t r = slot - pieces, r0 = r * chunk;
@@ -296,7 +318,7 @@ int64_t flag_count(const GemmDesc& d, const Blocking& bl) {
 // the thread team.
 template <int MR, int NR>
 void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
-                const Blocking& bl, V4Split mode) {
+                const Blocking& bl, V4Split mode, BStores stores) {
   int64_t a_floats, b_floats;
   panel_floats(d, bl, &a_floats, &b_floats);
   const bool parallel =
@@ -327,7 +349,10 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
         scale_c(c + p * d.stride_c, d.ldc, m0, m1, 0, d.n, static_cast<float>(d.beta));
     } else if (mode == V4Split::by_rule ? shares_b(d, bl, nt) : mode == V4Split::shared_b) {
       float* const bbuf[2] = {bws, bws + b_floats};
-      shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, done);
+      // Streaming pays only where a block is shared across cores (one thread keeps it cached).
+      const bool one_core = nt == 1 && stores == BStores::automatic;
+      shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, done,
+                       one_core || !bl.avx512 ? BStores::cached : stores);
     } else {
       own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &claims, done);
     }
@@ -358,13 +383,23 @@ bool sgemm_v4_streams_c(const GemmDesc& d, const float* c, SimdPath path) {
 
 // Aligns the workspace to 64 bytes and runs the instantiation for the path's register tile.
 void sgemm_v4_shared(const GemmDesc& d, const float* a, const float* b, float* c, void* workspace,
-                     int threads, SimdPath path, V4Split mode) {
+                     int threads, SimdPath path, V4Split mode, BStores stores) {
   if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
   float* ws = aligned64<float>(workspace);
   const Blocking bl = v4_blocking(path);
-  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl, mode);
-  if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl, mode);
-  shared_all<4, 16>(d, a, b, c, ws, threads, bl, mode);
+  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl, mode, stores);
+  if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl, mode, stores);
+  shared_all<4, 16>(d, a, b, c, ws, threads, bl, mode, stores);
 }
+
+namespace gemm_detail {
+
+// See gemm_store_choice.h.
+BStoreChooser& b_store_chooser() {
+  static BStoreChooser chooser;
+  return chooser;
+}
+
+}  // namespace gemm_detail
 
 }  // namespace signet::cpu
