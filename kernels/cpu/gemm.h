@@ -20,7 +20,11 @@
 //                 steps, not per 256: 1.04-1.06x on such shapes, Zen 5 guest, t2; the same sums
 //                 as sharing B, bit for bit). No barriers: a claim waits only for what it
 //                 reads (gemm_shared.cpp). The macro-kernel keeps an A sliver in L1 and streams
-//                 B from L2 (NC 1024, MC 2x v3's). Measured 2026-12-01 (with barriers),
+//                 B from L2 (NC 1024, MC 2x v3's). On AVX-512 with 2+ threads each piece of
+//                 a shared B block is packed with ordinary or streaming stores, whichever
+//                 timing of recent pieces shows cheaper (gemm_store_choice.h: when the cores
+//                 sit under different L3s, rewriting lines both have read is slow; 1024^3
+//                 1.02-1.03x then, Zen 5 guest, 2026-12-02). Measured 2026-12-01 (with barriers),
 //                 AVX-512, 2 threads, one run, fastest of 7 repetitions at real-time priority on
 //                 a loaded machine (load ~14): 1024^3 300 GFLOP/s = 86% of the FMA peak, 0.99x
 //                 OpenBLAS, 1.09x v3; LSTM input projection 1.00x OpenBLAS, step 1.07x, weight
