@@ -15,6 +15,7 @@
 #include "engine/ops/matmul.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_store_choice.h"
 #include "kernels/reference/gemm.h"
 #include "tests/support/fixtures.h"
 

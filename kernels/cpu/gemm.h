@@ -47,7 +47,6 @@
 
 #include "kernels/common/gemm_desc.h"
 #include "kernels/cpu/cpu_features.h"
-#include "kernels/cpu/gemm_store_choice.h"
 
 namespace signet::cpu {
 
@@ -69,6 +68,10 @@ size_t sgemm_v4_workspace_bytes(const kernels::GemmDesc& d, int threads);
 // How v4 splits the work between threads: by its rule (m long enough and n <= 2 m: shared B),
 // or forced to one split (for bench_gemm's side-by-side runs, `v4_own_columns`).
 enum class V4Split { by_rule, shared_b, own_columns };
+
+// How v4 writes the packed B blocks its threads share: ordinary or streaming stores as timing
+// shows cheaper (automatic; gemm_store_choice.h), or one kind forced (tests, bench_gemm).
+enum class BStores { automatic, cached, streamed };
 
 // v4: v3's packing and micro-kernels, but with the threads splitting m and packing each
 // (KC, NC) block of op(B) once between them into a shared buffer; when m is too short to split,

@@ -12,12 +12,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace signet::cpu {
-
-// The stores shared_b packs B with: chosen by BStoreChooser, or forced (tests, bench_gemm).
-enum class BStores { automatic, cached, streamed };
-
-namespace gemm_detail {
+namespace signet::cpu::gemm_detail {
 
 // Running figures of what a byte of packed B costs with each kind of store, and the choice they
 // give. Thread-safe: any thread may ask and record at any time (a lost update only delays).
@@ -58,5 +53,4 @@ class BStoreChooser {
 // The process's chooser, shared by every v4 call.
 BStoreChooser& b_store_chooser();
 
-}  // namespace gemm_detail
-}  // namespace signet::cpu
+}  // namespace signet::cpu::gemm_detail
