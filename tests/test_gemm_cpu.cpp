@@ -15,6 +15,7 @@
 #include "engine/ops/matmul.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_microkernels.h"
 #include "kernels/cpu/gemm_store_choice.h"
 #include "kernels/reference/gemm.h"
 #include "tests/support/fixtures.h"
@@ -420,6 +421,31 @@ TEST(GemmCpu, V4ClaimsWaitForTheirBlocksWhenAThreadFallsBehind) {
       v4_split_on(signet::cpu::detect_simd_path(), 3, split)(d, a.data(), b.data(), c.data());
       ASSERT_EQ(c, want) << "split " << static_cast<int>(split) << ", call " << rep;
     }
+  }
+}
+
+// shared_b's threads take each block's row chunks from both ends (the first half of them from the
+// top, the rest from the bottom) until the ends meet. With 1, 2, 3 and 4 chunks (24-row chunks on
+// AVX-512, 12 on AVX2, 8 portable) and 2-3 threads racing for them in each of 5 KC blocks x 2
+// batch items, every chunk must be summed exactly once per block: each of 10 calls equals one
+// thread bit for bit.
+TEST(GemmCpu, V4ChunksClaimedFromBothEndsMeetOnce) {
+  using signet::cpu::V4Split;
+  const SimdPath path = signet::cpu::detect_simd_path();
+  const int64_t chunk = 2 * signet::cpu::gemm_detail::blocking_for(path).mr;
+  for (int64_t m : {chunk, chunk + 1, 3 * chunk - 5, 4 * chunk}) {
+    const GemmDesc d = desc(m, 300, 1100, false, false, 1.0, 0.5, 2);
+    const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 7);
+    const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 8);
+    const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 9);
+    std::vector<float> want = c0;
+    v4_split_on(path, 1, V4Split::shared_b)(d, a.data(), b.data(), want.data());
+    for (int threads = 2; threads <= 3; ++threads)
+      for (int rep = 0; rep < 10; ++rep) {
+        std::vector<float> c = c0;
+        v4_split_on(path, threads, V4Split::shared_b)(d, a.data(), b.data(), c.data());
+        ASSERT_EQ(c, want) << "m " << m << ", threads " << threads << ", call " << rep;
+      }
   }
 }
 

@@ -170,52 +170,78 @@ constexpr int64_t kChunkSlivers = 2;
 // Slivers of a B block a thread packs per claim in shared_b (4 x 32 KiB on AVX-512).
 constexpr int64_t kPieceSlivers = 4;
 
-// The counters the threads of one call share: the next ticket, and per B buffer (block parity)
-// the pieces packed into it and the row chunks multiplied against it, counted over all blocks.
+// The counters the threads of one call share: own_columns's next ticket, and per B buffer
+// (block parity) shared_b's pieces packed into it and row chunks multiplied against it, counted
+// over all blocks.
 struct Claims {
   std::atomic<int64_t> tickets{0};
   std::atomic<int64_t> packed[2] = {0, 0};
   std::atomic<int64_t> rows_done[2] = {0, 0};
 };
 
-// Split over m, without a barrier: one ticket counter, handed out in order, walks the (batch
-// item, NC, KC) blocks; block t's tickets first pack its B block into buffer t % 2 piece by
-// piece, then multiply chunks of rows against it. A thread that ends its last chunk of block t
-// packs block t + 1 while the other still works on t (with a barrier per block it waited there:
-// on this VM one core often runs 10-18% slower than the other for seconds at a time, which is
-// also why rows are claimed rather than split in fixed halves). Three waits keep it correct: a
-// chunk waits for its block's pieces; a piece waits until block t - 2, whose buffer it reuses,
-// has had all its chunks; a chunk waits for the same rows of the block before (chunk_done),
-// whose sums it continues. A ticket only waits for smaller ones, so the smallest unfinished one
-// always runs; every element of C is summed in the same order whoever claims what. `stores`:
-// how the pieces are written (pack_piece).
+// One shared_b block's claims, in the workspace (zeroed per call): B pieces claimed, and row
+// chunks claimed from the front (high 32 bits) and from the back (low 32) in one word, so that
+// one compare-and-swap takes a chunk from either end.
+struct BlockClaims {
+  std::atomic<int64_t> pieces;
+  std::atomic<uint64_t> chunks;
+};
+
+// The next row chunk of `block` (`count` in all) from the front or the back, or -1 once every
+// chunk is claimed.
+int64_t claim_chunk(BlockClaims& block, int64_t count, bool from_front) {
+  uint64_t w = block.chunks.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t front = static_cast<int64_t>(w >> 32),
+                  back = static_cast<int64_t>(w & 0xFFFFFFFF);
+    if (front + back >= count) return -1;
+    const uint64_t next = w + (from_front ? uint64_t{1} << 32 : 1);
+    if (block.chunks.compare_exchange_weak(w, next, std::memory_order_relaxed))
+      return from_front ? front : count - 1 - back;
+  }
+}
+
+// Split over m, without a barrier: each thread walks the (batch item, NC, KC) blocks in order;
+// in block t it first claims pieces of its B block (packed into buffer t % 2), then chunks of
+// rows to multiply against it, the first half of the threads from the top of C, the others from
+// the bottom, until none is left; then it goes on to block t + 1, whose B it packs while the
+// others finish t (with a barrier per block it waited there: on this VM one core often runs
+// 10-18% slower than the other for seconds at a time, which is also why rows are claimed rather
+// than split in fixed halves). From both ends, a thread mostly gets the rows it had in the block
+// before, whose C lines are then in its own caches (claimed in one order they changed core at
+// random, and crossed between L3s when the vCPUs sit apart), and walks A and C in order: 1024^3
+// 1.02x, Zen 5 guest, t2 (bench/RESULTS.md). Three waits keep it correct: a chunk waits for its
+// block's pieces; a piece waits until block t - 2, whose buffer it reuses, has had all its
+// chunks; a chunk waits for the same rows of the block before (chunk_done), whose sums it
+// continues. A thread only waits for work already claimed, whose claimer waits only for earlier
+// blocks, so it always ends; every element of C is summed in the same order whoever claims what.
+// `stores`: how the pieces are written (pack_piece).
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
-              float* apack, float* const bbuf[2], Claims* claims, std::atomic<int64_t>* chunk_done,
-              BStores stores) {
+              float* apack, float* const bbuf[2], Claims* claims, BlockClaims* block_claims,
+              std::atomic<int64_t>* chunk_done, BStores stores, bool from_front) {
   const int64_t chunk = kChunkSlivers * MR, chunks = (d.m + chunk - 1) / chunk;
   const int64_t piece = kPieceSlivers * NR;
   const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
   const int64_t col_blocks = (d.n + bl.nc - 1) / bl.nc, k_blocks = (d.k + bl.kc - 1) / bl.kc;
-  const int64_t per_block = pieces + chunks, blocks = d.batch * col_blocks * k_blocks;
+  const int64_t blocks = d.batch * col_blocks * k_blocks;
   const bool stream_c = streams_c(d, bl, c);
-  for (;;) {
-    const int64_t ticket = claims->tickets.fetch_add(1, std::memory_order_relaxed);
-    const int64_t t = ticket / per_block, slot = ticket % per_block;
-    if (t >= blocks) break;
+  for (int64_t t = 0; t < blocks; ++t) {
     const int64_t p = t / (col_blocks * k_blocks);
     const int64_t jc = t / k_blocks % col_blocks * bl.nc, pc = t % k_blocks * bl.kc;
     const int64_t nc = std::min<int64_t>(bl.nc, d.n - jc), kc = std::min<int64_t>(bl.kc, d.k - pc);
     float* bpack = bbuf[t & 1];
-    if (slot < pieces) {
+    BlockClaims& mine = block_claims[t];
+    for (int64_t slot; (slot = mine.pieces.fetch_add(1, std::memory_order_relaxed)) < pieces;) {
       wait_at_least(claims->rows_done[t & 1], t / 2 * chunks);
       const int64_t j0 = slot * piece;
       if (j0 < nc)
         pack_piece<NR>(d, b + p * d.stride_b, pc, kc, jc + j0, std::min(piece, nc - j0),
                        bpack + j0 * kc, bl.avx512, stores);
       claims->packed[t & 1].fetch_add(1, std::memory_order_release);
-    } else {
-      const int64_t r = slot - pieces, r0 = r * chunk;
+    }
+    for (int64_t r; (r = claim_chunk(mine, chunks, from_front)) >= 0;) {
+      const int64_t r0 = r * chunk;
       wait_at_least(claims->packed[t & 1], (t / 2 + 1) * pieces);
       wait_at_least(chunk_done[r], t);
       rows_against_block<MR, NR>(d, bl, a + p * d.stride_a, bpack, c + p * d.stride_c, r0,
@@ -314,8 +340,13 @@ int64_t flag_count(const GemmDesc& d, const Blocking& bl) {
   return std::max(chunks, (d.m + bl.mc - 1) / bl.mc * ((d.n + bl.nr - 1) / bl.nr));
 }
 
-// The workspace layout (per-thread A blocks, max(2, nt) B blocks, then the progress flags) and
-// the thread team.
+// shared_b's blocks (each with its BlockClaims): batch items x NC blocks x KC blocks.
+int64_t block_count(const GemmDesc& d, const Blocking& bl) {
+  return d.batch * ((d.n + bl.nc - 1) / bl.nc) * ((d.k + bl.kc - 1) / bl.kc);
+}
+
+// The workspace layout (per-thread A blocks, max(2, nt) B blocks, the progress flags, then
+// shared_b's claims per block) and the thread team.
 template <int MR, int NR>
 void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, float* ws, int threads,
                 const Blocking& bl, V4Split mode, BStores stores) {
@@ -331,6 +362,9 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
   const int64_t flags = flag_count(d, bl);
   auto* done = static_cast<std::atomic<int64_t>*>(flag_bytes);
   for (int64_t i = 0; i < flags; ++i) new (done + i) std::atomic<int64_t>(0);
+  auto* block_claims = reinterpret_cast<BlockClaims*>(done + flags);
+  for (int64_t i = 0, n = block_count(d, bl); i < n; ++i)
+    new (block_claims + i) BlockClaims{{0}, {0}};
   Claims claims;
 #ifdef SIGNET_WITH_OPENMP
 #pragma omp parallel num_threads(nt_req)
@@ -351,8 +385,8 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       float* const bbuf[2] = {bws, bws + b_floats};
       // Streaming pays only where a block is shared across cores (one thread keeps it cached).
       const bool one_core = nt == 1 && stores == BStores::automatic;
-      shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, done,
-                       one_core || !bl.avx512 ? BStores::cached : stores);
+      shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, block_claims, done,
+                       one_core || !bl.avx512 ? BStores::cached : stores, tid < (nt + 1) / 2);
     } else {
       own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &claims, done);
     }
@@ -362,7 +396,8 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
 }  // namespace
 
 // Per-thread A blocks (MC rows over own_columns's k span: up to 3.75 MiB on AVX-512), max(2,
-// threads) B blocks and the progress flags, +64 for alignment; the largest over paths.
+// threads) B blocks, the progress flags and the block claims, +64 for alignment; the largest
+// over paths.
 size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
   int64_t most = 0;
   const int64_t nt = std::max(threads, 1);
@@ -371,7 +406,9 @@ size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
     const Blocking bl = v4_blocking(path);
     panel_floats(d, bl, &a_floats, &b_floats);
     const int64_t flag_floats = flag_count(d, bl) * int64_t{sizeof(std::atomic<int64_t>)} / 4;
-    most = std::max(most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats + flag_floats);
+    const int64_t claim_floats = block_count(d, bl) * int64_t{sizeof(BlockClaims)} / 4;
+    most = std::max(
+        most, nt * a_floats + std::max<int64_t>(2, nt) * b_floats + flag_floats + claim_floats);
   }
   return static_cast<size_t>(most) * sizeof(float) + 64;
 }
