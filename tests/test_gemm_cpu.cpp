@@ -344,6 +344,22 @@ Kernel v4_stores_on(SimdPath path, int threads, signet::cpu::BStores stores) {
   };
 }
 
+// Runs `want_from` once and `kernel` `calls` times on the same random A, B and starting C of d,
+// expecting every call of `kernel` to leave C equal to want_from's bit for bit.
+void expect_bitwise_equal(const GemmDesc& d, const Kernel& want_from, const Kernel& kernel,
+                          int calls) {
+  const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
+  const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
+  const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);
+  std::vector<float> want = c0;
+  want_from(d, a.data(), b.data(), want.data());
+  for (int call = 0; call < calls; ++call) {
+    std::vector<float> c = c0;
+    kernel(d, a.data(), b.data(), c.data());
+    ASSERT_EQ(c, want) << "call " << call;
+  }
+}
+
 // Streaming or chosen stores for the shared B blocks (whole 128-column pieces, a last piece of
 // one whole sliver and 12 columns, k over three KC blocks with a tail not a multiple of 16, B
 // rows padded so that its loads are unaligned) give C equal bit for bit to ordinary stores on
@@ -357,16 +373,12 @@ TEST(GemmCpu, V4StreamedAndChosenBStoresEqualCachedBitForBit) {
       SCOPED_TRACE(std::string(signet::cpu::simd_path_name(path)) + " transposes " +
                    std::to_string(t));
       expect_matches_reference(v4_stores_on(path, 1, BStores::cached), d);
-      const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
-      const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
-      const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);
-      std::vector<float> want = c0;
-      v4_stores_on(path, 1, BStores::cached)(d, a.data(), b.data(), want.data());
       for (int threads = 1; threads <= 3; ++threads)
         for (BStores stores : {BStores::streamed, BStores::automatic}) {
-          std::vector<float> c = c0;
-          v4_stores_on(path, threads, stores)(d, a.data(), b.data(), c.data());
-          ASSERT_EQ(c, want) << threads << " threads, stores " << static_cast<int>(stores);
+          SCOPED_TRACE(std::to_string(threads) + " threads, stores " +
+                       std::to_string(static_cast<int>(stores)));
+          expect_bitwise_equal(d, v4_stores_on(path, 1, BStores::cached),
+                               v4_stores_on(path, threads, stores), 1);
         }
     }
   if (signet::cpu::simd_path_supported(SimdPath::avx512)) {
@@ -409,18 +421,11 @@ TEST(GemmCpu, BStoreChooserPicksTheCheaperAndFollowsAChange) {
 // calls must equal one thread bit for bit, in both splits.
 TEST(GemmCpu, V4ClaimsWaitForTheirBlocksWhenAThreadFallsBehind) {
   const GemmDesc d = desc(100, 300, 2300, false, false, 1.0, 0.5, 8);
-  const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 4);
-  const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 5);
-  const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 6);
+  const SimdPath path = signet::cpu::detect_simd_path();
   using signet::cpu::V4Split;
   for (V4Split split : {V4Split::shared_b, V4Split::own_columns}) {
-    std::vector<float> want = c0;
-    v4_split_on(signet::cpu::detect_simd_path(), 1, split)(d, a.data(), b.data(), want.data());
-    for (int rep = 0; rep < 20; ++rep) {
-      std::vector<float> c = c0;
-      v4_split_on(signet::cpu::detect_simd_path(), 3, split)(d, a.data(), b.data(), c.data());
-      ASSERT_EQ(c, want) << "split " << static_cast<int>(split) << ", call " << rep;
-    }
+    SCOPED_TRACE("split " + std::to_string(static_cast<int>(split)));
+    expect_bitwise_equal(d, v4_split_on(path, 1, split), v4_split_on(path, 3, split), 20);
   }
 }
 
@@ -435,17 +440,11 @@ TEST(GemmCpu, V4ChunksClaimedFromBothEndsMeetOnce) {
   const int64_t chunk = 2 * signet::cpu::gemm_detail::blocking_for(path).mr;
   for (int64_t m : {chunk, chunk + 1, 3 * chunk - 5, 4 * chunk}) {
     const GemmDesc d = desc(m, 300, 1100, false, false, 1.0, 0.5, 2);
-    const std::vector<float> a = uniform_floats(d.batch * d.stride_a, 7);
-    const std::vector<float> b = uniform_floats(d.batch * d.stride_b, 8);
-    const std::vector<float> c0 = uniform_floats(d.batch * d.stride_c, 9);
-    std::vector<float> want = c0;
-    v4_split_on(path, 1, V4Split::shared_b)(d, a.data(), b.data(), want.data());
-    for (int threads = 2; threads <= 3; ++threads)
-      for (int rep = 0; rep < 10; ++rep) {
-        std::vector<float> c = c0;
-        v4_split_on(path, threads, V4Split::shared_b)(d, a.data(), b.data(), c.data());
-        ASSERT_EQ(c, want) << "m " << m << ", threads " << threads << ", call " << rep;
-      }
+    for (int threads = 2; threads <= 3; ++threads) {
+      SCOPED_TRACE("m " + std::to_string(m) + ", threads " + std::to_string(threads));
+      expect_bitwise_equal(d, v4_split_on(path, 1, V4Split::shared_b),
+                           v4_split_on(path, threads, V4Split::shared_b), 10);
+    }
   }
 }
 
