@@ -213,8 +213,9 @@ int64_t claim_chunk(BlockClaims& block, int64_t count, bool from_front) {
 // 1.02x, Zen 5 guest, t2 (bench/RESULTS.md). Three waits keep it correct: a chunk waits for its
 // block's pieces; a piece waits until block t - 2, whose buffer it reuses, has had all its
 // chunks; a chunk waits for the same rows of the block before (chunk_done), whose sums it
-// continues. A thread only waits for work already claimed, whose claimer waits only for earlier
-// blocks, so it always ends; every element of C is summed in the same order whoever claims what.
+// continues. A thread waits only for work already claimed (it passed those pools to get here),
+// and a piece waits only for earlier blocks, a chunk for its block's pieces and earlier blocks,
+// so every wait ends; every element of C is summed in the same order whoever claims what.
 // `stores`: how the pieces are written (pack_piece).
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
