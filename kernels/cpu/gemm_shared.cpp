@@ -179,9 +179,14 @@ struct Claims {
   std::atomic<int64_t> rows_done[2] = {0, 0};
 };
 
+// shared_b's blocks (each with its BlockClaims): batch items x NC blocks x KC blocks.
+int64_t block_count(const GemmDesc& d, const Blocking& bl) {
+  return d.batch * ((d.n + bl.nc - 1) / bl.nc) * ((d.k + bl.kc - 1) / bl.kc);
+}
+
 // One shared_b block's claims, in the workspace (zeroed per call): B pieces claimed, and row
 // chunks claimed from the front (high 32 bits) and from the back (low 32) in one word, so that
-// one compare-and-swap takes a chunk from either end.
+// one compare-and-swap takes a chunk from either end (a block has far fewer than 2^32 chunks).
 struct BlockClaims {
   std::atomic<int64_t> pieces;
   std::atomic<uint64_t> chunks;
@@ -225,9 +230,8 @@ void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float
   const int64_t piece = kPieceSlivers * NR;
   const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
   const int64_t col_blocks = (d.n + bl.nc - 1) / bl.nc, k_blocks = (d.k + bl.kc - 1) / bl.kc;
-  const int64_t blocks = d.batch * col_blocks * k_blocks;
   const bool stream_c = streams_c(d, bl, c);
-  for (int64_t t = 0; t < blocks; ++t) {
+  for (int64_t t = 0, blocks = block_count(d, bl); t < blocks; ++t) {
     const int64_t p = t / (col_blocks * k_blocks);
     const int64_t jc = t / k_blocks % col_blocks * bl.nc, pc = t % k_blocks * bl.kc;
     const int64_t nc = std::min<int64_t>(bl.nc, d.n - jc), kc = std::min<int64_t>(bl.kc, d.k - pc);
@@ -339,11 +343,6 @@ bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
 int64_t flag_count(const GemmDesc& d, const Blocking& bl) {
   const int64_t chunks = (d.m + kChunkSlivers * bl.mr - 1) / (kChunkSlivers * bl.mr);
   return std::max(chunks, (d.m + bl.mc - 1) / bl.mc * ((d.n + bl.nr - 1) / bl.nr));
-}
-
-// shared_b's blocks (each with its BlockClaims): batch items x NC blocks x KC blocks.
-int64_t block_count(const GemmDesc& d, const Blocking& bl) {
-  return d.batch * ((d.n + bl.nc - 1) / bl.nc) * ((d.k + bl.kc - 1) / bl.kc);
 }
 
 // The workspace layout (per-thread A blocks, max(2, nt) B blocks, the progress flags, then
