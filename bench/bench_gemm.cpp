@@ -150,28 +150,29 @@ void bm_pair_peak(benchmark::State& state, const GemmCase* c, int threads) {
       2.0 * c->m * c->n * c->k, threads);
 }
 
-// The active path's micro-kernel alone on every thread, as v4's macro-kernel runs it (one MR x KC
-// sliver of A in L1, a 1 MiB block of KC x NR slivers of B streamed from L2, C one row band of
-// tiles; 64 passes, a few ms a call, so that starting the threads costs nothing), without
+// The active path's v4 micro-kernel alone on every thread, as v4's macro-kernel runs it on one
+// row chunk (each KC x NR sliver of a ~1 MiB B block against the chunk's A slivers, 96 rows; C
+// the chunk's rows, a few ms a call, so that starting the threads costs nothing), without
 // packing or the rest of a product, alternated call by call with the FMA loop
 // (harness run_paired_peak): the fraction of the peak the GEMM's inner loop itself reaches at
 // that moment. On this VM it fell to 0.66-0.76 in noisy periods (bench/RESULTS.md) while the FMA
 // loop's rate stayed put: the host's noise slows code that loads its operands (even from L1),
 // not the register-only loop. Measured seconds apart from the products, it is a guide, not a
-// bound: 1024^3 read 86-109% of it in the 64-pass rounds of 2026-12-01 (Xeon), 87-96% on 2026-12-02
-// (Zen 5).
+// bound: 1024^3 read 86-109% of it in the rounds of 2026-12-01 (Xeon), 87-96% on 2026-12-02
+// (Zen 5), when it ran the 12 x 32 tile with A's sliver held and B streamed (v4's order then).
 void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
   namespace gd = signet::cpu::gemm_detail;
-  const gd::Blocking bl = gd::blocking_for(signet::cpu::active_simd_path());
-  const int64_t slivers = (int64_t{1} << 18) / (int64_t{bl.nr} * bl.kc), passes = 64;
+  const gd::Blocking bl = gd::wide_blocking_for(signet::cpu::active_simd_path());
+  const int64_t slivers = (int64_t{1} << 18) / (int64_t{bl.nr} * bl.kc), passes = 16;
+  const int64_t a_slivers = signet::cpu::kV4MaxChunkRows / bl.mr, ldc = slivers * bl.nr;
   struct Operands {
     Buffer a, b, c;
   };
   std::vector<Operands> ops;
   for (int t = 0; t < threads; ++t)
-    ops.push_back({signet::bench::random_buffer(bl.mr * bl.kc, 10 + t),
+    ops.push_back({signet::bench::random_buffer(a_slivers * bl.mr * bl.kc, 10 + t),
                    signet::bench::random_buffer(slivers * bl.nr * bl.kc, 20 + t),
-                   signet::bench::random_buffer(bl.mr * slivers * bl.nr, 30 + t)});
+                   signet::bench::random_buffer(a_slivers * bl.mr * ldc, 30 + t)});
   signet::bench::set_omp_threads(threads);
   auto run = [&] {
 #ifdef SIGNET_WITH_OPENMP
@@ -185,12 +186,13 @@ void bm_microkernel_pair_peak(benchmark::State& state, int threads) {
 #endif
       for (int64_t p = 0; p < passes; ++p)
         for (int64_t j = 0; j < slivers; ++j)
-          bl.kernel(bl.kc, o.a.get(), o.b.get() + j * bl.nr * bl.kc, o.c.get() + j * bl.nr,
-                    slivers * bl.nr, 1.0f, 1.0f);
+          for (int64_t i = 0; i < a_slivers; ++i)
+            bl.kernel(bl.kc, o.a.get() + i * bl.mr * bl.kc, o.b.get() + j * bl.nr * bl.kc,
+                      o.c.get() + i * bl.mr * ldc + j * bl.nr, ldc, 1.0f, 1.0f);
     }
   };
-  signet::bench::run_paired_peak(state, run,
-                                 2.0 * bl.mr * bl.nr * bl.kc * slivers * passes * threads, threads);
+  signet::bench::run_paired_peak(
+      state, run, 2.0 * bl.mr * bl.nr * bl.kc * slivers * a_slivers * passes * threads, threads);
 }
 
 #ifdef SIGNET_BENCH_OPENBLAS

@@ -170,6 +170,30 @@ TEST(GemmCpu, EveryLastSliverRowCountMatchesReference) {
   }
 }
 
+// shared_b's chunks: 96 rows where every thread still gets six, down to 24 (multiples of 24).
+TEST(GemmCpu, V4ChunkRowsKeepSixChunksAThread) {
+  using signet::cpu::sgemm_v4_chunk_rows;
+  EXPECT_EQ(sgemm_v4_chunk_rows(desc(1024, 1024, 1024, false, false, 1, 0), 1), 96);
+  EXPECT_EQ(sgemm_v4_chunk_rows(desc(1024, 1024, 1024, false, false, 1, 0), 2), 72);
+  EXPECT_EQ(sgemm_v4_chunk_rows(desc(600, 64, 64, false, false, 1, 0), 2), 48);
+  EXPECT_EQ(sgemm_v4_chunk_rows(desc(600, 64, 64, false, false, 1, 0), 3), 24);
+  EXPECT_EQ(sgemm_v4_chunk_rows(desc(100, 64, 64, false, false, 1, 0), 2), 24);
+}
+
+// Every column count of a last sliver (n = 49..96: remainders 1..48 of the widest NR) with whole
+// and cut slivers of rows, every transpose, beta 0 and non-zero: on AVX-512 v4 runs its tile
+// cut to 16 or 32 columns straight into C where the sliver is that wide, else into scratch.
+TEST(GemmCpu, EveryLastSliverColumnCountMatchesReference) {
+  for (SimdPath path : signet::cpu::supported_simd_paths()) {
+    SCOPED_TRACE(signet::cpu::simd_path_name(path));
+    for (int64_t n = 49; n <= 96; ++n)
+      for (int64_t m : {24, 19})
+        for (int t = 0; t < 4; ++t)
+          for (double beta : {0.0, -0.5})
+            expect_matches_reference(v4_on(path, 2), desc(m, n, 45, t & 1, t & 2, 0.5, beta));
+  }
+}
+
 // The shared-B split (m long enough for 8 row slivers per thread) and the own-columns split
 // (shorter m) on 1, 2 and 3 threads: several KC blocks and batch items (the two B buffers
 // alternate across both), own columns over three k spans (the last one short) and with its last
@@ -430,17 +454,18 @@ TEST(GemmCpu, V4ClaimsWaitForTheirBlocksWhenAThreadFallsBehind) {
 }
 
 // shared_b's threads take each block's row chunks from both ends (the first half of them from the
-// top, the rest from the bottom) until the ends meet. With 1, 2, 3 and 4 chunks (24-row chunks on
-// AVX-512, 12 on AVX2, 8 portable) and 2-3 threads racing for them in each of 5 KC blocks x 2
+// top, the rest from the bottom) until the ends meet. With 1, 2, 3 and 4 chunks (24 rows each:
+// the fewest, as m this short gets) and 2-3 threads racing for them in each of 5 KC blocks x 2
 // batch items, every chunk must be summed exactly once per block: each of 10 calls equals one
 // thread bit for bit.
 TEST(GemmCpu, V4ChunksClaimedFromBothEndsMeetOnce) {
   using signet::cpu::V4Split;
   const SimdPath path = signet::cpu::detect_simd_path();
-  const int64_t chunk = 2 * signet::cpu::gemm_detail::blocking_for(path).mr;
+  const int64_t chunk = 24;
   for (int64_t m : {chunk, chunk + 1, 3 * chunk - 5, 4 * chunk}) {
     const GemmDesc d = desc(m, 300, 1100, false, false, 1.0, 0.5, 2);
     for (int threads = 2; threads <= 3; ++threads) {
+      ASSERT_EQ(signet::cpu::sgemm_v4_chunk_rows(d, threads), chunk);
       SCOPED_TRACE("m " + std::to_string(m) + ", threads " + std::to_string(threads));
       expect_bitwise_equal(d, v4_split_on(path, 1, V4Split::shared_b),
                            v4_split_on(path, threads, V4Split::shared_b), 10);

@@ -71,6 +71,14 @@ size_t sgemm_v4_workspace_bytes(const kernels::GemmDesc& d, int threads);
 // or forced to one split (for bench_gemm's side-by-side runs, `v4_own_columns`).
 enum class V4Split { by_rule, shared_b, own_columns };
 
+// The most rows of C one thread claims at a time in v4's shared-B split (a multiple of every
+// path's MR).
+constexpr int64_t kV4MaxChunkRows = 96;
+
+// Rows of C one thread of `threads` claims at a time in v4's shared-B split of d:
+// kV4MaxChunkRows, fewer (down to 24) where that would give a thread fewer than six chunks.
+int64_t sgemm_v4_chunk_rows(const kernels::GemmDesc& d, int threads);
+
 // How v4 writes the packed B blocks its threads share: ordinary or streaming stores as timing
 // shows cheaper (automatic; gemm_store_choice.h), or one kind forced (tests, bench_gemm).
 enum class BStores { automatic, cached, streamed };

@@ -1,4 +1,5 @@
-// Micro-kernels of the packed SGEMM: AVX-512 12x32, AVX2+FMA 6x16 and portable C++ 4x16 tiles.
+// Micro-kernels of the packed SGEMM: AVX-512 12x32 and 8x48, AVX2+FMA 6x16 and portable C++ 4x16
+// tiles.
 #include "kernels/cpu/gemm_microkernels.h"
 
 #include <utility>
@@ -137,6 +138,76 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void kernel_avx512
   }
 }
 
+// R rows of an 8-row A sliver x V zmm of a 48-wide B sliver (R = 8, V = 3 for a whole tile):
+// 3R accumulators, V B loads and R broadcasts per k step (oneDNN's AVX-512 SGEMM tile, 48 x 8 in
+// its column-major terms). v4 runs each B sliver against the A slivers of a row chunk, so B
+// comes from L1 or L2 while A streams past it, prefetched 32 k steps (1 KiB) ahead. Against v4
+// with the 12 x 32 tile (A's sliver outer, B's block streamed), alternated call by call, Zen 5
+// guest, 2026-12-02 (bench/RESULTS.md): 1024^3 1.01-1.03x at t1, 0.99x at t2; the LSTM input
+// projection 640x4096x1024 (B transposed) 1.085x at t2, the LSTM step 1.05x, the weight
+// gradient 1.03x (1.07x at t1). kStreamC as in kernel_avx512.
+template <int R, int V, bool kStreamC = false>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,prfchw"))) void kernel_avx512_wide(
+    int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+  constexpr int MR = 8, NR = 48;
+  __m512 acc[R][V];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
+  // C's lines for writing, one a step over the last 32 steps (oneDNN's timing): v4 walks C down
+  // a column band, and with 4 KiB between C's rows (ldc 1024) every tile's lines fall in the
+  // same few L1 sets, where lines fetched at the start were pushed out by the end.
+  const int64_t late = kc > 32 ? kc - 32 : 0;
+  for (int64_t l = 0; l < kc; ++l, a += MR, b += NR) {
+    if constexpr (!kStreamC)
+      if (l >= late && l - late < R * V)
+        _m_prefetchw(c + (l - late) / V * ldc + 16 * ((l - late) % V));
+    // One line of A every other step: 8 floats a step.
+    if ((l & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(a + 32 * MR), _MM_HINT_T0);
+    __m512 bv[V];
+    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+    for (int i = 0; i < R; ++i) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      // Keeps the broadcast a separate instruction: with one use (V = 1) GCC folds it into the
+      // FMA as {1to16}, which Zen 5 runs far slower (bench/RESULTS.md, 2026-12-02).
+      asm("" : "+v"(ai));
+      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+  // Unrolled, as kernel_avx512's, so that acc stays in registers.
+  if (alpha != 1) {
+    const __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i)
+      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_mul_ps(va, acc[i][v]);
+  }
+  if (beta == 0) {
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i, c += ldc)
+      for (int v = 0; v < V; ++v) {
+        if constexpr (kStreamC) {
+          _mm512_stream_ps(c + 16 * v, acc[i][v]);
+        } else {
+          _mm512_storeu_ps(c + 16 * v, acc[i][v]);
+        }
+      }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i, c += ldc)
+      for (int v = 0; v < V; ++v)
+        _mm512_storeu_ps(c + 16 * v, _mm512_fmadd_ps(vb, _mm512_loadu_ps(c + 16 * v), acc[i][v]));
+  }
+}
+
+// The wide tile's few_rows (r = 1..7, all three vectors) and narrow (1 and 2 vectors, all rows).
+template <int... R>
+void set_wide_edges(Blocking& bl, std::integer_sequence<int, R...>) {
+  ((bl.few_rows[R + 1] = &kernel_avx512_wide<R + 1, 3>), ...);
+  bl.narrow[1] = &kernel_avx512_wide<8, 1>;
+  bl.narrow[2] = &kernel_avx512_wide<8, 2>;
+}
+
 // few_rows[r] = the AVX-512 tile cut to r rows, for r = 1..11. Even r = 1 (2 FMA chains, so
 // latency-bound at 4 cycles a k step) beats the 12-row tile's 12 cycles a step.
 template <int... R>
@@ -161,6 +232,19 @@ Blocking blocking_for(SimdPath path) {
 #endif
   (void)path;
   return {4, 16, 256, 256, 1024, &kernel_portable<4, 16>, &kernel_portable<4, 16>, false};
+}
+
+// See gemm_microkernels.h.
+Blocking wide_blocking_for(SimdPath path) {
+#if defined(__x86_64__)
+  if (path == SimdPath::avx512) {
+    Blocking bl{8, 48, 256, 480, 2048, &kernel_avx512_wide<8, 3>, &kernel_avx512_wide<8, 3>, true};
+    set_wide_edges(bl, std::make_integer_sequence<int, 7>());
+    bl.kernel_stream_c = &kernel_avx512_wide<8, 3, true>;
+    return bl;
+  }
+#endif
+  return blocking_for(path);
 }
 
 // See gemm_microkernels.h.

@@ -62,15 +62,14 @@ __attribute__((target("avx512f"))) void interleave16(const float* const src[16],
     for (int i = 0; i < lanes; ++i) out[l * ld + i] = src[i][l];
 }
 
-// Row by row, each row's 32-float pieces to their slivers' row l: two whole lines per store pair.
-__attribute__((target("avx512f"))) void copy_slivers32_streamed(const float* src, int64_t ld,
-                                                                int64_t kc, int64_t width,
-                                                                float* out) {
+// Row by row, each row's nr-float pieces to their slivers' row l: whole lines, one store each.
+__attribute__((target("avx512f"))) void copy_slivers_streamed(const float* src, int64_t ld,
+                                                              int64_t kc, int64_t width, int nr,
+                                                              float* out) {
   for (int64_t l = 0; l < kc; ++l, src += ld)
-    for (int64_t jr = 0; jr < width; jr += 32) {
-      float* dst = out + jr * kc + l * 32;
-      _mm512_stream_ps(dst, _mm512_loadu_ps(src + jr));
-      _mm512_stream_ps(dst + 16, _mm512_loadu_ps(src + jr + 16));
+    for (int64_t jr = 0; jr < width; jr += nr) {
+      float* dst = out + jr * kc + l * nr;
+      for (int h = 0; h < nr; h += 16) _mm512_stream_ps(dst + h, _mm512_loadu_ps(src + jr + h));
     }
 }
 #else
@@ -81,9 +80,10 @@ void interleave16(const float* const src[16], int64_t kc, float* out, int ld, in
 }
 
 // See the x86 version; ordinary stores.
-void copy_slivers32_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, float* out) {
+void copy_slivers_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, int nr,
+                           float* out) {
   for (int64_t l = 0; l < kc; ++l, src += ld)
-    for (int64_t j = 0; j < width; ++j) out[j / 32 * 32 * kc + l * 32 + j % 32] = src[j];
+    for (int64_t j = 0; j < width; ++j) out[j / nr * nr * kc + l * nr + j % nr] = src[j];
 }
 #endif
 

@@ -26,10 +26,11 @@ inline int64_t round_up(int64_t x, int64_t q) {
 void interleave16(const float* const src[16], int64_t kc, float* out, int ld, int lanes,
                   bool stream = false);
 
-// Copies kc rows of `width` floats (width a multiple of 32), row l at src + l * ld, to 32-column
-// k-major slivers at out (sliver s at out + s * 32 * kc) with streaming stores (out 64-byte
-// aligned; the CPU must have AVX-512F; fence as for interleave16).
-void copy_slivers32_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, float* out);
+// Copies kc rows of `width` floats (width a multiple of nr, nr of 16), row l at src + l * ld, to
+// nr-column k-major slivers at out (sliver s at out + s * nr * kc) with streaming stores (out
+// 64-byte aligned; the CPU must have AVX-512F; fence as for interleave16).
+void copy_slivers_streamed(const float* src, int64_t ld, int64_t kc, int64_t width, int nr,
+                           float* out);
 
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row slivers, k-major, zero-padded.
 template <int MR>
@@ -43,7 +44,7 @@ void pack_a(const kernels::GemmDesc& d, const float* a, int64_t i0, int64_t mc, 
         for (int i = 0; i < rows; ++i) out[l * MR + i] = src[i];
         for (int i = rows; i < MR; ++i) out[l * MR + i] = 0;
       }
-    } else if (MR == 12 && rows == MR && avx512) {
+    } else if (MR <= 16 && rows == MR && avx512) {
       const float* src[16];
       for (int i = 0; i < 16; ++i) src[i] = a + (i0 + ir + (i < MR ? i : 0)) * d.lda + p0;
       interleave16(src, kc, out, MR, MR);
@@ -60,13 +61,14 @@ void pack_a(const kernels::GemmDesc& d, const float* a, int64_t i0, int64_t mc, 
 
 // Packs sliver columns [j0, j0+cols) (cols <= NR) x rows [p0, p0+kc) of op(B) into one k-major
 // NR-wide sliver at out, zero-padded past cols. With stream (a whole AVX-512 sliver of a
-// transposed B, out 64-byte aligned) through interleave16's streaming stores.
+// transposed B, NR a multiple of 16, out 64-byte aligned) through interleave16's streaming
+// stores.
 template <int NR>
 void pack_b_sliver(const kernels::GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0,
                    int cols, float* out, bool avx512, bool stream = false) {
-  if (d.trans_b && NR == 32 && cols == NR && avx512) {
+  if (d.trans_b && NR % 16 == 0 && cols == NR && avx512) {
     const float* src[16];
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < NR / 16; ++h) {
       for (int j = 0; j < 16; ++j) src[j] = b + (j0 + 16 * h + j) * d.ldb + p0;
       interleave16(src, kc, out + 16 * h, NR, 16, stream);
     }
@@ -89,18 +91,18 @@ void pack_b_sliver(const kernels::GemmDesc& d, const float* b, int64_t p0, int64
 // Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column slivers, zero-padded. A
 // row-major B is walked row by row (each row read once, front to back, which the hardware
 // prefetchers follow), a transposed one sliver by sliver (16 rows of B^T read side by side).
-// With stream (NR 32 on AVX-512, out 64-byte aligned) the whole slivers go out with streaming
-// stores, a last narrower one as usual; the caller fences as for interleave16.
+// With stream (NR a multiple of 16 on AVX-512, out 64-byte aligned) the whole slivers go out with
+// streaming stores, a last narrower one as usual; the caller fences as for interleave16.
 template <int NR>
 void pack_b(const kernels::GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64_t j0,
             int64_t nc, float* out, bool avx512, bool stream = false) {
   const int64_t full = nc / NR * NR;
-  stream = stream && NR == 32 && avx512;
+  stream = stream && NR % 16 == 0 && avx512;
   if (d.trans_b) {
     for (int64_t jr = 0; jr < full; jr += NR)
       pack_b_sliver<NR>(d, b, p0, kc, j0 + jr, NR, out + jr * kc, avx512, stream);
   } else if (stream) {
-    copy_slivers32_streamed(b + p0 * d.ldb + j0, d.ldb, kc, full, out);
+    copy_slivers_streamed(b + p0 * d.ldb + j0, d.ldb, kc, full, NR, out);
   } else {
     const float* src = b + p0 * d.ldb + j0;
     for (int64_t l = 0; l < kc; ++l, src += d.ldb)
@@ -121,14 +123,18 @@ inline void store_edge(const float* t, int nr, int rows, int cols, float* c, int
 }
 
 // The rows x cols tile of C at c (at most MR x NR) from an A and a B sliver: the micro-kernel
-// straight into C when the tile is whole or the path has a kernel for its rows, else the whole
-// tile into scratch and its corner stored.
+// straight into C when the tile is whole or the path has a kernel for its rows or its columns
+// (a multiple of 16), else the narrowest kernel that covers it into scratch and its corner
+// stored.
 inline void multiply_tile(const Blocking& bl, int64_t kc, const float* a, const float* b, float* c,
                           int64_t ldc, float alpha, float beta, int rows, int cols) {
   if (cols == bl.nr && rows == bl.mr) return bl.kernel(kc, a, b, c, ldc, alpha, beta);
   if (cols == bl.nr && bl.few_rows[rows]) return bl.few_rows[rows](kc, a, b, c, ldc, alpha, beta);
+  const int vecs = (cols + 15) / 16;
+  const MicroKernel narrow = rows == bl.mr && vecs < bl.nr / 16 ? bl.narrow[vecs] : nullptr;
+  if (narrow && cols % 16 == 0) return narrow(kc, a, b, c, ldc, alpha, beta);
   alignas(64) float edge[kMaxMr * kMaxNr];
-  bl.kernel(kc, a, b, edge, bl.nr, 1.0f, 0.0f);
+  (narrow ? narrow : bl.kernel)(kc, a, b, edge, bl.nr, 1.0f, 0.0f);
   store_edge(edge, bl.nr, rows, cols, c, ldc, alpha, beta);
 }
 

@@ -28,19 +28,21 @@ using gemm_detail::round_up;
 using gemm_detail::scale_c;
 using kernels::GemmDesc;
 
-// v4's blocking on `path`: blocking_for's micro-kernel and KC; NC cut to 1024, so that a KC x NC
-// block of B (1 MiB on the AVX-512 path) stays in L2 while the macro-kernel holds one MR x KC
-// sliver of A (12 KiB) in L1 and streams B past it; MC doubled (A's block is only staged, never
-// held in L2), so that up to 960 rows form one block and the n-split packs A and B once per KC
-// block. In v4, v3's order (B sliver in L1, A streamed, NC 2048) measured equal on 1024^3 and
-// up to 18% slower on the LSTM cases at 2 threads (2026-12-01, loaded machine). On a Zen 5 guest,
-// whose 1 MiB L2 the block fills, a smaller block was still no faster (1024^3 t2, alternated per
-// call, 2026-12-02): NC 512 0.975x (A is packed once per NC block), KC 192 0.99x, KC 384 1.01x,
-// KC 512 with NC 512 1.00x; own_columns with 8-sliver chunks or MC 480 0.93-0.98x on the input
-// projection (B^T packed once per row block).
+// v4's blocking on `path`: wide_blocking_for's micro-kernel (8 x 48 on AVX-512) and KC; NC cut
+// to 1024 rounded up to whole slivers (a KC x NC block of B: 1056 columns, 1.03 MiB on AVX-512,
+// so that n = 1024 is one block), the macro-kernel running each KC x NR sliver
+// of B (48 KiB) against the A slivers of a row chunk, which stream past it; MC doubled (A's block
+// is only staged, never held in L2), so that up to 960 rows form one block and the n-split packs
+// A and B once per KC block. Until 2026-12-02 the tile was 12 x 32 with A's sliver held in L1
+// and the B block streamed past it. In v4, v3's order (B sliver in L1, A streamed, NC 2048)
+// measured equal on 1024^3 and up to 18% slower on the LSTM cases at 2 threads (2026-12-01, loaded
+// machine). On a Zen 5 guest, whose 1 MiB L2 the block fills, a smaller block was still no faster
+// (1024^3 t2, alternated per call, 2026-12-02): NC 512 0.975x (A is packed once per NC block), KC
+// 192 0.99x, KC 384 1.01x, KC 512 with NC 512 1.00x; own_columns with 8-sliver chunks or MC 480
+// 0.93-0.98x on the input projection (B^T packed once per row block).
 Blocking v4_blocking(SimdPath path) {
-  Blocking bl = gemm_detail::blocking_for(path);
-  bl.nc = std::min(bl.nc, 1024);
+  Blocking bl = gemm_detail::wide_blocking_for(path);
+  bl.nc = static_cast<int>(round_up(std::min(bl.nc, 1024), bl.nr));
   bl.mc *= 2;
   return bl;
 }
@@ -53,10 +55,10 @@ int64_t own_span(const GemmDesc& d, const Blocking& bl) {
   return std::min<int64_t>(kSpanBlocks * bl.kc, std::max<int64_t>(d.k, 1));
 }
 
-// The most columns of one own_columns chunk: as many as make one KC-deep block of 16 slivers
-// (512 KiB on AVX-512) over the k span, at least one sliver.
+// The most columns of one own_columns chunk: as many as fill 512 KiB over the k span (rounded
+// down to whole slivers), at least one sliver.
 int64_t span_columns(const GemmDesc& d, const Blocking& bl) {
-  return std::max<int64_t>(bl.nr, 16 * bl.nr * bl.kc / own_span(d, bl) / bl.nr * bl.nr);
+  return std::max<int64_t>(bl.nr, (int64_t{128} << 10) / own_span(d, bl) / bl.nr * bl.nr);
 }
 
 // Floats of one thread's packed A block and of one packed B block (64-byte multiples), enough
@@ -78,7 +80,8 @@ void split(int64_t len, int64_t q, int tid, int nt, int64_t* lo, int64_t* hi) {
 }
 
 // The C block at c of mc x nc from packed A (mc rows) and packed B (nc columns), both over
-// `span` k steps: each sliver of A against every sliver of B, C row band by row band. A tile
+// `span` k steps: each sliver of B against every sliver of A, C column band by column band (B's
+// sliver stays in L1 or L2 while A's, a row chunk's few, stream past it). A tile
 // takes its sums KC steps at a time (beta_first on the first, then 1), as shared_b's blocks do,
 // back to back while the tile is in L1; shared_b passes one KC block (span <= KC). With
 // stream_c (streams_c), whole tiles go through the kernel that writes C past the caches.
@@ -86,10 +89,10 @@ template <int MR, int NR>
 void macro_kernel(const Blocking& bl, int64_t span, int64_t mc, int64_t nc, const float* apack,
                   const float* bpack, float* c, int64_t ldc, float alpha, float beta_first,
                   bool stream_c) {
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-      const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
       if (stream_c && rows == MR && cols == NR) {
         bl.kernel_stream_c(span, apack + ir * span, bpack + jr * span, c + ir * ldc + jr, ldc,
                            alpha, 0.0f);
@@ -164,11 +167,12 @@ void pack_piece(const GemmDesc& d, const float* b, int64_t p0, int64_t kc, int64
   chooser.record(stream, took.count() * 256 / static_cast<double>(kc * nc));
 }
 
-// Rows of C a thread claims at a time in shared_b: two slivers (24 rows on AVX-512).
-constexpr int64_t kChunkSlivers = 2;
+// The fewest rows of a shared_b chunk (a multiple of every path's MR).
+constexpr int64_t kMinChunkRows = 24;
 
-// Slivers of a B block a thread packs per claim in shared_b (4 x 32 KiB on AVX-512).
-constexpr int64_t kPieceSlivers = 4;
+// Columns of a B block a thread packs per claim in shared_b (rounded down to whole slivers: 96
+// on AVX-512, 96 KiB).
+constexpr int64_t kPieceColumns = 128;
 
 // The counters the threads of one call share: own_columns's next ticket, and per B buffer
 // (block parity) shared_b's pieces packed into it and row chunks multiplied against it, counted
@@ -225,9 +229,9 @@ int64_t claim_chunk(BlockClaims& block, int64_t count, bool from_front) {
 template <int MR, int NR>
 void shared_b(const GemmDesc& d, const Blocking& bl, const float* a, const float* b, float* c,
               float* apack, float* const bbuf[2], Claims* claims, BlockClaims* block_claims,
-              std::atomic<int64_t>* chunk_done, BStores stores, bool from_front) {
-  const int64_t chunk = kChunkSlivers * MR, chunks = (d.m + chunk - 1) / chunk;
-  const int64_t piece = kPieceSlivers * NR;
+              std::atomic<int64_t>* chunk_done, BStores stores, bool from_front, int nt) {
+  const int64_t chunk = sgemm_v4_chunk_rows(d, nt), chunks = (d.m + chunk - 1) / chunk;
+  const int64_t piece = std::max<int64_t>(NR, kPieceColumns / NR * NR);
   const int64_t pieces = (std::min<int64_t>(bl.nc, d.n) + piece - 1) / piece;
   const int64_t col_blocks = (d.n + bl.nc - 1) / bl.nc, k_blocks = (d.k + bl.kc - 1) / bl.kc;
   const bool stream_c = streams_c(d, bl, c);
@@ -341,7 +345,7 @@ bool shares_b(const GemmDesc& d, const Blocking& bl, int nt) {
 // The progress flags own_columns or shared_b keep per tile or chunk of C (an upper bound for
 // both: own_columns has at most ceil(m / MC) row blocks and chunks of at least NR columns).
 int64_t flag_count(const GemmDesc& d, const Blocking& bl) {
-  const int64_t chunks = (d.m + kChunkSlivers * bl.mr - 1) / (kChunkSlivers * bl.mr);
+  const int64_t chunks = (d.m + kMinChunkRows - 1) / kMinChunkRows;
   return std::max(chunks, (d.m + bl.mc - 1) / bl.mc * ((d.n + bl.nr - 1) / bl.nr));
 }
 
@@ -386,7 +390,7 @@ void shared_all(const GemmDesc& d, const float* a, const float* b, float* c, flo
       // Streaming pays only where a block is shared across cores (one thread keeps it cached).
       const bool one_core = nt == 1 && stores == BStores::automatic;
       shared_b<MR, NR>(d, bl, a, b, c, apack, bbuf, &claims, block_claims, done,
-                       one_core || !bl.avx512 ? BStores::cached : stores, tid < (nt + 1) / 2);
+                       one_core || !bl.avx512 ? BStores::cached : stores, tid < (nt + 1) / 2, nt);
     } else {
       own_columns<MR, NR>(d, bl, a, b, c, nt, apack, bws + tid * b_floats, &claims, done);
     }
@@ -413,6 +417,15 @@ size_t sgemm_v4_workspace_bytes(const GemmDesc& d, int threads) {
   return static_cast<size_t>(most) * sizeof(float) + 64;
 }
 
+// See gemm.h. Six chunks a thread at least keep the two ends' meeting point (where one thread
+// may wait for the other's last chunk) a small part of a block: 1024^3 at t2 (72-row chunks)
+// ran 0.986-0.994 of v4 with 24-row chunks and the 12 x 32 tile, with four a thread (96 rows)
+// 0.969-0.979, with ten (48 rows) 0.985-0.988 (alternated call by call, Zen 5 guest, 2026-12-02).
+int64_t sgemm_v4_chunk_rows(const GemmDesc& d, int threads) {
+  const int64_t sixth = d.m / (int64_t{6} * std::max(threads, 1));
+  return std::clamp<int64_t>(sixth / kMinChunkRows * kMinChunkRows, kMinChunkRows, kV4MaxChunkRows);
+}
+
 // See gemm.h.
 bool sgemm_v4_streams_c(const GemmDesc& d, const float* c, SimdPath path) {
   return d.m > 0 && d.n > 0 && d.batch > 0 && streams_c(d, v4_blocking(path), c);
@@ -424,7 +437,7 @@ void sgemm_v4_shared(const GemmDesc& d, const float* a, const float* b, float* c
   if (d.m <= 0 || d.n <= 0 || d.batch <= 0) return;
   float* ws = aligned64<float>(workspace);
   const Blocking bl = v4_blocking(path);
-  if (bl.mr == 12) return shared_all<12, 32>(d, a, b, c, ws, threads, bl, mode, stores);
+  if (bl.mr == 8) return shared_all<8, 48>(d, a, b, c, ws, threads, bl, mode, stores);
   if (bl.mr == 6) return shared_all<6, 16>(d, a, b, c, ws, threads, bl, mode, stores);
   shared_all<4, 16>(d, a, b, c, ws, threads, bl, mode, stores);
 }
