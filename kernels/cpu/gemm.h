@@ -83,9 +83,10 @@ int64_t sgemm_v4_chunk_rows(const kernels::GemmDesc& d, int threads);
 // shows cheaper (automatic; gemm_store_choice.h), or one kind forced (tests, bench_gemm).
 enum class BStores { automatic, cached, streamed };
 
-// v4: v3's packing and micro-kernels, but with the threads splitting m and packing each
-// (KC, NC) block of op(B) once between them into a shared buffer; when m is too short to split,
-// each thread takes its own columns as in v3. Work is claimed, without barriers. `stores`: how
+// v4: v3's packing, with the threads splitting m and packing each (KC, NC) block of op(B) once
+// between them into a shared buffer; when m is too short to split, each thread takes its own
+// columns as in v3. Work is claimed, without barriers. Its macro-kernel runs each B sliver
+// against a row chunk's A slivers, on AVX-512 with an 8 x 48 tile (v3: 12 x 32). `stores`: how
 // the shared B blocks are written on AVX-512 (automatic: timed per piece, on 2+ threads; see
 // gemm_store_choice.h); the sums are the same bit for bit either way.
 void sgemm_v4_shared(const kernels::GemmDesc& d, const float* a, const float* b, float* c,

@@ -72,8 +72,9 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* a,
 
 // R rows of a 12-row A sliver x 2 zmm (R = 12; fewer for a last sliver that short): 2R
 // accumulators, 2 B loads and R broadcast FMAs per k step. Prefetches this tile of C and the next
-// one to its right (v4 walks C row band by row band), and B 8 k steps ahead (v4 streams B from
-// L2; running on into the next sliver is what v4 reads next). With kAheadA > 0 also A kAheadA k
+// one to its right, and B 8 k steps ahead, running on into the next sliver (written for v4's walk
+// of C row band by row band with B streamed from L2, v4's order until 2026-12-02; v3, the
+// pre-packed GEMM and the LSTM steps run it now). With kAheadA > 0 also A kAheadA k
 // steps ahead into L2: for an A sliver read once from memory (the fused LSTM steps' W_hh, 16 MiB
 // a step for H = 1024), which the hardware prefetchers alone left the FMAs waiting on (64 steps =
 // 3 KiB ahead: L1's forward and backward steps 10-14% faster at t1 and t2, a scratch driver
