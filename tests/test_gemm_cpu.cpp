@@ -291,10 +291,10 @@ TEST(GemmCpu, V4RowsPastMcMatchReference) {
 }
 
 // Each C element's sum runs in the same order whatever the split, so v4 on 2 and 3 threads
-// (sharing B for m = 300, own columns over two k spans for m = 40) equals v4 on 1 thread bit for
-// bit.
+// (sharing B in 24-row chunks for m = 300 and 96- or 48-row chunks, the last one cut, for
+// m = 1201; own columns over two k spans for m = 40) equals v4 on 1 thread bit for bit.
 TEST(GemmCpu, V4AnyThreadCountIsBitwiseEqualToOneThread) {
-  for (int64_t m : {300, 40}) {
+  for (int64_t m : {300, 1201, 40}) {
     const GemmDesc d = desc(m, 260, 1100, false, true, 1.0, 0.0);
     const std::vector<float> a = uniform_floats(d.stride_a, 4), b = uniform_floats(d.stride_b, 5);
     std::vector<float> want(d.stride_c, 0);

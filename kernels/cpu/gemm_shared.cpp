@@ -61,15 +61,15 @@ int64_t span_columns(const GemmDesc& d, const Blocking& bl) {
   return std::max<int64_t>(bl.nr, (int64_t{128} << 10) / own_span(d, bl) / bl.nr * bl.nr);
 }
 
-// Floats of one thread's packed A block and of one packed B block (64-byte multiples), enough
-// for either split.
+// Floats of one thread's packed A block and of one packed B block (64-byte multiples, B's
+// blocks counted in whole zero-padded slivers), enough for either split.
 void panel_floats(const GemmDesc& d, const Blocking& bl, int64_t* a_floats, int64_t* b_floats) {
   const int64_t kc = std::min<int64_t>(bl.kc, std::max<int64_t>(d.k, 1)), span = own_span(d, bl);
   const int64_t cols = round_up(d.n, bl.nr);
   *a_floats = round_up(std::min<int64_t>(bl.mc, round_up(d.m, bl.mr)) * span, 16);
-  *b_floats = round_up(
-      std::max(std::min<int64_t>(bl.nc, cols) * kc, std::min(span_columns(d, bl), cols) * span),
-      16);
+  *b_floats = round_up(std::max(round_up(std::min<int64_t>(bl.nc, cols), bl.nr) * kc,
+                                std::min(span_columns(d, bl), cols) * span),
+                       16);
 }
 
 // The share [lo, hi) of thread tid of nt over len, cut at multiples of q.
